@@ -1,0 +1,77 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** A stack's config is wrong: the message names the stack, the key and what is expected. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function stackFile(): string {
+  return `Pulumi.${pulumi.getStack()}.yaml of project "${pulumi.getProject()}"`;
+}
+
+function describeIssue(key: string, issue: z.core.$ZodIssue): string {
+  const path = [key, ...issue.path.map(String)].join(".");
+  return `  ${pulumi.getProject()}:${path}: ${issue.message}`;
+}
+
+function fail(key: string, error: z.ZodError): never {
+  const lines = error.issues.map((issue) => describeIssue(key, issue));
+  throw new ConfigError(
+    `Invalid config for stack "${pulumi.getStack()}" (${stackFile()}):\n${lines.join("\n")}\n` +
+      `Set it with: pulumi config set --path ${key}.<field> <value> --stack ${pulumi.getStack()}`,
+  );
+}
+
+/**
+ * Reads the config key `<project>:<key>` (a structured value or a scalar) and validates it
+ * with `schema`. A missing or bad value fails at program start with the stack, the key and
+ * what is expected.
+ */
+export function readConfig<S extends z.ZodType>(key: string, schema: S): z.output<S> {
+  const config = new pulumi.Config();
+  const raw = config.get(key);
+  let value: unknown;
+  if (raw === undefined) {
+    value = undefined;
+  } else {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+  }
+  if (value === undefined && !schema.safeParse(undefined).success) {
+    throw new ConfigError(
+      `Missing config "${pulumi.getProject()}:${key}" for stack "${pulumi.getStack()}" (${stackFile()}).`,
+    );
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) fail(key, result.error);
+  return result.data;
+}
+
+// The SDK knows which keys the CLI decrypted but only exports that check untyped.
+const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean };
+
+/**
+ * Reads a secret config key (`pulumi config set --secret <key> ...`). The value stays a
+ * Pulumi secret; a key that is missing, or set in plain text, fails at program start.
+ */
+export function readSecretConfig(key: string): pulumi.Output<string> {
+  const config = new pulumi.Config();
+  const fullKey = `${pulumi.getProject()}:${key}`;
+  if (config.get(key) === undefined) {
+    throw new ConfigError(
+      `Missing secret config "${fullKey}" for stack "${pulumi.getStack()}" (${stackFile()}). ` +
+        `Set it with: pulumi config set --secret ${key} <value> --stack ${pulumi.getStack()}`,
+    );
+  }
+  if (!isConfigSecret(fullKey)) {
+    throw new ConfigError(
+      `Config "${fullKey}" of stack "${pulumi.getStack()}" is stored in plain text; it must be a secret. ` +
+        `Set it with: pulumi config set --secret ${key} <value> --stack ${pulumi.getStack()}`,
+    );
+  }
+  return config.requireSecret(key);
+}

@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+const octet = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const ipv4Pattern = new RegExp(`^${octet}(\\.${octet}){3}$`);
+
+/** An IPv4 address such as 192.0.2.10. */
+export const ipv4 = z.string().regex(ipv4Pattern, { error: "expected an IPv4 address such as 192.0.2.10" });
+
+/** An IPv4 CIDR whose address is the network address, such as 10.42.0.0/16. */
+export const ipv4Cidr = z.string().refine(isNetworkCidr, {
+  error: "expected an IPv4 network in CIDR form such as 10.42.0.0/16 (the address must be the network address)",
+});
+
+/** A DNS name such as example.com (lower case, at least two labels). */
+export const domainName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+    error: "expected a lower-case DNS name such as example.com",
+  });
+
+/** A DNS label such as cloud-a: lower case letters, digits and dashes. */
+export const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+  error: "expected a DNS label such as cloud-a (lower case letters, digits and dashes)",
+});
+
+/** An e-mail address. */
+export const email = z.email({ error: "expected an e-mail address such as admin@example.com" });
+
+/** A TCP/UDP port. */
+export const port = z.number().int().min(1).max(65535);
+
+function toNumber(address: string): number {
+  return address.split(".").reduce((value, part) => value * 256 + Number(part), 0);
+}
+
+/** The address range of an IPv4 CIDR as [first, last] numbers. */
+export function cidrRange(cidr: string): [number, number] {
+  const [address = "", bits = ""] = cidr.split("/");
+  const size = 2 ** (32 - Number(bits));
+  const first = toNumber(address);
+  return [first, first + size - 1];
+}
+
+function isNetworkCidr(value: string): boolean {
+  const match = /^(.+)\/(\d{1,2})$/.exec(value);
+  if (!match?.[1] || !match[2] || !ipv4Pattern.test(match[1])) return false;
+  const bits = Number(match[2]);
+  if (bits > 32) return false;
+  return toNumber(match[1]) % 2 ** (32 - bits) === 0;
+}
+
+/** Whether two IPv4 CIDRs share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [aFirst, aLast] = cidrRange(a);
+  const [bFirst, bLast] = cidrRange(b);
+  return aFirst <= bLast && bFirst <= aLast;
+}
+
+/** Whether an IPv4 address lies inside a CIDR. */
+export function cidrContains(cidr: string, address: string): boolean {
+  const [first, last] = cidrRange(cidr);
+  const value = toNumber(address);
+  return value >= first && value <= last;
+}

@@ -1,0 +1,30 @@
+/**
+ * Every chart, image and CRD version the platform deploys, pinned here and nowhere else, so an
+ * upgrade is one reviewed change. Images are pinned by tag; charts by exact version.
+ */
+
+/** A Helm chart: its name, repository and exact version. */
+export interface ChartVersion {
+  readonly chart: string;
+  readonly repository: string;
+  readonly version: string;
+}
+
+export const charts = {
+  cilium: { chart: "cilium", repository: "https://helm.cilium.io", version: "1.19.4" },
+  certManager: { chart: "cert-manager", repository: "https://charts.jetstack.io", version: "v1.21.1" },
+  traefik: { chart: "traefik", repository: "https://traefik.github.io/charts", version: "41.3.0" },
+  kubernetesDashboard: {
+    chart: "kubernetes-dashboard",
+    repository: "https://kubernetes.github.io/dashboard",
+    version: "7.13.0",
+  },
+} as const satisfies Record<string, ChartVersion>;
+
+/** Upstream CRD bundles vendored in the repository (see their SOURCES.md). */
+export const crds = {
+  gatewayApi: "v1.6.1",
+} as const;
+
+/** Container images, by tag. */
+export const images = {} as const satisfies Record<string, string>;

@@ -1,0 +1,88 @@
+import * as k8s from "@pulumi/kubernetes";
+import type { ContainerArgs } from "./container";
+import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions } from "./metadata";
+import { createWorkload, type Workload, type WorkloadArgs } from "./workload";
+
+/** A port of a Service. */
+export interface ServicePortArgs {
+  /** The port's name (for example `http`). */
+  name: string;
+  /** The port the Service listens on. */
+  port: number;
+  /** The container port (number or name); `port` by default. */
+  targetPort?: number | string;
+  /** `TCP` by default. */
+  protocol?: "TCP" | "UDP";
+}
+
+export interface ServiceArgs extends Omit<NamespacedObjectArgs, "namespace"> {
+  /** The workload whose pods the Service selects; the Service lives in its namespace. */
+  workload: Workload;
+  /** The ports. */
+  ports: ServicePortArgs[];
+  /** `ClusterIP` by default. */
+  type?: "ClusterIP" | "NodePort" | "LoadBalancer";
+  /** Give the Service no cluster IP (a StatefulSet's governing service). */
+  headless?: boolean;
+}
+
+/** Creates a Service that selects a workload's pods by its identity label. */
+export function createService(args: ServiceArgs): k8s.core.v1.Service {
+  const objectArgs = { ...args, namespace: args.workload.namespace };
+  return new k8s.core.v1.Service(
+    args.name,
+    {
+      metadata: namespacedMetadata(objectArgs),
+      spec: {
+        type: args.type ?? "ClusterIP",
+        ...(args.headless ? { clusterIP: "None" } : {}),
+        selector: args.workload.selector,
+        ports: args.ports.map((port) => ({
+          name: port.name,
+          port: port.port,
+          targetPort: port.targetPort ?? port.port,
+          protocol: port.protocol ?? "TCP",
+        })),
+      },
+    },
+    namespacedOptions(objectArgs),
+  );
+}
+
+export interface WorkloadServiceArgs extends Omit<WorkloadArgs, "container"> {
+  /** The port the application listens on and the Service exposes. */
+  port: number;
+  /** The port's name, `http` by default. */
+  portName?: string;
+  /** The main container; its port is added from `port`. */
+  container: ContainerArgs;
+}
+
+/** A workload and the Service in front of it. */
+export interface WorkloadService {
+  workload: Workload;
+  service: k8s.core.v1.Service;
+  /** The exposed port's number and name. */
+  port: { name: string; number: number };
+}
+
+/**
+ * Creates a workload listening on one port and the ClusterIP Service of the same name in
+ * front of it: `createWorkloadService({ name, namespace, port, container: { image, volumeMounts } })`.
+ */
+export function createWorkloadService(args: WorkloadServiceArgs): WorkloadService {
+  const portName = args.portName ?? "http";
+  const { port, portName: _portName, ...workloadArgs } = args;
+  const workload = createWorkload({
+    ...workloadArgs,
+    container: { ...args.container, ports: [{ name: portName, port }, ...(args.container.ports ?? [])] },
+  });
+  const service = createService({
+    name: args.name,
+    workload,
+    ...(args.labels ? { labels: args.labels } : {}),
+    ports: [{ name: portName, port, targetPort: portName }],
+    ...(args.options ? { options: args.options } : {}),
+  });
+  return { workload, service, port: { name: portName, number: port } };
+}

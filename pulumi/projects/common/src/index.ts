@@ -1,0 +1,3 @@
+export * from "./kubernetes";
+export * from "./shared";
+export * from "./stack-reference";

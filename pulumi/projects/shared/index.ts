@@ -1,0 +1,44 @@
+import type { ClusterNetwork, ServerFacts } from "@projects/common";
+import { cidrRange, readConfig } from "@infra/core";
+import * as pulumi from "@pulumi/pulumi";
+import { acmeConfig, domainName, networkConfig, serverConfig, tailnetName } from "./config";
+import { readTerraformServer } from "./terraform-state";
+
+const stack = pulumi.getStack();
+const serverSettings = readConfig("server", serverConfig);
+const networkSettings = readConfig("network", networkConfig);
+
+function serverFacts(): pulumi.Output<ServerFacts> {
+  const kubeContext = serverSettings.kubeContext ?? stack;
+  if (serverSettings.terraformState) {
+    return readTerraformServer(serverSettings.terraformState).apply((outputs) => ({
+      name: stack,
+      kubeContext,
+      internalIp: outputs.internal_ip,
+      publicIp: outputs.public_ip,
+      sshHost: outputs.ssh_host,
+      sshPort: Number(outputs.ssh_port),
+      sshUser: outputs.ssh_user,
+    }));
+  }
+  const host = serverSettings.host;
+  if (!host) throw new Error("unreachable: config validation requires terraformState or host");
+  return pulumi.output({ name: stack, kubeContext, ...host });
+}
+
+// k3s gives the cluster DNS service the tenth address of the service range.
+function clusterDnsIp(serviceCidr: string): string {
+  const [first] = cidrRange(serviceCidr);
+  const address = first + 10;
+  return [24, 16, 8, 0].map((shift) => (address >>> shift) & 255).join(".");
+}
+
+export const server = serverFacts();
+export const network: ClusterNetwork = {
+  clusterCidr: networkSettings.clusterCidr,
+  serviceCidr: networkSettings.serviceCidr,
+  clusterDnsIp: clusterDnsIp(networkSettings.serviceCidr),
+};
+export const domain = readConfig("domain", domainName);
+export const tailnet = readConfig("tailnet", tailnetName);
+export const acme = readConfig("acme", acmeConfig);

@@ -1,0 +1,31 @@
+import { Command } from "commander";
+
+// Each benchmark lives in its own module, loaded only when asked for.
+const program = new Command("bench").description(
+  "Benchmarks that measure side by side in one run and print the ratio",
+);
+
+program
+  .command("synth")
+  .description("synth every project of a stack vs. bare loading of @pulumi/pulumi and @pulumi/kubernetes")
+  .option("--stack <stack>", "stack to synthesize", "cloud-a")
+  .option("--runs <n>", "runs of each side (the median is reported)", "5")
+  .action(async (options: { stack: string; runs: string }) => {
+    const { benchSynth } = await import("./synth");
+    await benchSynth({ stack: options.stack, runs: Number(options.runs) });
+  });
+
+program
+  .command("backup")
+  .description("restic backup/restore scripts vs. tar on the same generated data set")
+  .option("--size-gib <n>", "size of the generated data set in GiB", "1")
+  .option("--work-dir <dir>", "where to put the data, repository and copies (default: a temporary directory)")
+  .action(async (options: { sizeGib: string; workDir?: string }) => {
+    const { benchBackup } = await import("./backup");
+    await benchBackup({ sizeGiB: Number(options.sizeGib), workDir: options.workDir });
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,74 @@
+import { resolve } from "node:path";
+import { Command } from "commander";
+import pc from "picocolors";
+import { type SynthReport, synthAndValidate } from "./report";
+
+const repoRoot = resolve(__dirname, "..", "..", "..");
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function printReport(report: SynthReport, outDir: string): void {
+  for (const stack of report.stacks) {
+    const kinds = new Map<string, number>();
+    for (const project of stack.projects) {
+      for (const [kind, count] of project.kinds) kinds.set(kind, (kinds.get(kind) ?? 0) + count);
+    }
+    const total = [...kinds.values()].reduce((sum, count) => sum + count, 0);
+    console.log(`${pc.bold(stack.stack)}: ${stack.projects.map((p) => p.project).join(" → ") || "(no projects)"}`);
+    const byKind = [...kinds].sort(([a], [b]) => a.localeCompare(b)).map(([kind, count]) => `${kind} ${count}`);
+    console.log(`  ${total} resources: ${byKind.join(", ")}`);
+    for (const note of stack.examples) console.log(pc.dim(`  example data: ${note}`));
+  }
+  for (const problem of report.problems) console.error(pc.red(`✗ ${problem}`));
+  const seconds = (report.milliseconds / 1000).toFixed(2);
+  if (report.problems.length === 0) {
+    console.log(pc.green(`✓ synthesized ${report.stacks.length} stack(s) in ${seconds}s → ${outDir}`));
+  } else {
+    console.error(pc.red(`${report.problems.length} problem(s); output in ${outDir} (${seconds}s)`));
+  }
+}
+
+const program = new Command("synth")
+  .description("Render every Pulumi project of the given stacks offline (mock runtime) and validate the result")
+  .option("-s, --stack <stack>", "a stack to synthesize (repeatable; default: all stacks)", collect)
+  .option("-p, --project <project>", "a project to synthesize, with those it references (repeatable)", collect)
+  .option("-o, --out <dir>", "output directory", "out")
+  .option("--projects-dir <dir>", "where the Pulumi projects are", resolve(repoRoot, "pulumi", "projects"))
+  .option("--no-validate", "skip schema and meaning validation")
+  .option("-q, --quiet", "print only problems and the result line")
+  .action(
+    async (options: {
+      stack?: string[];
+      project?: string[];
+      out: string;
+      projectsDir: string;
+      validate: boolean;
+      quiet?: boolean;
+    }) => {
+      const outDir = resolve(options.out);
+      const report = await synthAndValidate({
+        projectsDir: resolve(options.projectsDir),
+        outDir,
+        validate: options.validate,
+        workspaceRoots: [resolve(repoRoot, "pulumi"), resolve(options.projectsDir)],
+        ...(options.stack ? { stacks: options.stack } : {}),
+        ...(options.project ? { projects: options.project } : {}),
+        ...(options.quiet
+          ? {}
+          : {
+              onProgress: ({ stack, project, phase }) => {
+                if (phase === "done") process.stderr.write(pc.dim(`  ${stack}/${project}\n`));
+              },
+            }),
+      });
+      printReport(report, outDir);
+      if (report.problems.length > 0) process.exitCode = 1;
+    },
+  );
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(pc.red(error instanceof Error ? error.message : String(error)));
+  process.exitCode = 1;
+});

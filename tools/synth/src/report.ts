@@ -1,0 +1,60 @@
+import { writeStack } from "./write";
+import { type StackSynth, type SynthOptions, synth } from "./synth";
+import { validateStack } from "./validate";
+
+export interface ProjectSummary {
+  project: string;
+  /** Registered resources by type. */
+  kinds: Map<string, number>;
+}
+
+export interface SynthReport {
+  stacks: { stack: string; projects: ProjectSummary[]; examples: string[] }[];
+  /** Every error and validation failure, each naming stack and project. */
+  problems: string[];
+  milliseconds: number;
+  results: StackSynth[];
+}
+
+export interface SynthAndValidateOptions extends SynthOptions {
+  outDir: string;
+  validate: boolean;
+}
+
+function kindOf(type: string): string {
+  const match = /^kubernetes:[^:]+:(.+)$/.exec(type);
+  return match?.[1] ?? type;
+}
+
+/** Synthesizes, writes the output contract, validates, and gathers every problem found. */
+export async function synthAndValidate(options: SynthAndValidateOptions): Promise<SynthReport> {
+  const started = performance.now();
+  const results = await synth(options);
+  const problems: string[] = [];
+  for (const result of results) {
+    problems.push(...result.errors.map((error) => `${result.stack}: ${error}`));
+    for (const project of result.projects) {
+      problems.push(...project.errors.map((error) => `${result.stack}/${project.project}: ${error}`));
+    }
+    problems.push(...writeStack(options.outDir, result).map((leak) => `${result.stack}: ${leak}`));
+    if (options.validate) problems.push(...validateStack(result));
+  }
+  return {
+    results,
+    problems,
+    milliseconds: performance.now() - started,
+    stacks: results.map((result) => ({
+      stack: result.stack,
+      examples: [...new Set(result.projects.flatMap((project) => project.examples))],
+      projects: result.projects.map((project) => {
+        const kinds = new Map<string, number>();
+        for (const resource of project.resources) {
+          if (resource.read) continue;
+          const kind = kindOf(resource.type);
+          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        }
+        return { project: project.project, kinds };
+      }),
+    })),
+  };
+}

@@ -1,0 +1,291 @@
+import { createHash } from "node:crypto";
+import { resolve, sep } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { answerInvoke } from "./invokes";
+import type { ProjectInfo } from "./projects";
+import type { StackConfig } from "./stack-config";
+
+const { deserializeProperties } = pulumi.runtime as unknown as {
+  deserializeProperties(struct: unknown): unknown;
+};
+
+export const organization = "organization";
+
+/** One resource the program registered (or read), as the engine would have received it. */
+export interface ResourceRecord {
+  urn: string;
+  type: string;
+  name: string;
+  /** The parent's URN. */
+  parent?: string;
+  /** URNs of everything the resource depends on (explicit `dependsOn` and inputs). */
+  dependsOn: string[];
+  /** The provider reference (`<provider urn>::<id>`), when one was passed. */
+  provider?: string;
+  custom: boolean;
+  /** Read with `.get()`, not created. */
+  read: boolean;
+  /** The inputs, secrets still wrapped (see secrets.ts). */
+  inputs: Record<string, unknown>;
+}
+
+/** A stack's exported output. */
+export interface ExportedOutput {
+  value: unknown;
+  secret: boolean;
+}
+
+/** What one program run produced. */
+export interface ProgramRun {
+  project: string;
+  stack: string;
+  resources: ResourceRecord[];
+  outputs: Record<string, ExportedOutput>;
+  /** Outputs read from other projects: project → output names. */
+  reads: Map<string, Set<string>>;
+  /** Projects it references whose exports were not available (the run must be repeated after them). */
+  missingProjects: Set<string>;
+  /** Errors the program raised, each a message. */
+  errors: string[];
+  /** Notes on example data that stood in for real sources. */
+  examples: string[];
+  /** Secret values the mocks made up (generated passwords, keys). */
+  generatedSecrets: string[];
+}
+
+/** The exports of the projects already run on this stack, by project name. */
+export type ExportsLookup = (project: string) => Record<string, ExportedOutput> | undefined;
+
+interface MonitorRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList?(): string[];
+  getProvider(): string;
+  getCustom?(): boolean;
+  getObject(): unknown;
+  getProperties(): unknown;
+}
+
+interface PatchableMonitor {
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(request: MonitorRequest, callback: unknown): Promise<void>;
+  readResource(request: MonitorRequest, callback: unknown): Promise<void>;
+}
+
+function deterministicSecret(kind: string, stack: string, name: string): string {
+  return createHash("sha256").update(`synth-generated:${kind}:${stack}:${name}`).digest("base64url").slice(0, 32);
+}
+
+// Modules of the workspace (projects and their libraries) are loaded fresh for every run, so
+// module-level caches such as a provider or a StackReference never leak between programs.
+function dropWorkspaceModules(roots: string[]): void {
+  for (const key of Object.keys(require.cache)) {
+    if (roots.some((root) => key.startsWith(root)) && !key.includes(`${sep}node_modules${sep}`)) {
+      delete require.cache[key];
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+async function resolveExports(exported: Record<string, unknown>): Promise<Record<string, ExportedOutput>> {
+  const outputs: Record<string, ExportedOutput> = {};
+  for (const [key, value] of Object.entries(exported)) {
+    if (key === "__esModule" || typeof value === "function") continue;
+    const output = pulumi.output(value) as pulumi.Output<unknown> & { promise(): Promise<unknown> };
+    const resolved = await output.promise();
+    if (resolved === undefined) continue;
+    outputs[key] = { value: resolved, secret: await pulumi.isSecret(output) };
+  }
+  return outputs;
+}
+
+// Records which outputs a program reads through StackReferences, whatever getter it uses.
+let currentRun: ProgramRun | undefined;
+let stackReferenceTracked = false;
+function trackStackReferenceReads(): void {
+  if (stackReferenceTracked) return;
+  stackReferenceTracked = true;
+  const prototype = pulumi.StackReference.prototype as unknown as Record<string, unknown>;
+  for (const method of ["getOutput", "requireOutput", "getOutputDetails", "getOutputValue", "requireOutputValue"]) {
+    const original = prototype[method] as (this: pulumi.StackReference, name: pulumi.Input<string>) => unknown;
+    prototype[method] = function (this: pulumi.StackReference, name: pulumi.Input<string>) {
+      const run = currentRun;
+      if (run && typeof name === "string") {
+        // A StackReference's resource name is `<org>/<project>/<stack>`.
+        const referenced = String((this as unknown as { __name?: string }).__name ?? "").split("/")[1];
+        if (referenced) {
+          const reads = run.reads.get(referenced) ?? new Set<string>();
+          reads.add(name);
+          run.reads.set(referenced, reads);
+        }
+      }
+      return original.call(this, name);
+    };
+  }
+}
+
+/**
+ * Runs one project's program for one stack under Pulumi's mock runtime, with the stack's real
+ * config, and records every resource, output and error. StackReferences are answered with the
+ * real exports of the projects already run (see `exportsOf`).
+ */
+export function runProgram(
+  project: ProjectInfo,
+  stack: string,
+  config: StackConfig,
+  exportsOf: ExportsLookup,
+  workspaceRoots: string[],
+): Promise<ProgramRun> {
+  return runUnderMocks({
+    project: project.name,
+    dir: project.dir,
+    stack,
+    config,
+    exportsOf,
+    load: () => {
+      dropWorkspaceModules(workspaceRoots);
+      return require(resolve(project.main));
+    },
+  });
+}
+
+/** What `runUnderMocks` needs: a program (as a loader) and its environment. */
+export interface MockRunOptions {
+  project: string;
+  /** The working directory of the program. */
+  dir: string;
+  stack: string;
+  config: StackConfig;
+  exportsOf: ExportsLookup;
+  /** Loads (runs) the program and returns its exports, or a function returning them. */
+  load: () => unknown;
+}
+
+/** Runs a program under the mock runtime and records what it registers, exports and fails with. */
+export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun> {
+  const { stack, config, exportsOf } = options;
+  const project = { name: options.project, dir: options.dir };
+  const run: ProgramRun = {
+    project: project.name,
+    stack,
+    resources: [],
+    outputs: {},
+    reads: new Map(),
+    missingProjects: new Set(),
+    errors: [],
+    examples: [],
+    generatedSecrets: [],
+  };
+  const mocks: pulumi.runtime.Mocks = {
+    newResource(args) {
+      const state: Record<string, unknown> = { ...args.inputs };
+      if (args.type === "pulumi:pulumi:StackReference") {
+        answerStackReference(String(args.inputs.name), state);
+      } else if (args.type === "random:index/randomPassword:RandomPassword") {
+        const value = deterministicSecret("password", stack, args.name);
+        run.generatedSecrets.push(value);
+        state.result = pulumi.secret(value);
+      } else if (args.type === "tailscale:index/tailnetKey:TailnetKey") {
+        const value = `tskey-auth-${deterministicSecret("tailnet-key", stack, args.name)}`;
+        run.generatedSecrets.push(value);
+        state.key = pulumi.secret(value);
+      }
+      return { id: args.id || `${args.name}-id`, state };
+    },
+    call(args) {
+      const answer = answerInvoke(args.token, args.inputs as Record<string, unknown>, { stack, cwd: project.dir });
+      if (answer.example && !run.examples.includes(answer.example)) run.examples.push(answer.example);
+      return answer.result;
+    },
+  };
+
+  function answerStackReference(name: string, state: Record<string, unknown>): void {
+    const [org, referenced, referencedStack] = name.split("/");
+    if (org !== organization || !referenced || referencedStack !== stack) {
+      throw new Error(
+        `Project "${project.name}" on stack "${stack}" references "${name}"; a project may only reference ` +
+          `"${organization}/<project>/${stack}" (the same server)`,
+      );
+    }
+    const exports = exportsOf(referenced);
+    if (!exports) {
+      run.missingProjects.add(referenced);
+      state.outputs = {};
+      state.secretOutputNames = [];
+      return;
+    }
+    state.outputs = Object.fromEntries(Object.entries(exports).map(([key, output]) => [key, output.value]));
+    state.secretOutputNames = Object.entries(exports)
+      .filter(([, output]) => output.secret)
+      .map(([key]) => key);
+  }
+
+  await pulumi.runtime.setMocks(mocks, project.name, stack, false, organization);
+  pulumi.runtime.setAllConfig(config.values, config.secretKeys);
+  const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
+  // The mocks see a resource's inputs but not its parent, dependencies or provider: record
+  // every request as the engine would receive it.
+  const record = (request: MonitorRequest, properties: unknown, read: boolean) => {
+    const parent = request.getParent();
+    const provider = request.getProvider();
+    run.resources.push({
+      urn: monitor.newUrn(parent, request.getType(), request.getName()),
+      type: request.getType(),
+      name: request.getName(),
+      ...(parent ? { parent } : {}),
+      dependsOn: request.getDependenciesList?.() ?? [],
+      ...(provider ? { provider } : {}),
+      custom: request.getCustom?.() ?? true,
+      read,
+      inputs: deserializeProperties(properties) as Record<string, unknown>,
+    });
+  };
+  const registerResource = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    record(request, request.getObject(), false);
+    return registerResource(request, callback);
+  };
+  const readResource = monitor.readResource.bind(monitor);
+  monitor.readResource = (request, callback) => {
+    record(request, request.getProperties(), true);
+    return readResource(request, callback);
+  };
+
+  trackStackReferenceReads();
+  const onRejection = (reason: unknown) => {
+    run.errors.push(errorMessage(reason));
+  };
+  process.on("unhandledRejection", onRejection);
+  const previousDir = process.cwd();
+  currentRun = run;
+  try {
+    // Pulumi runs a program with its project directory as the working directory.
+    process.chdir(project.dir);
+    const loaded = options.load();
+    const program = loaded as { default?: unknown };
+    const entry = typeof loaded === "function" ? loaded : typeof program.default === "function" ? program.default : undefined;
+    const exported = entry ? await (entry as () => Promise<unknown>)() : loaded;
+    run.outputs = await resolveExports((exported ?? {}) as Record<string, unknown>);
+  } catch (error) {
+    run.errors.push(errorMessage(error));
+  } finally {
+    try {
+      await pulumi.runtime.disconnect();
+    } catch (error) {
+      run.errors.push(errorMessage(error));
+    }
+    // Rejections of the last outputs surface on the next turns of the event loop.
+    await new Promise((done) => setImmediate(done));
+    await new Promise((done) => setImmediate(done));
+    process.off("unhandledRejection", onRejection);
+    process.chdir(previousDir);
+    currentRun = undefined;
+  }
+  if (run.missingProjects.size > 0) run.errors = [];
+  return run;
+}

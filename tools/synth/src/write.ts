@@ -1,0 +1,98 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import type { ResourceRecord } from "./run-program";
+import { redacted, redactSecrets } from "./secrets";
+import type { ProjectSynth, StackSynth } from "./synth";
+
+/** Resource types that are Kubernetes objects the engine would apply as they are. */
+export function isKubernetesObject(resource: ResourceRecord): boolean {
+  if (resource.read || !resource.custom || !resource.type.startsWith("kubernetes:")) return false;
+  return !/^kubernetes:(helm\.sh|yaml|kustomize)\//.test(resource.type);
+}
+
+function redactSecretData(manifest: Record<string, unknown>): Record<string, unknown> {
+  if (manifest.kind !== "Secret") return manifest;
+  const result = { ...manifest };
+  for (const field of ["data", "stringData"]) {
+    const entries = manifest[field];
+    if (entries && typeof entries === "object") {
+      result[field] = Object.fromEntries(Object.keys(entries).map((key) => [key, redacted]));
+    }
+  }
+  return result;
+}
+
+/** The project's Kubernetes objects, resolved, secrets redacted (Secret data always). */
+export function manifestsOf(project: ProjectSynth): Record<string, unknown>[] {
+  return project.resources
+    .filter(isKubernetesObject)
+    .map((resource) => redactSecretData(redactSecrets(resource.inputs) as Record<string, unknown>));
+}
+
+function resourcesOf(project: ProjectSynth) {
+  return project.resources.map((resource) => ({
+    type: resource.type,
+    name: resource.name,
+    urn: resource.urn,
+    parent: resource.parent ?? null,
+    dependsOn: resource.dependsOn,
+    provider: resource.provider ?? null,
+    read: resource.read,
+    inputs: redactSecrets(resource.inputs),
+  }));
+}
+
+function outputsOf(project: ProjectSynth): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(project.outputs).map(([key, output]) => [key, output.secret ? redacted : output.value]),
+  );
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
+
+/**
+ * Writes the output contract of one stack: `<out>/<stack>/<project>/{manifests.yaml,
+ * resources.json,outputs.json}` and `<out>/<stack>/order.json`. Afterwards every written file is
+ * searched for every secret value synth knows; finding one is an error, and the file is removed.
+ */
+export function writeStack(outDir: string, result: StackSynth): string[] {
+  const stackDir = join(outDir, result.stack);
+  rmSync(stackDir, { recursive: true, force: true });
+  mkdirSync(stackDir, { recursive: true });
+  for (const project of result.projects) {
+    const dir = join(stackDir, project.project);
+    mkdirSync(dir, { recursive: true });
+    const manifests = manifestsOf(project);
+    writeFileSync(
+      join(dir, "manifests.yaml"),
+      manifests.map((manifest) => stringify(manifest, { lineWidth: 0 })).join("---\n"),
+    );
+    writeFileSync(join(dir, "resources.json"), `${JSON.stringify(resourcesOf(project), null, 2)}\n`);
+    writeFileSync(join(dir, "outputs.json"), `${JSON.stringify(outputsOf(project), null, 2)}\n`);
+  }
+  const order = {
+    stack: result.stack,
+    projects: result.projects.map((project) => ({
+      project: project.project,
+      reads: Object.fromEntries([...project.reads].map(([name, outputs]) => [name, [...outputs].sort()])),
+    })),
+  };
+  writeFileSync(join(stackDir, "order.json"), `${JSON.stringify(order, null, 2)}\n`);
+
+  const secrets = result.projects.flatMap((project) => project.secretValues).filter((value) => value.length >= 8);
+  const leaks: string[] = [];
+  for (const file of listFiles(stackDir)) {
+    const text = readFileSync(file, "utf8");
+    if (secrets.some((secret) => text.includes(secret))) {
+      leaks.push(`${file} contains a secret value in plain text`);
+      rmSync(file);
+    }
+  }
+  return leaks;
+}
