@@ -2,7 +2,14 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 
 const kubeDns = { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns" };
-const dnsPorts = [{ ports: [{ port: "53", protocol: "UDP" }, { port: "53", protocol: "TCP" }] }];
+const dnsPorts = [
+  {
+    ports: [
+      { port: "53", protocol: "UDP" },
+      { port: "53", protocol: "TCP" },
+    ],
+  },
+];
 const apiServerPort = [{ ports: [{ port: "6443", protocol: "TCP" }] }];
 
 function clusterwidePolicy(
@@ -113,7 +120,9 @@ export function createBaselinePolicies(
           matchLabels: { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "hubble-relay" },
         },
         ingress: [{ fromEntities: ["host"] }],
-        egress: [{ toEntities: ["host", "remote-node"], toPorts: [{ ports: [{ port: "4244", protocol: "TCP" }] }] }],
+        egress: [
+          { toEntities: ["host", "remote-node"], toPorts: [{ ports: [{ port: "4244", protocol: "TCP" }] }] },
+        ],
       },
       provider,
       dependsOn,

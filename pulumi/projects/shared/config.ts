@@ -1,4 +1,4 @@
-import { cidrsOverlap, domainName, dnsLabel, email, ipv4, ipv4Cidr, port } from "@infra/core";
+import { cidrsOverlap, dnsLabel, domainName, email, ipv4, ipv4Cidr, port } from "@infra/core";
 import { z } from "zod";
 
 /** Where the server's facts come from: its Terraform state, or config for a server made by hand. */
@@ -20,7 +20,8 @@ export const serverConfig = z
       .optional(),
   })
   .refine((server) => (server.terraformState === undefined) !== (server.host === undefined), {
-    error: "set exactly one of terraformState (a server created by Terraform) or host (a server made by hand)",
+    error:
+      "set exactly one of terraformState (a server created by Terraform) or host (a server made by hand)",
   });
 
 export const networkConfig = z
@@ -30,9 +31,16 @@ export const networkConfig = z
     /** Service addresses; disjoint from every other server's. */
     serviceCidr: ipv4Cidr,
   })
-  .refine((network) => !cidrsOverlap(network.clusterCidr, network.serviceCidr), {
-    error: "clusterCidr and serviceCidr overlap",
-  });
+  // Only ranges that are valid on their own are compared; a bad one is reported by its own rule.
+  .refine(
+    (network) =>
+      !ipv4Cidr.safeParse(network.clusterCidr).success ||
+      !ipv4Cidr.safeParse(network.serviceCidr).success ||
+      !cidrsOverlap(network.clusterCidr, network.serviceCidr),
+    {
+      error: "clusterCidr and serviceCidr overlap",
+    },
+  );
 
 export const acmeConfig = z.object({
   email,

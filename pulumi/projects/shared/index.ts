@@ -1,5 +1,5 @@
-import type { ClusterNetwork, ServerFacts } from "@projects/common";
 import { cidrRange, readConfig } from "@infra/core";
+import type { ClusterNetwork, ServerFacts } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import { acmeConfig, domainName, networkConfig, serverConfig, tailnetName } from "./config";
 import { readTerraformServer } from "./terraform-state";

@@ -16,8 +16,12 @@ function printReport(report: SynthReport, outDir: string): void {
       for (const [kind, count] of project.kinds) kinds.set(kind, (kinds.get(kind) ?? 0) + count);
     }
     const total = [...kinds.values()].reduce((sum, count) => sum + count, 0);
-    console.log(`${pc.bold(stack.stack)}: ${stack.projects.map((p) => p.project).join(" → ") || "(no projects)"}`);
-    const byKind = [...kinds].sort(([a], [b]) => a.localeCompare(b)).map(([kind, count]) => `${kind} ${count}`);
+    console.log(
+      `${pc.bold(stack.stack)}: ${stack.projects.map((p) => p.project).join(" → ") || "(no projects)"}`,
+    );
+    const byKind = [...kinds]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([kind, count]) => `${kind} ${count}`);
     console.log(`  ${total} resources: ${byKind.join(", ")}`);
     for (const note of stack.examples) console.log(pc.dim(`  example data: ${note}`));
   }
@@ -31,12 +35,19 @@ function printReport(report: SynthReport, outDir: string): void {
 }
 
 const program = new Command("synth")
-  .description("Render every Pulumi project of the given stacks offline (mock runtime) and validate the result")
+  .description(
+    "Render every Pulumi project of the given stacks offline (mock runtime) and validate the result",
+  )
   .option("-s, --stack <stack>", "a stack to synthesize (repeatable; default: all stacks)", collect)
-  .option("-p, --project <project>", "a project to synthesize, with those it references (repeatable)", collect)
+  .option(
+    "-p, --project <project>",
+    "a project to synthesize, with those it references (repeatable)",
+    collect,
+  )
   .option("-o, --out <dir>", "output directory", "out")
   .option("--projects-dir <dir>", "where the Pulumi projects are", resolve(repoRoot, "pulumi", "projects"))
   .option("--no-validate", "skip schema and meaning validation")
+  .option("--no-cache", "validate every object again, even those that passed unchanged before")
   .option("-q, --quiet", "print only problems and the result line")
   .action(
     async (options: {
@@ -45,6 +56,7 @@ const program = new Command("synth")
       out: string;
       projectsDir: string;
       validate: boolean;
+      cache: boolean;
       quiet?: boolean;
     }) => {
       const outDir = resolve(options.out);
@@ -52,6 +64,17 @@ const program = new Command("synth")
         projectsDir: resolve(options.projectsDir),
         outDir,
         validate: options.validate,
+        ...(options.cache
+          ? {
+              validationCacheFile: resolve(
+                repoRoot,
+                "node_modules",
+                ".cache",
+                "homelab-synth",
+                "validation.json",
+              ),
+            }
+          : {}),
         workspaceRoots: [resolve(repoRoot, "pulumi"), resolve(options.projectsDir)],
         ...(options.stack ? { stacks: options.stack } : {}),
         ...(options.project ? { projects: options.project } : {}),

@@ -25,7 +25,9 @@ function terraformLocalState(inputs: Record<string, unknown>, context: InvokeCon
   const path = resolve(context.cwd, typeof inputs.path === "string" ? inputs.path : "terraform.tfstate");
   if (existsSync(path)) {
     const state = JSON.parse(readFileSync(path, "utf8")) as { outputs?: Record<string, { value: unknown }> };
-    const outputs = Object.fromEntries(Object.entries(state.outputs ?? {}).map(([key, entry]) => [key, entry.value]));
+    const outputs = Object.fromEntries(
+      Object.entries(state.outputs ?? {}).map(([key, entry]) => [key, entry.value]),
+    );
     return { result: { outputs } };
   }
   const examples = exampleData("terraform-outputs.json") as Record<string, Record<string, unknown>>;
@@ -54,10 +56,16 @@ const handlers: Record<string, (inputs: Record<string, unknown>, context: Invoke
 };
 
 /** Answers a provider function call the way its provider would, offline. */
-export function answerInvoke(token: string, inputs: Record<string, unknown>, context: InvokeContext): InvokeAnswer {
+export function answerInvoke(
+  token: string,
+  inputs: Record<string, unknown>,
+  context: InvokeContext,
+): InvokeAnswer {
   const handler = handlers[token];
   if (!handler) {
-    throw new Error(`synth cannot answer the invoke "${token}" offline; add an answer in tools/synth/src/invokes.ts`);
+    throw new Error(
+      `synth cannot answer the invoke "${token}" offline; add an answer in tools/synth/src/invokes.ts`,
+    );
   }
   return handler(inputs, context);
 }

@@ -55,7 +55,8 @@ export function discoverProjects(projectsDir: string): Map<string, ProjectInfo> 
     if (!entry.isDirectory() || !existsSync(join(projectsDir, entry.name, "Pulumi.yaml"))) continue;
     const project = readProject(join(projectsDir, entry.name));
     const existing = projects.get(project.name);
-    if (existing) throw new Error(`Two projects are named "${project.name}": ${existing.dir} and ${project.dir}`);
+    if (existing)
+      throw new Error(`Two projects are named "${project.name}": ${existing.dir} and ${project.dir}`);
     projects.set(project.name, project);
   }
   return projects;

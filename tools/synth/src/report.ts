@@ -1,6 +1,7 @@
-import { writeStack } from "./write";
 import { type StackSynth, type SynthOptions, synth } from "./synth";
 import { validateStack } from "./validate";
+import { ValidationCache } from "./validate/cache";
+import { writeStack } from "./write";
 
 export interface ProjectSummary {
   project: string;
@@ -19,6 +20,8 @@ export interface SynthReport {
 export interface SynthAndValidateOptions extends SynthOptions {
   outDir: string;
   validate: boolean;
+  /** Where to remember objects that passed schema validation; no cache when omitted. */
+  validationCacheFile?: string;
 }
 
 function kindOf(type: string): string {
@@ -31,14 +34,16 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
   const started = performance.now();
   const results = await synth(options);
   const problems: string[] = [];
+  const cache = new ValidationCache(options.validate ? options.validationCacheFile : undefined);
   for (const result of results) {
     problems.push(...result.errors.map((error) => `${result.stack}: ${error}`));
     for (const project of result.projects) {
       problems.push(...project.errors.map((error) => `${result.stack}/${project.project}: ${error}`));
     }
     problems.push(...writeStack(options.outDir, result).map((leak) => `${result.stack}: ${leak}`));
-    if (options.validate) problems.push(...validateStack(result));
+    if (options.validate) problems.push(...(await validateStack(result, cache)));
   }
+  cache.save();
   return {
     results,
     problems,

@@ -25,6 +25,8 @@ export interface ResourceRecord {
   custom: boolean;
   /** Read with `.get()`, not created. */
   read: boolean;
+  /** The id a read resource was looked up by (`<namespace>/<name>` or `<name>` for Kubernetes). */
+  id?: string;
   /** The inputs, secrets still wrapped (see secrets.ts). */
   inputs: Record<string, unknown>;
 }
@@ -65,6 +67,7 @@ interface MonitorRequest {
   getCustom?(): boolean;
   getObject(): unknown;
   getProperties(): unknown;
+  getId?(): string;
 }
 
 interface PatchableMonitor {
@@ -74,7 +77,10 @@ interface PatchableMonitor {
 }
 
 function deterministicSecret(kind: string, stack: string, name: string): string {
-  return createHash("sha256").update(`synth-generated:${kind}:${stack}:${name}`).digest("base64url").slice(0, 32);
+  return createHash("sha256")
+    .update(`synth-generated:${kind}:${stack}:${name}`)
+    .digest("base64url")
+    .slice(0, 32);
 }
 
 // Modules of the workspace (projects and their libraries) are loaded fresh for every run, so
@@ -111,8 +117,17 @@ function trackStackReferenceReads(): void {
   if (stackReferenceTracked) return;
   stackReferenceTracked = true;
   const prototype = pulumi.StackReference.prototype as unknown as Record<string, unknown>;
-  for (const method of ["getOutput", "requireOutput", "getOutputDetails", "getOutputValue", "requireOutputValue"]) {
-    const original = prototype[method] as (this: pulumi.StackReference, name: pulumi.Input<string>) => unknown;
+  for (const method of [
+    "getOutput",
+    "requireOutput",
+    "getOutputDetails",
+    "getOutputValue",
+    "requireOutputValue",
+  ]) {
+    const original = prototype[method] as (
+      this: pulumi.StackReference,
+      name: pulumi.Input<string>,
+    ) => unknown;
     prototype[method] = function (this: pulumi.StackReference, name: pulumi.Input<string>) {
       const run = currentRun;
       if (run && typeof name === "string") {
@@ -194,11 +209,21 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
         const value = `tskey-auth-${deterministicSecret("tailnet-key", stack, args.name)}`;
         run.generatedSecrets.push(value);
         state.key = pulumi.secret(value);
+      } else if (args.id && args.type.startsWith("kubernetes:")) {
+        // A Kubernetes object read with `.get(name, id)`: the engine returns the live object, and
+        // programs use its identity (a Helm release's namespace is `namespace.metadata.name`).
+        // The ID is `<namespace>/<name>`, or `<name>` for a cluster-scoped object.
+        const [namespace, name] = args.id.includes("/") ? args.id.split("/", 2) : [undefined, args.id];
+        const metadata = (state.metadata ?? {}) as Record<string, unknown>;
+        state.metadata = { ...metadata, name, ...(namespace ? { namespace } : {}) };
       }
       return { id: args.id || `${args.name}-id`, state };
     },
     call(args) {
-      const answer = answerInvoke(args.token, args.inputs as Record<string, unknown>, { stack, cwd: project.dir });
+      const answer = answerInvoke(args.token, args.inputs as Record<string, unknown>, {
+        stack,
+        cwd: project.dir,
+      });
       if (answer.example && !run.examples.includes(answer.example)) run.examples.push(answer.example);
       return answer.result;
     },
@@ -230,7 +255,7 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
   const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
   // The mocks see a resource's inputs but not its parent, dependencies or provider: record
   // every request as the engine would receive it.
-  const record = (request: MonitorRequest, properties: unknown, read: boolean) => {
+  const record = (request: MonitorRequest, properties: unknown, readId?: string) => {
     const parent = request.getParent();
     const provider = request.getProvider();
     run.resources.push({
@@ -241,26 +266,34 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
       dependsOn: request.getDependenciesList?.() ?? [],
       ...(provider ? { provider } : {}),
       custom: request.getCustom?.() ?? true,
-      read,
+      read: readId !== undefined,
+      ...(readId === undefined ? {} : { id: readId }),
       inputs: deserializeProperties(properties) as Record<string, unknown>,
     });
   };
   const registerResource = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request, callback) => {
-    record(request, request.getObject(), false);
+    record(request, request.getObject());
     return registerResource(request, callback);
   };
   const readResource = monitor.readResource.bind(monitor);
   monitor.readResource = (request, callback) => {
-    record(request, request.getProperties(), true);
+    record(request, request.getProperties(), request.getId?.() ?? request.getName());
     return readResource(request, callback);
   };
 
   trackStackReferenceReads();
-  const onRejection = (reason: unknown) => {
-    run.errors.push(errorMessage(reason));
+  // One failure reaches many derived outputs, each rejecting on its own: report it once.
+  const addError = (error: unknown) => {
+    const message = errorMessage(error);
+    if (!run.errors.includes(message)) run.errors.push(message);
   };
-  process.on("unhandledRejection", onRejection);
+  // While the program runs, its unhandled rejections are its errors (as under Pulumi's language
+  // host), and only synth's: another listener, such as a test runner's, would take them for its
+  // own failure and move on while the program is still running.
+  const otherListeners = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", addError);
   const previousDir = process.cwd();
   currentRun = run;
   try {
@@ -268,21 +301,27 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
     process.chdir(project.dir);
     const loaded = options.load();
     const program = loaded as { default?: unknown };
-    const entry = typeof loaded === "function" ? loaded : typeof program.default === "function" ? program.default : undefined;
+    const entry =
+      typeof loaded === "function"
+        ? loaded
+        : typeof program.default === "function"
+          ? program.default
+          : undefined;
     const exported = entry ? await (entry as () => Promise<unknown>)() : loaded;
     run.outputs = await resolveExports((exported ?? {}) as Record<string, unknown>);
   } catch (error) {
-    run.errors.push(errorMessage(error));
+    addError(error);
   } finally {
     try {
       await pulumi.runtime.disconnect();
     } catch (error) {
-      run.errors.push(errorMessage(error));
+      addError(error);
     }
     // Rejections of the last outputs surface on the next turns of the event loop.
     await new Promise((done) => setImmediate(done));
     await new Promise((done) => setImmediate(done));
-    process.off("unhandledRejection", onRejection);
+    process.off("unhandledRejection", addError);
+    for (const listener of otherListeners) process.on("unhandledRejection", listener);
     process.chdir(previousDir);
     currentRun = undefined;
   }

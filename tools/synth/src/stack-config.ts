@@ -30,10 +30,14 @@ function replaceSecure(value: unknown, stack: string, key: string, found: string
     found.push(placeholder);
     return placeholder;
   }
-  if (Array.isArray(value)) return value.map((item, index) => replaceSecure(item, stack, `${key}[${index}]`, found));
+  if (Array.isArray(value))
+    return value.map((item, index) => replaceSecure(item, stack, `${key}[${index}]`, found));
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(
-      Object.entries(value).map(([name, item]) => [name, replaceSecure(item, stack, `${key}.${name}`, found)]),
+      Object.entries(value).map(([name, item]) => [
+        name,
+        replaceSecure(item, stack, `${key}.${name}`, found),
+      ]),
     );
   }
   return value;

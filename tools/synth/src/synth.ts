@@ -31,7 +31,12 @@ export interface SynthOptions {
 }
 
 /** A project referenced a project that is not in the workspace, or not on this stack. */
-function missingProjectError(stack: string, from: string, missing: string, projects: Map<string, ProjectInfo>) {
+function missingProjectError(
+  stack: string,
+  from: string,
+  missing: string,
+  projects: Map<string, ProjectInfo>,
+) {
   const project = projects.get(missing);
   if (!project) return `Project "${from}" references project "${missing}", which does not exist`;
   return `Project "${from}" references project "${missing}", which has no stack "${stack}" (Pulumi.${stack}.yaml)`;
@@ -51,19 +56,23 @@ export async function synthStack(
   const done = new Map<string, ProjectSynth>();
   const inProgress: string[] = [];
   const failed = new Set<string>();
+  // Members of a reported cycle: their failure is already explained by the cycle's message.
+  const inCycle = new Set<string>();
   const roots = options.workspaceRoots ?? [resolve(options.projectsDir)];
   const exportsOf = (name: string): Record<string, ExportedOutput> | undefined => done.get(name)?.outputs;
 
   async function synthProject(name: string, from?: string): Promise<boolean> {
-    if (done.has(name)) return !failed.has(name);
+    // A project runs once: a failed one (in a cycle, or with a failed dependency) is not retried.
+    if (done.has(name) || failed.has(name)) return !failed.has(name);
     const cycleStart = inProgress.indexOf(name);
     if (cycleStart >= 0) {
+      for (const member of inProgress.slice(cycleStart)) inCycle.add(member);
       const cycle = [...inProgress.slice(cycleStart), name].join(" → ");
       result.errors.push(`Projects reference each other in a cycle on stack "${stack}": ${cycle}`);
       return false;
     }
     const project = projects.get(name);
-    if (!project || !project.stacks.includes(stack)) {
+    if (!project?.stacks.includes(stack)) {
       result.errors.push(missingProjectError(stack, from ?? name, name, projects));
       return false;
     }
@@ -74,7 +83,10 @@ export async function synthStack(
         options.onProgress?.({ stack, project: name, phase: "start" });
         const run = await runProgram(project, stack, config, exportsOf, roots);
         if (run.missingProjects.size === 0) {
-          const synth: ProjectSynth = { ...run, secretValues: [...config.secretValues, ...run.generatedSecrets] };
+          const synth: ProjectSynth = {
+            ...run,
+            secretValues: [...config.secretValues, ...run.generatedSecrets],
+          };
           done.set(name, synth);
           result.projects.push(synth);
           if (run.errors.length > 0) failed.add(name);
@@ -85,6 +97,11 @@ export async function synthStack(
         for (const dependency of run.missingProjects) {
           if (!(await synthProject(dependency, name))) {
             failed.add(name);
+            if (!inCycle.has(dependency)) {
+              result.errors.push(
+                `Project "${name}" was skipped: it references "${dependency}", which failed`,
+              );
+            }
             return false;
           }
         }
@@ -94,7 +111,8 @@ export async function synthStack(
     }
   }
 
-  const wanted = options.projects ?? [...projects.values()].filter((p) => p.stacks.includes(stack)).map((p) => p.name);
+  const wanted =
+    options.projects ?? [...projects.values()].filter((p) => p.stacks.includes(stack)).map((p) => p.name);
   for (const name of [...wanted].sort()) await synthProject(name);
   return result;
 }
@@ -110,7 +128,8 @@ export async function synth(options: SynthOptions): Promise<StackSynth[]> {
   const allStacks = [...new Set([...projects.values()].flatMap((project) => project.stacks))].sort();
   const stacks = options.stacks ?? allStacks;
   for (const stack of stacks) {
-    if (!allStacks.includes(stack)) throw new Error(`Unknown stack "${stack}"; stacks: ${allStacks.join(", ")}`);
+    if (!allStacks.includes(stack))
+      throw new Error(`Unknown stack "${stack}"; stacks: ${allStacks.join(", ")}`);
   }
   const results: StackSynth[] = [];
   for (const stack of stacks) results.push(await synthStack(stack, projects, options));

@@ -31,7 +31,10 @@ export interface RenderOptions {
  */
 export async function render(program: () => unknown, options: RenderOptions = {}): Promise<RenderedProgram> {
   const values = Object.fromEntries(
-    Object.entries(options.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+    Object.entries(options.config ?? {}).map(([key, value]) => [
+      key,
+      typeof value === "string" ? value : JSON.stringify(value),
+    ]),
   );
   const run = await runUnderMocks({
     project: options.project ?? "test",
@@ -41,7 +44,9 @@ export async function render(program: () => unknown, options: RenderOptions = {}
     exportsOf: (project) => {
       const exports = options.stackExports?.[project];
       if (!exports) return undefined;
-      return Object.fromEntries(Object.entries(exports).map(([key, value]) => [key, { value, secret: false }]));
+      return Object.fromEntries(
+        Object.entries(exports).map(([key, value]) => [key, { value, secret: false }]),
+      );
     },
     load: () => {
       const result = program();
@@ -55,7 +60,10 @@ export async function render(program: () => unknown, options: RenderOptions = {}
     resources: run.resources,
     manifests,
     outputs: Object.fromEntries(Object.entries(run.outputs).map(([key, output]) => [key, output.value])),
-    errors: run.missingProjects.size > 0 ? [`missing stack exports: ${[...run.missingProjects].join(", ")}`] : run.errors,
+    errors:
+      run.missingProjects.size > 0
+        ? [`missing stack exports: ${[...run.missingProjects].join(", ")}`]
+        : run.errors,
     manifest(kind, name) {
       const found = manifests.find(
         (object) => object.kind === kind && (object.metadata as { name?: string } | undefined)?.name === name,

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { ResourceRecord } from "./run-program";
-import { redacted, redactSecrets } from "./secrets";
+import { redacted, redactSecrets, unwrapSecrets } from "./secrets";
 import type { ProjectSynth, StackSynth } from "./synth";
 
 /** Resource types that are Kubernetes objects the engine would apply as they are. */
@@ -11,11 +11,13 @@ export function isKubernetesObject(resource: ResourceRecord): boolean {
   return !/^kubernetes:(helm\.sh|yaml|kustomize)\//.test(resource.type);
 }
 
+// A Secret's data is redacted whether or not the program marked it secret, key by key: the keys
+// stay visible (references to them can be checked), even when Pulumi wrapped the whole field.
 function redactSecretData(manifest: Record<string, unknown>): Record<string, unknown> {
   if (manifest.kind !== "Secret") return manifest;
   const result = { ...manifest };
   for (const field of ["data", "stringData"]) {
-    const entries = manifest[field];
+    const entries = unwrapSecrets(manifest[field]);
     if (entries && typeof entries === "object") {
       result[field] = Object.fromEntries(Object.keys(entries).map((key) => [key, redacted]));
     }
@@ -23,11 +25,15 @@ function redactSecretData(manifest: Record<string, unknown>): Record<string, unk
   return result;
 }
 
+/** A resource's inputs as written: secrets redacted, and the data of a Kubernetes Secret always. */
+function redactedInputs(resource: ResourceRecord): Record<string, unknown> {
+  const inputs = isKubernetesObject(resource) ? redactSecretData(resource.inputs) : resource.inputs;
+  return redactSecrets(inputs) as Record<string, unknown>;
+}
+
 /** The project's Kubernetes objects, resolved, secrets redacted (Secret data always). */
 export function manifestsOf(project: ProjectSynth): Record<string, unknown>[] {
-  return project.resources
-    .filter(isKubernetesObject)
-    .map((resource) => redactSecretData(redactSecrets(resource.inputs) as Record<string, unknown>));
+  return project.resources.filter(isKubernetesObject).map(redactedInputs);
 }
 
 function resourcesOf(project: ProjectSynth) {
@@ -39,7 +45,7 @@ function resourcesOf(project: ProjectSynth) {
     dependsOn: resource.dependsOn,
     provider: resource.provider ?? null,
     read: resource.read,
-    inputs: redactSecrets(resource.inputs),
+    inputs: redactedInputs(resource),
   }));
 }
 
@@ -85,7 +91,9 @@ export function writeStack(outDir: string, result: StackSynth): string[] {
   };
   writeFileSync(join(stackDir, "order.json"), `${JSON.stringify(order, null, 2)}\n`);
 
-  const secrets = result.projects.flatMap((project) => project.secretValues).filter((value) => value.length >= 8);
+  const secrets = result.projects
+    .flatMap((project) => project.secretValues)
+    .filter((value) => value.length >= 8);
   const leaks: string[] = [];
   for (const file of listFiles(stackDir)) {
     const text = readFileSync(file, "utf8");

@@ -37,5 +37,7 @@ export function requireStackOutput<T>(project: string, output: string): pulumi.O
   });
   return pulumi
     .output(details)
-    .apply((found) => (found.secretValue === undefined ? found.value : pulumi.secret(found.secretValue))) as pulumi.Output<T>;
+    .apply((found) =>
+      found.secretValue === undefined ? found.value : pulumi.secret(found.secretValue),
+    ) as pulumi.Output<T>;
 }

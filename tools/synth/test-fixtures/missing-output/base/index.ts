@@ -1,0 +1,2 @@
+// Exports "present" only; the readers ask for "absent".
+export const present = "here";

@@ -1,0 +1,3 @@
+import { requireStackOutput } from "@projects/common";
+
+export const value = requireStackOutput<string>("base", "absent");
