@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
+import type { z } from "zod";
 
 /** A stack's config is wrong: the message names the stack, the key and what is expected. */
 export class ConfigError extends Error {
@@ -15,11 +15,15 @@ function describeIssue(key: string, issue: z.core.$ZodIssue): string {
   return `  ${pulumi.getProject()}:${path}: ${issue.message}`;
 }
 
-function fail(key: string, error: z.ZodError): never {
-  const lines = error.issues.map((issue) => describeIssue(key, issue));
+function describeIssues(key: string, error: z.ZodError): string {
+  return error.issues.map((issue) => describeIssue(key, issue)).join("\n");
+}
+
+function fail(key: string, error: z.ZodError, value: unknown): never {
+  const target = typeof value === "object" && value !== null ? `--path ${key}.<field>` : key;
   throw new ConfigError(
-    `Invalid config for stack "${pulumi.getStack()}" (${stackFile()}):\n${lines.join("\n")}\n` +
-      `Set it with: pulumi config set --path ${key}.<field> <value> --stack ${pulumi.getStack()}`,
+    `Invalid config for stack "${pulumi.getStack()}" (${stackFile()}):\n${describeIssues(key, error)}\n` +
+      `Set it with: pulumi config set ${target} <value> --stack ${pulumi.getStack()}`,
   );
 }
 
@@ -31,23 +35,27 @@ function fail(key: string, error: z.ZodError): never {
 export function readConfig<S extends z.ZodType>(key: string, schema: S): z.output<S> {
   const config = new pulumi.Config();
   const raw = config.get(key);
-  let value: unknown;
   if (raw === undefined) {
-    value = undefined;
-  } else {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
-    }
-  }
-  if (value === undefined && !schema.safeParse(undefined).success) {
+    const result = schema.safeParse(undefined);
+    if (result.success) return result.data;
     throw new ConfigError(
-      `Missing config "${pulumi.getProject()}:${key}" for stack "${pulumi.getStack()}" (${stackFile()}).`,
+      `Missing config "${pulumi.getProject()}:${key}" for stack "${pulumi.getStack()}" (${stackFile()}):\n` +
+        describeIssues(key, result.error),
     );
   }
-  const result = schema.safeParse(value);
-  if (!result.success) fail(key, result.error);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  let result = schema.safeParse(value);
+  // A scalar such as `1.30` or `true` parses as JSON too; a schema that wants a string gets the text.
+  if (!result.success && (typeof value === "number" || typeof value === "boolean")) {
+    const text = schema.safeParse(raw);
+    if (text.success) result = text;
+  }
+  if (!result.success) fail(key, result.error, value);
   return result.data;
 }
 

@@ -3,25 +3,31 @@ import { z } from "zod";
 const octet = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const ipv4Pattern = new RegExp(`^${octet}(\\.${octet}){3}$`);
 
+// Each validator gives the same message for a missing or mistyped value as for a malformed one,
+// so a config error always says what is expected.
+
+const ipv4Expected = "expected an IPv4 address such as 192.0.2.10";
 /** An IPv4 address such as 192.0.2.10. */
-export const ipv4 = z.string().regex(ipv4Pattern, { error: "expected an IPv4 address such as 192.0.2.10" });
+export const ipv4 = z.string({ error: ipv4Expected }).regex(ipv4Pattern, { error: ipv4Expected });
 
+const ipv4CidrExpected =
+  "expected an IPv4 network in CIDR form such as 10.42.0.0/16 (the address must be the network address)";
 /** An IPv4 CIDR whose address is the network address, such as 10.42.0.0/16. */
-export const ipv4Cidr = z.string().refine(isNetworkCidr, {
-  error: "expected an IPv4 network in CIDR form such as 10.42.0.0/16 (the address must be the network address)",
-});
+export const ipv4Cidr = z
+  .string({ error: ipv4CidrExpected })
+  .refine(isNetworkCidr, { error: ipv4CidrExpected });
 
+const domainNameExpected = "expected a lower-case DNS name such as example.com";
 /** A DNS name such as example.com (lower case, at least two labels). */
 export const domainName = z
-  .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
-    error: "expected a lower-case DNS name such as example.com",
-  });
+  .string({ error: domainNameExpected })
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { error: domainNameExpected });
 
+const dnsLabelExpected = "expected a DNS label such as cloud-a (lower case letters, digits and dashes)";
 /** A DNS label such as cloud-a: lower case letters, digits and dashes. */
-export const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
-  error: "expected a DNS label such as cloud-a (lower case letters, digits and dashes)",
-});
+export const dnsLabel = z
+  .string({ error: dnsLabelExpected })
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: dnsLabelExpected });
 
 /** An e-mail address. */
 export const email = z.email({ error: "expected an e-mail address such as admin@example.com" });

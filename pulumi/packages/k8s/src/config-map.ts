@@ -1,6 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions } from "./metadata";
+import {
+  type NamespacedObjectArgs,
+  namespacedMetadata,
+  namespacedOptions,
+  namespacedResourceName,
+} from "./metadata";
 
 export interface ConfigMapArgs extends NamespacedObjectArgs {
   /** The entries: file name or key → content. */
@@ -10,7 +15,7 @@ export interface ConfigMapArgs extends NamespacedObjectArgs {
 /** Creates a ConfigMap. */
 export function createConfigMap(args: ConfigMapArgs): k8s.core.v1.ConfigMap {
   return new k8s.core.v1.ConfigMap(
-    args.name,
+    namespacedResourceName(args),
     { metadata: namespacedMetadata(args), data: args.data },
     namespacedOptions(args),
   );

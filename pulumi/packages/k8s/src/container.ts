@@ -72,7 +72,9 @@ export interface ContainerArgs {
 }
 
 function isEnvValueFrom(value: EnvValue): value is EnvValueFrom {
-  return typeof value === "object" && value !== null && !pulumi.Output.isInstance(value) && "valueFrom" in value;
+  return (
+    typeof value === "object" && value !== null && !pulumi.Output.isInstance(value) && "valueFrom" in value
+  );
 }
 
 function env(values: Record<string, EnvValue>): k8s.types.input.core.v1.EnvVar[] {
@@ -105,7 +107,9 @@ function securityContext(args: ContainerSecurityArgs = {}): k8s.types.input.core
     ...(args.runAsUser === undefined ? {} : { runAsUser: args.runAsUser }),
     ...(args.runAsGroup === undefined ? {} : { runAsGroup: args.runAsGroup }),
     ...(args.runAsNonRoot === undefined ? {} : { runAsNonRoot: args.runAsNonRoot }),
-    ...(args.readOnlyRootFilesystem === undefined ? {} : { readOnlyRootFilesystem: args.readOnlyRootFilesystem }),
+    ...(args.readOnlyRootFilesystem === undefined
+      ? {}
+      : { readOnlyRootFilesystem: args.readOnlyRootFilesystem }),
     ...(capabilities
       ? {
           capabilities: {

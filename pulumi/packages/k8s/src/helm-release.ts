@@ -1,6 +1,7 @@
 import type { ChartVersion } from "@infra/core";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { namespacedResourceName } from "./metadata";
 
 export interface HelmReleaseArgs {
   /** The release's name. */
@@ -25,7 +26,7 @@ export interface HelmReleaseArgs {
  */
 export function createHelmRelease(args: HelmReleaseArgs): k8s.helm.v3.Release {
   return new k8s.helm.v3.Release(
-    args.name,
+    namespacedResourceName({ namespace: args.namespace, name: args.name }),
     {
       name: args.name,
       namespace: args.namespace.metadata.name,

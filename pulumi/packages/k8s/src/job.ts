@@ -1,5 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
-import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions } from "./metadata";
+import {
+  type NamespacedObjectArgs,
+  namespacedMetadata,
+  namespacedOptions,
+  namespacedResourceName,
+} from "./metadata";
 import { buildPodTemplate, type PodArgs } from "./pod";
 
 /** How a job's pods are retried and cleaned up. */
@@ -19,7 +24,9 @@ export interface JobArgs extends NamespacedObjectArgs, PodArgs, JobPolicyArgs {}
 function jobSpec(name: string, args: PodArgs & JobPolicyArgs): k8s.types.input.batch.v1.JobSpec {
   return {
     backoffLimit: args.backoffLimit ?? 2,
-    ...(args.activeDeadlineSeconds === undefined ? {} : { activeDeadlineSeconds: args.activeDeadlineSeconds }),
+    ...(args.activeDeadlineSeconds === undefined
+      ? {}
+      : { activeDeadlineSeconds: args.activeDeadlineSeconds }),
     ...(args.ttlSecondsAfterFinished === undefined
       ? {}
       : { ttlSecondsAfterFinished: args.ttlSecondsAfterFinished }),
@@ -33,7 +40,7 @@ function jobSpec(name: string, args: PodArgs & JobPolicyArgs): k8s.types.input.b
  */
 export function createJob(args: JobArgs): k8s.batch.v1.Job {
   return new k8s.batch.v1.Job(
-    args.name,
+    namespacedResourceName(args),
     { metadata: namespacedMetadata(args), spec: jobSpec(args.name, args) },
     namespacedOptions(args),
   );
@@ -56,7 +63,7 @@ export interface CronJobArgs extends NamespacedObjectArgs, PodArgs, JobPolicyArg
 export function createCronJob(args: CronJobArgs): k8s.batch.v1.CronJob {
   const metadata = namespacedMetadata(args);
   return new k8s.batch.v1.CronJob(
-    args.name,
+    namespacedResourceName(args),
     {
       metadata,
       spec: {

@@ -10,6 +10,27 @@ export const identityLabel = "app.kubernetes.io/name";
 /** Labels every object the helpers create carries. */
 export const managedByLabels = { "app.kubernetes.io/managed-by": "pulumi" } as const;
 
+// Namespaces' names, known when the helpers create or read them, so that objects of the same
+// kind and name in two namespaces get distinct Pulumi names (URNs name the parent's type only).
+const namespaceNames = new WeakMap<k8s.core.v1.Namespace, string>();
+
+/** Records the name of a namespace object (done by `createNamespace` and `getExistingNamespace`). */
+export function registerNamespace(namespace: k8s.core.v1.Namespace, name: string): k8s.core.v1.Namespace {
+  namespaceNames.set(namespace, name);
+  return namespace;
+}
+
+/** The Pulumi name of a namespaced object: `<namespace>/<name>`, unique in a project. */
+export function namespacedResourceName(args: { name: string; namespace: k8s.core.v1.Namespace }): string {
+  const namespace = namespaceNames.get(args.namespace);
+  if (namespace === undefined) {
+    throw new Error(
+      `${args.name}: its namespace was not made with createNamespace or getExistingNamespace, so its name is unknown`,
+    );
+  }
+  return `${namespace}/${args.name}`;
+}
+
 /** Options every namespaced object shares. */
 export interface NamespacedObjectArgs {
   /** The object's name (a DNS label); also its Pulumi resource name. */

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { objectLabels } from "./metadata";
+import { objectLabels, registerNamespace } from "./metadata";
 
 export interface NamespaceArgs {
   /** The namespace's name. */
@@ -18,10 +18,13 @@ export interface NamespaceArgs {
 
 /** Creates a namespace bound to the server's Kubernetes provider. */
 export function createNamespace(args: NamespaceArgs): k8s.core.v1.Namespace {
-  return new k8s.core.v1.Namespace(
+  return registerNamespace(
+    new k8s.core.v1.Namespace(
+      args.name,
+      { metadata: { name: args.name, labels: objectLabels(args.name, args.labels) } },
+      { ...args.options, provider: args.provider },
+    ),
     args.name,
-    { metadata: { name: args.name, labels: objectLabels(args.name, args.labels) } },
-    { ...args.options, provider: args.provider },
   );
 }
 
@@ -30,5 +33,5 @@ export function createNamespace(args: NamespaceArgs): k8s.core.v1.Namespace {
  * created in it through the server's provider without Pulumi owning the namespace itself.
  */
 export function getExistingNamespace(name: string, provider: k8s.Provider): k8s.core.v1.Namespace {
-  return k8s.core.v1.Namespace.get(name, name, { provider });
+  return registerNamespace(k8s.core.v1.Namespace.get(name, name, { provider }), name);
 }

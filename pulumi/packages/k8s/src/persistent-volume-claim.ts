@@ -1,5 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
-import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions } from "./metadata";
+import {
+  type NamespacedObjectArgs,
+  namespacedMetadata,
+  namespacedOptions,
+  namespacedResourceName,
+} from "./metadata";
 
 export interface PersistentVolumeClaimArgs extends NamespacedObjectArgs {
   /** Requested size, for example `"10Gi"`. */
@@ -15,7 +20,7 @@ export function createPersistentVolumeClaim(
   args: PersistentVolumeClaimArgs,
 ): k8s.core.v1.PersistentVolumeClaim {
   return new k8s.core.v1.PersistentVolumeClaim(
-    args.name,
+    namespacedResourceName(args),
     {
       metadata: namespacedMetadata(args),
       spec: {

@@ -67,10 +67,14 @@ export function buildPodTemplate(
   );
   const containers = [
     buildContainer(args.container, name, volumes),
-    ...(args.sidecars ?? []).map((container, index) => buildContainer(container, `sidecar-${index}`, volumes)),
+    ...(args.sidecars ?? []).map((container, index) =>
+      buildContainer(container, `sidecar-${index}`, volumes),
+    ),
   ];
   const checksums = Object.fromEntries(
-    volumes.configMaps().map((configMap, index) => [`checksum.infra/config-${index}`, configMapChecksum(configMap)]),
+    volumes
+      .configMaps()
+      .map((configMap, index) => [`checksum.infra/config-${index}`, configMapChecksum(configMap)]),
   );
   const annotations = { ...args.podAnnotations, ...checksums };
   return {
@@ -99,6 +103,8 @@ export function buildPodTemplate(
 /** Whether the pod mounts a PersistentVolumeClaim (a Deployment that does must not surge a second pod). */
 export function mountsClaim(args: PodArgs): boolean {
   return [args.container, ...(args.sidecars ?? []), ...(args.initContainers ?? [])].some((container) =>
-    (container.volumeMounts ?? []).some((mount) => k8s.core.v1.PersistentVolumeClaim.isInstance(mount.volume)),
+    (container.volumeMounts ?? []).some((mount) =>
+      k8s.core.v1.PersistentVolumeClaim.isInstance(mount.volume),
+    ),
   );
 }

@@ -1,6 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions, objectLabels } from "./metadata";
+import {
+  type NamespacedObjectArgs,
+  namespacedMetadata,
+  namespacedOptions,
+  namespacedResourceName,
+  objectLabels,
+} from "./metadata";
 
 /** One RBAC rule: which verbs on which resources of which API groups. */
 export interface PolicyRule {
@@ -41,12 +47,12 @@ export interface RoleArgs extends NamespacedObjectArgs {
 /** Creates a Role and the RoleBinding that grants it to the given service accounts. */
 export function createRole(args: RoleArgs): { role: k8s.rbac.v1.Role; binding: k8s.rbac.v1.RoleBinding } {
   const role = new k8s.rbac.v1.Role(
-    args.name,
+    namespacedResourceName(args),
     { metadata: namespacedMetadata(args), rules: rules(args.rules) },
     namespacedOptions(args),
   );
   const binding = new k8s.rbac.v1.RoleBinding(
-    args.name,
+    namespacedResourceName(args),
     {
       metadata: namespacedMetadata(args),
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
@@ -84,7 +90,11 @@ export function createClusterRole(args: ClusterRoleArgs): {
     args.name,
     {
       metadata,
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: clusterRole.metadata.name,
+      },
       subjects: subjects(args.serviceAccounts),
     },
     options,

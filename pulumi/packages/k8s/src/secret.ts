@@ -1,7 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { EnvValueFrom } from "./config-map";
-import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions } from "./metadata";
+import {
+  type NamespacedObjectArgs,
+  namespacedMetadata,
+  namespacedOptions,
+  namespacedResourceName,
+} from "./metadata";
 
 export interface SecretArgs extends NamespacedObjectArgs {
   /** The entries in plain text; they are stored as Pulumi secrets. */
@@ -16,7 +21,7 @@ export function createSecret(args: SecretArgs): k8s.core.v1.Secret {
     Object.entries(args.stringData).map(([key, value]) => [key, pulumi.secret(value)]),
   );
   return new k8s.core.v1.Secret(
-    args.name,
+    namespacedResourceName(args),
     { metadata: namespacedMetadata(args), type: args.type ?? "Opaque", stringData },
     namespacedOptions(args),
   );

@@ -1,5 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
-import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions } from "./metadata";
+import {
+  type NamespacedObjectArgs,
+  namespacedMetadata,
+  namespacedOptions,
+  namespacedResourceName,
+} from "./metadata";
 
 export interface ServiceAccountArgs extends NamespacedObjectArgs {
   /**
@@ -12,7 +17,7 @@ export interface ServiceAccountArgs extends NamespacedObjectArgs {
 /** Creates a ServiceAccount. */
 export function createServiceAccount(args: ServiceAccountArgs): k8s.core.v1.ServiceAccount {
   return new k8s.core.v1.ServiceAccount(
-    args.name,
+    namespacedResourceName(args),
     { metadata: namespacedMetadata(args), automountServiceAccountToken: args.automountToken ?? false },
     namespacedOptions(args),
   );

@@ -1,6 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import type { ContainerArgs } from "./container";
-import { type NamespacedObjectArgs, namespacedMetadata, namespacedOptions } from "./metadata";
+import {
+  type NamespacedObjectArgs,
+  namespacedMetadata,
+  namespacedOptions,
+  namespacedResourceName,
+} from "./metadata";
 import { createWorkload, type Workload, type WorkloadArgs } from "./workload";
 
 /** A port of a Service. */
@@ -30,7 +35,7 @@ export interface ServiceArgs extends Omit<NamespacedObjectArgs, "namespace"> {
 export function createService(args: ServiceArgs): k8s.core.v1.Service {
   const objectArgs = { ...args, namespace: args.workload.namespace };
   return new k8s.core.v1.Service(
-    args.name,
+    namespacedResourceName(objectArgs),
     {
       metadata: namespacedMetadata(objectArgs),
       spec: {

@@ -57,7 +57,12 @@ export interface VolumeMountArgs {
 
 /** The pod volumes the mounts of all containers need, each declared once, with stable names. */
 export class PodVolumes {
-  private readonly volumes = new Map<Mountable, { name: pulumi.Input<string>; spec: k8s.types.input.core.v1.Volume }>();
+  // Keyed by the object mounted, or by name for emptyDir and hostPath volumes (plain descriptions:
+  // `emptyDir("shared")` in two containers is one pod volume).
+  private readonly volumes = new Map<
+    Mountable | string,
+    { name: pulumi.Input<string>; spec: k8s.types.input.core.v1.Volume }
+  >();
 
   /** The pod's `volumes`. */
   list(): k8s.types.input.core.v1.Volume[] {
@@ -73,7 +78,7 @@ export class PodVolumes {
   mount(mounts: VolumeMountArgs[] = []): k8s.types.input.core.v1.VolumeMount[] {
     return mounts.map((mount) => {
       const name = this.declare(mount);
-      const readOnly = mount.readOnly ?? !isWritable(mount.volume);
+      const readOnly = !isWritable(mount.volume) || (mount.readOnly ?? false);
       return {
         name,
         mountPath: mount.mountPath,
@@ -84,12 +89,27 @@ export class PodVolumes {
   }
 
   private declare(mount: VolumeMountArgs): pulumi.Input<string> {
-    const existing = this.volumes.get(mount.volume);
-    if (existing) return existing.name;
+    const inline = isInline(mount.volume) ? mount.volume : undefined;
+    const key = inline ? inline.name : mount.volume;
+    const existing = this.volumes.get(key);
+    if (existing) {
+      if (inline && JSON.stringify(existing.spec) !== JSON.stringify(volumeSpec(mount))) {
+        throw new Error(`Pod volume "${inline.name}" is declared twice with different sources`);
+      }
+      return existing.name;
+    }
     const volume = volumeSpec(mount);
-    this.volumes.set(mount.volume, { name: volume.name, spec: volume });
+    this.volumes.set(key, { name: volume.name, spec: volume });
     return volume.name;
   }
+}
+
+function isInline(volume: Mountable): volume is EmptyDirVolume | HostPathVolume {
+  return !(
+    k8s.core.v1.PersistentVolumeClaim.isInstance(volume) ||
+    k8s.core.v1.ConfigMap.isInstance(volume) ||
+    k8s.core.v1.Secret.isInstance(volume)
+  );
 }
 
 function isWritable(volume: Mountable): boolean {
@@ -106,7 +126,10 @@ function volumeSpec(mount: VolumeMountArgs): k8s.types.input.core.v1.Volume & { 
     };
   }
   if (k8s.core.v1.ConfigMap.isInstance(volume)) {
-    return { name: pulumi.interpolate`cm-${volume.metadata.name}`, configMap: { name: volume.metadata.name, ...mode } };
+    return {
+      name: pulumi.interpolate`cm-${volume.metadata.name}`,
+      configMap: { name: volume.metadata.name, ...mode },
+    };
   }
   if (k8s.core.v1.Secret.isInstance(volume)) {
     return {
@@ -116,9 +139,15 @@ function volumeSpec(mount: VolumeMountArgs): k8s.types.input.core.v1.Volume & { 
   }
   if (volume.kind === "emptyDir") {
     const { medium, sizeLimit } = volume;
-    return { name: volume.name, emptyDir: { ...(medium ? { medium } : {}), ...(sizeLimit ? { sizeLimit } : {}) } };
+    return {
+      name: volume.name,
+      emptyDir: { ...(medium ? { medium } : {}), ...(sizeLimit ? { sizeLimit } : {}) },
+    };
   }
-  return { name: volume.name, hostPath: { path: volume.path, ...(volume.type ? { type: volume.type } : {}) } };
+  return {
+    name: volume.name,
+    hostPath: { path: volume.path, ...(volume.type ? { type: volume.type } : {}) },
+  };
 }
 
 /** A short hash of a ConfigMap's content, for a pod annotation that rolls pods out on change. */
@@ -126,9 +155,6 @@ export function configMapChecksum(configMap: k8s.core.v1.ConfigMap): pulumi.Outp
   return pulumi
     .all([configMap.data, configMap.binaryData])
     .apply(([data, binaryData]) =>
-      createHash("sha256")
-        .update(JSON.stringify({ data, binaryData }))
-        .digest("hex")
-        .slice(0, 16),
+      createHash("sha256").update(JSON.stringify({ data, binaryData })).digest("hex").slice(0, 16),
     );
 }

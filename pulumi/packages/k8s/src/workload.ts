@@ -3,6 +3,7 @@ import {
   type NamespacedObjectArgs,
   namespacedMetadata,
   namespacedOptions,
+  namespacedResourceName,
   selectorLabels,
 } from "./metadata";
 import { buildPodTemplate, mountsClaim, type PodArgs } from "./pod";
@@ -45,7 +46,7 @@ export function createWorkload(args: WorkloadArgs): Workload {
   switch (kind) {
     case "Deployment":
       resource = new k8s.apps.v1.Deployment(
-        args.name,
+        namespacedResourceName(args),
         {
           metadata,
           spec: {
@@ -60,15 +61,18 @@ export function createWorkload(args: WorkloadArgs): Workload {
       break;
     case "StatefulSet":
       resource = new k8s.apps.v1.StatefulSet(
-        args.name,
-        { metadata, spec: { replicas, serviceName: args.name, selector: { matchLabels: selector }, template } },
+        namespacedResourceName(args),
+        {
+          metadata,
+          spec: { replicas, serviceName: args.name, selector: { matchLabels: selector }, template },
+        },
         options,
       );
       break;
     case "DaemonSet":
       if (args.replicas !== undefined) throw new Error(`DaemonSet ${args.name} cannot set replicas`);
       resource = new k8s.apps.v1.DaemonSet(
-        args.name,
+        namespacedResourceName(args),
         { metadata, spec: { selector: { matchLabels: selector }, template } },
         options,
       );

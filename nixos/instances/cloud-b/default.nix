@@ -1,0 +1,11 @@
+# Hetzner Cloud VPS (terraform/instances/cloud-b), cloud-a's migration pair.
+{
+  networking.hostName = "cloud-b";
+  homelab = {
+    role = "cloud";
+    kubernetes = {
+      clusterCidr = "10.44.0.0/16";
+      serviceCidr = "10.45.0.0/16";
+    };
+  };
+}

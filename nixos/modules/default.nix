@@ -1,0 +1,9 @@
+# Everything a server runs; an instance file (instances/<host>) only sets what differs.
+{
+  imports = [
+    ./server.nix
+    ./disk.nix
+    ./kubernetes.nix
+    ./tailscale.nix
+  ];
+}

@@ -1,0 +1,108 @@
+# The base of every server: boot, users, SSH, firewall, time, Nix, and where its secrets come from.
+{
+  config,
+  lib,
+  modulesPath,
+  ...
+}:
+let
+  site = lib.importJSON ../site.json;
+  # TCP ports open to the world besides SSH, by role. Tailscale (tailscale.nix) and the Kubernetes API
+  # on the tailnet (kubernetes.nix) open their own.
+  publicTcpPorts = {
+    # Public apps: Traefik on 80/443 (only Cloudflare's ranges get through, enforced in the cluster).
+    cloud = [
+      80
+      443
+    ];
+    # Home server: its apps are reached over the tailnet only.
+    home = [ ];
+  };
+in
+{
+  # Hetzner Cloud servers and Proxmox VMs are both QEMU/KVM guests with virtio devices.
+  imports = [ (modulesPath + "/profiles/qemu-guest.nix") ];
+
+  options.homelab.role = lib.mkOption {
+    type = lib.types.enum (lib.attrNames publicTcpPorts);
+    description = "What the server is for; decides which ports its firewall opens to the world.";
+  };
+
+  config = {
+    nixpkgs.hostPlatform = "x86_64-linux";
+    # The release the first installation was made with; it does not change when nixpkgs is upgraded.
+    system.stateVersion = "26.05";
+
+    boot.initrd.availableKernelModules = [
+      "ahci"
+      "xhci_pci"
+      "virtio_pci"
+      "virtio_scsi"
+      "sd_mod"
+      "sr_mod"
+    ];
+    # GRUB for both BIOS (Hetzner Cloud x86, Proxmox SeaBIOS) and UEFI; disko adds the boot device.
+    boot.loader.grub = {
+      enable = true;
+      efiSupport = true;
+      efiInstallAsRemovable = true;
+    };
+
+    time.timeZone = site.timeZone;
+    services.timesyncd.enable = true;
+
+    # Upgrades are a reviewed flake.lock change rolled out with `task servers:rebuild`, never on their own.
+    system.autoUpgrade.enable = false;
+    nix.settings = {
+      experimental-features = [
+        "nix-command"
+        "flakes"
+      ];
+      # nixos-rebuild --target-host copies closures as the admin user.
+      trusted-users = [ "@wheel" ];
+    };
+    nix.gc = {
+      automatic = true;
+      dates = "weekly";
+      options = "--delete-older-than 30d";
+    };
+
+    users.mutableUsers = false;
+    users.users.${site.adminUser} = {
+      isNormalUser = true;
+      extraGroups = [ "wheel" ];
+      openssh.authorizedKeys.keys = site.adminSshKeys;
+    };
+    # The admin has no password (keys only), so sudo cannot ask for one.
+    security.sudo.wheelNeedsPassword = false;
+
+    services.openssh = {
+      enable = true;
+      ports = [ site.sshPort ];
+      openFirewall = true;
+      settings = {
+        PasswordAuthentication = false;
+        KbdInteractiveAuthentication = false;
+        PermitRootLogin = "no";
+      };
+      # Only the Ed25519 key, which nixos-anywhere places from secrets/hosts/<host>.yaml so that it
+      # survives reinstalls; sops-nix derives the server's age key from it.
+      hostKeys = [
+        {
+          path = "/etc/ssh/ssh_host_ed25519_key";
+          type = "ed25519";
+        }
+      ];
+    };
+
+    networking.firewall = {
+      enable = true;
+      allowedTCPPorts = publicTcpPorts.${config.homelab.role};
+    };
+
+    sops = {
+      defaultSopsFile = ../../secrets/hosts/${config.networking.hostName}.yaml;
+      age.sshKeyPaths = [ "/etc/ssh/ssh_host_ed25519_key" ];
+    };
+  };
+}

@@ -1,0 +1,38 @@
+# local-a: Proxmox VM at home, its apps reached over the tailnet (nixos/instances/local-a).
+
+locals {
+  host = "local-a"
+  site = jsondecode(file("${path.module}/../../../nixos/site.json"))
+}
+
+# Token: PROXMOX_VE_API_TOKEN from secrets/shared/env.yaml.
+provider "proxmox" {
+  endpoint = var.proxmox_endpoint
+  insecure = var.proxmox_insecure
+}
+
+module "server" {
+  source = "../../shared/providers/proxmox"
+
+  name            = local.host
+  node_name       = var.proxmox_node
+  datastore_id    = var.proxmox_datastore
+  bridge          = var.proxmox_bridge
+  mac_address     = var.mac_address
+  ip_address      = var.ip_address
+  ssh_public_keys = local.site.adminSshKeys
+  ssh_port        = local.site.sshPort
+}
+
+module "nixos" {
+  source = "../../shared/nixos"
+
+  host             = local.host
+  generation       = var.generation
+  instance_id      = module.server.id
+  ssh_host         = module.server.ssh_host
+  initial_ssh_user = module.server.ssh_user
+  initial_ssh_port = module.server.ssh_port
+  ssh_user         = local.site.adminUser
+  ssh_port         = local.site.sshPort
+}

@@ -1,0 +1,13 @@
+# The SSH login that works once NixOS is installed.
+
+output "ssh_user" {
+  value       = var.ssh_user
+  description = "SSH user of the installed server."
+  depends_on  = [module.install]
+}
+
+output "ssh_port" {
+  value       = var.ssh_port
+  description = "SSH port of the installed server."
+  depends_on  = [module.install]
+}
