@@ -53,3 +53,18 @@ export const tailnetName = z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*\.ts\.net
 });
 
 export { dnsLabel, domainName };
+
+export const cloudflareConfig = z.object({
+  /** The Cloudflare zone id of the domain (dashboard → the domain → Overview → API). */
+  zoneId: z.string().regex(/^[0-9a-f]{32}$/, { error: "expected the 32-character hex zone id of the domain" }),
+});
+
+export const tailscaleConfig = z.object({
+  /** The OAuth client's id (admin console → Settings → OAuth clients; scopes: auth_keys, policy_file, devices). */
+  oauthClientId: z.string().min(1),
+  /**
+   * Whether this stack owns the tailnet policy file. The policy is one document per tailnet:
+   * exactly one stack manages it, listing every server's routes.
+   */
+  ownsTailnetPolicy: z.boolean().default(false),
+});

@@ -1,7 +1,15 @@
-import { cidrRange, readConfig } from "@infra/core";
+import { cidrRange, readConfig, readSecretConfig } from "@infra/core";
 import type { ClusterNetwork, ServerFacts } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
-import { acmeConfig, domainName, networkConfig, serverConfig, tailnetName } from "./config";
+import {
+  acmeConfig,
+  cloudflareConfig,
+  domainName,
+  networkConfig,
+  serverConfig,
+  tailnetName,
+  tailscaleConfig,
+} from "./config";
 import { readTerraformServer } from "./terraform-state";
 
 const stack = pulumi.getStack();
@@ -42,3 +50,10 @@ export const network: ClusterNetwork = {
 export const domain = readConfig("domain", domainName);
 export const tailnet = readConfig("tailnet", tailnetName);
 export const acme = readConfig("acme", acmeConfig);
+
+/** The Cloudflare zone of `domain` (the API token is exported as a secret). */
+export const cloudflare = readConfig("cloudflare", cloudflareConfig);
+export const cloudflareApiToken = readSecretConfig("cloudflareApiToken");
+/** The Tailscale OAuth client that creates auth keys and manages the tailnet policy. */
+export const tailscale = readConfig("tailscale", tailscaleConfig);
+export const tailscaleOauthClientSecret = readSecretConfig("tailscaleOauthClientSecret");

@@ -1,3 +1,4 @@
 export * from "./kubernetes";
+export * from "./providers";
 export * from "./shared";
 export * from "./stack-reference";
