@@ -50,6 +50,8 @@ in
       default = [
         "net.ipv4.ip_forward"
         "net.ipv4.conf.all.src_valid_mark"
+        # Replies from the VPN tunnel arrive unmarked; strict reverse-path filtering would drop them.
+        "net.ipv4.conf.all.rp_filter"
       ];
       description = "Namespaced sysctls pods may set; the VPN relays need these.";
     };

@@ -1,11 +1,11 @@
 import { charts } from "@infra/core";
 import { createHelmRelease, getExistingNamespace } from "@infra/k8s";
-import { getKubernetesProvider, getSharedEnvironment } from "@projects/common";
+import { getKubernetesProviderBeforeCni, getSharedEnvironment } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import { createBaselinePolicies } from "./baseline";
 import { ciliumValues } from "./values";
 
-const provider = getKubernetesProvider();
+const provider = getKubernetesProviderBeforeCni();
 const { server, network } = getSharedEnvironment();
 
 // Cilium belongs in kube-system, which the cluster already has.

@@ -56,7 +56,9 @@ export { dnsLabel, domainName };
 
 export const cloudflareConfig = z.object({
   /** The Cloudflare zone id of the domain (dashboard → the domain → Overview → API). */
-  zoneId: z.string().regex(/^[0-9a-f]{32}$/, { error: "expected the 32-character hex zone id of the domain" }),
+  zoneId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, { error: "expected the 32-character hex zone id of the domain" }),
 });
 
 export const tailscaleConfig = z.object({

@@ -47,6 +47,8 @@ export interface ProgramRun {
   reads: Map<string, Set<string>>;
   /** Projects it references whose exports were not available (the run must be repeated after them). */
   missingProjects: Set<string>;
+  /** Every project it references, whether or not it reads an output (a reference alone orders it). */
+  references: Set<string>;
   /** Errors the program raised, each a message. */
   errors: string[];
   /** Notes on example data that stood in for real sources. */
@@ -192,6 +194,7 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
     outputs: {},
     reads: new Map(),
     missingProjects: new Set(),
+    references: new Set(),
     errors: [],
     examples: [],
     generatedSecrets: [],
@@ -237,6 +240,7 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
           `"${organization}/<project>/${stack}" (the same server)`,
       );
     }
+    run.references.add(referenced);
     const exports = exportsOf(referenced);
     if (!exports) {
       run.missingProjects.add(referenced);

@@ -86,6 +86,7 @@ export function writeStack(outDir: string, result: StackSynth): string[] {
     stack: result.stack,
     projects: result.projects.map((project) => ({
       project: project.project,
+      references: [...project.references].sort(),
       reads: Object.fromEntries([...project.reads].map(([name, outputs]) => [name, [...outputs].sort()])),
     })),
   };

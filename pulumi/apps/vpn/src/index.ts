@@ -1,1 +1,2 @@
+export * from "./relay";
 export * from "./wireguard-config";

@@ -1,17 +1,18 @@
 /**
- * The relay's wg0.conf, rendered by renderWireguardConfig, run with the real wg-quick in network
- * namespaces (see testing/relay-scenario.ts for the topology). Needs root, iproute2, iptables,
- * wireguard-tools and wireguard-go; skipped with the reason where the machine lacks them.
+ * The wg0.conf that synth renders for the example stack's first location (the `vpn` project on
+ * cloud-a), run with the real wg-quick in network namespaces (see testing/relay-scenario.ts for
+ * the topology); only the endpoint and keys are replaced with test ones. Needs root, iproute2,
+ * iptables, wireguard-tools and wireguard-go; skipped with the reason where the machine lacks them.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { exampleLocation, placeholderKey } from "./testing/example-location";
 import {
   type RelayObservations,
   relayScenarioUnavailableReason,
   runRelayScenario,
 } from "./testing/relay-scenario";
-import { relayDefaults, renderWireguardConfig } from "./wireguard-config";
+import { renderedRelay } from "./testing/rendered-relay";
+import { relayDefaults } from "./wireguard-config";
 
 const unavailable = relayScenarioUnavailableReason();
 
@@ -20,11 +21,10 @@ describe("VPN relay upstream in network namespaces", { skip: unavailable ?? fals
 
   before(
     async () => {
-      const tailscaleInterface = "tailscale0";
-      const conf = renderWireguardConfig(exampleLocation, placeholderKey(2), { tailscaleInterface });
-      relay = await runRelayScenario(conf, {
-        tailscaleInterface,
-        dns: exampleLocation.dns,
+      const rendered = await renderedRelay("cloud-a");
+      relay = await runRelayScenario(rendered.conf, {
+        tailscaleInterface: rendered.tailscaleInterface,
+        dns: rendered.dns,
         mark: relayDefaults.mark,
       });
     },

@@ -27,4 +27,9 @@ export const crds = {
 } as const;
 
 /** Container images, by tag. */
-export const images = {} as const satisfies Record<string, string>;
+export const images = {
+  /** Tailscale's container (containerboot): subnet routers and VPN relay exit nodes. */
+  tailscale: "ghcr.io/tailscale/tailscale:v1.88.3",
+  /** wg-quick, iproute2 and iptables for the VPN relays' upstream container. */
+  wireguard: "lscr.io/linuxserver/wireguard:1.0.20250521",
+} as const satisfies Record<string, string>;

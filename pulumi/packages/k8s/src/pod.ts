@@ -36,6 +36,11 @@ export interface PodArgs {
   terminationGracePeriodSeconds?: number;
   /** Node labels the pod must run on. */
   nodeSelector?: Record<string, string>;
+  /**
+   * Resolve names with these servers only, instead of the cluster DNS (for example a VPN
+   * relay whose clients' queries must leave through the tunnel).
+   */
+  dnsNameservers?: string[];
 }
 
 function podSecurityContext(args: PodSecurityArgs = {}): k8s.types.input.core.v1.PodSecurityContext {
@@ -89,6 +94,7 @@ export function buildPodTemplate(
         : { automountServiceAccountToken: false }),
       securityContext: podSecurityContext(args.podSecurity),
       ...(args.hostNetwork ? { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" } : {}),
+      ...(args.dnsNameservers ? { dnsPolicy: "None", dnsConfig: { nameservers: args.dnsNameservers } } : {}),
       ...(args.terminationGracePeriodSeconds === undefined
         ? {}
         : { terminationGracePeriodSeconds: args.terminationGracePeriodSeconds }),

@@ -15,6 +15,11 @@ export interface WorkloadArgs extends NamespacedObjectArgs, PodArgs {
   kind?: WorkloadKind;
   /** Number of pods (Deployment and StatefulSet); 1 by default. */
   replicas?: number;
+  /**
+   * How a Deployment replaces its pods. `Recreate` (stop, then start) is the default when the
+   * pod mounts a PersistentVolumeClaim; use it too for pods that must never run twice at once.
+   */
+  updateStrategy?: "Recreate" | "RollingUpdate";
 }
 
 /** A created workload and what other helpers derive from it. */
@@ -52,7 +57,7 @@ export function createWorkload(args: WorkloadArgs): Workload {
           spec: {
             replicas,
             selector: { matchLabels: selector },
-            strategy: { type: mountsClaim(args) ? "Recreate" : "RollingUpdate" },
+            strategy: { type: args.updateStrategy ?? (mountsClaim(args) ? "Recreate" : "RollingUpdate") },
             template,
           },
         },

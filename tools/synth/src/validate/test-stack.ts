@@ -248,6 +248,7 @@ function project(name: string, resources: ResourceRecord[]): ProjectSynth {
     outputs: {},
     reads: new Map(),
     missingProjects: new Set(),
+    references: new Set(),
     errors: [],
     examples: [],
     generatedSecrets: [],

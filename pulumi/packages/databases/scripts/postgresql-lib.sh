@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# Shared by the PostgreSQL hooks (sourced, never run). The interface is in
+# pulumi/packages/restic/scripts/README.md.
+
+# Exists only while postgresql-restore-hook.sh loads dumps: it means the server holds partial data.
+MARKER_DATABASE=homelab_restore_in_progress
+
+log() {
+  printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "$*" >&2
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# timed DESCRIPTION COMMAND [ARG...]: logs the command's start, end and duration; errexit stays on
+# inside shell functions (see restic/scripts/common.sh).
+timed() {
+  local what=$1 started=$SECONDS rc=0
+  shift
+  log "start: $what"
+  set +e
+  (
+    set -e
+    "$@"
+  )
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    log "FAILED: $what (exit $rc after $((SECONDS - started))s)"
+    return "$rc"
+  fi
+  log "done: $what ($((SECONDS - started))s)"
+}
+
+# libpq reads the PG* variables itself, so every client below connects the same way.
+pg_connect_from_env() {
+  [ -n "${DB_HOST:-}" ] || die "DB_HOST is not set"
+  export PGHOST="$DB_HOST" PGPORT="${DB_PORT:-5432}" PGUSER="${DB_USER:-postgres}"
+  export PGDATABASE="${DB_MAINTENANCE_DATABASE:-postgres}"
+  export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}" PGAPPNAME="$SCRIPT_NAME"
+  if [ -n "${DB_PASSWORD_FILE:-}" ]; then
+    [ -r "$DB_PASSWORD_FILE" ] || die "DB_PASSWORD_FILE '$DB_PASSWORD_FILE' is not readable"
+    PGPASSWORD=$(cat "$DB_PASSWORD_FILE")
+    export PGPASSWORD
+  fi
+}
+
+pg_query() {
+  psql --no-psqlrc --quiet --no-align --tuples-only --set ON_ERROR_STOP=1 "$@"
+}
+
+pg_database_exists() {
+  [ "$(pg_query --set name="$1" <<<"SELECT count(*) FROM pg_database WHERE datname = :'name'")" = 1 ]
+}
+
+# Prints the databases DB_DATABASES names ("all", the default: every database that accepts
+# connections), one per line.
+pg_target_databases() {
+  local list=${DB_DATABASES:-all} db
+  if [ "$list" = all ]; then
+    pg_query --set marker="$MARKER_DATABASE" <<<"SELECT datname FROM pg_database
+      WHERE datallowconn AND NOT datistemplate AND datname <> :'marker' ORDER BY datname"
+    return
+  fi
+  local names
+  IFS=', ' read -r -a names <<<"$list"
+  for db in "${names[@]}"; do
+    printf '%s\n' "$db"
+  done
+}
+
+require_no_unfinished_restore() {
+  if pg_database_exists "$MARKER_DATABASE"; then
+    die "database $MARKER_DATABASE exists: a restore did not finish and the server holds partial data;" \
+      "drop the partially restored databases and $MARKER_DATABASE, then run the restore again"
+  fi
+}

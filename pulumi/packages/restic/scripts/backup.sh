@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Backs up BACKUP_DIR of one app with restic: initialises the repository only when there is none,
+# removes stale locks, runs the online-backup hook, keeps the retention policy and checks the
+# repository on the configured days. The environment interface is in README.md.
+set -euo pipefail
+
+SCRIPT_NAME=backup
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+require_non_negative_integer() {
+  case "$2" in
+    '' | *[!0-9]*) config_error "$1 must be a non-negative integer, got '$2'" ;;
+  esac
+}
+
+read_config() {
+  require_common_env
+  BACKUP_REASON="${BACKUP_REASON:-scheduled}"
+  case "$BACKUP_REASON" in
+    scheduled | final) ;;
+    *) config_error "BACKUP_REASON must be 'scheduled' or 'final', got '$BACKUP_REASON'" ;;
+  esac
+  KEEP_DAILY="${BACKUP_KEEP_DAILY:-7}"
+  KEEP_WEEKLY="${BACKUP_KEEP_WEEKLY:-4}"
+  KEEP_MONTHLY="${BACKUP_KEEP_MONTHLY:-6}"
+  require_non_negative_integer BACKUP_KEEP_DAILY "$KEEP_DAILY"
+  require_non_negative_integer BACKUP_KEEP_WEEKLY "$KEEP_WEEKLY"
+  require_non_negative_integer BACKUP_KEEP_MONTHLY "$KEEP_MONTHLY"
+  CHECK_DAYS="${BACKUP_CHECK_DAYS-7}"
+  case "$CHECK_DAYS" in
+    '*' | none | '') ;;
+    *[!1-7,\ ]*) config_error "BACKUP_CHECK_DAYS must be '*', 'none' or ISO weekdays 1-7 (Monday=1), got '$CHECK_DAYS'" ;;
+  esac
+  CHECK_SUBSET="${BACKUP_CHECK_READ_DATA_SUBSET-5%}"
+  FINAL_CHECK_SUBSET="${BACKUP_FINAL_READ_DATA_SUBSET-100%}"
+  if [ -n "${BACKUP_HOOK:-}" ] && [ ! -f "$BACKUP_HOOK" ]; then
+    config_error "BACKUP_HOOK '$BACKUP_HOOK' does not exist"
+  fi
+}
+
+take_snapshot() {
+  local tags=("--tag" "$BACKUP_APP")
+  [ "$BACKUP_REASON" = final ] && tags+=("--tag" "final")
+  [ -n "$(list_data_entries)" ] || log "warning: $BACKUP_DIR is empty; backing up an empty snapshot"
+  # Backing up "." from inside the directory stores its entries at the snapshot's root, so a
+  # restore does not depend on where the volume was mounted.
+  cd "$BACKUP_DIR"
+  restic backup --host "$BACKUP_APP" "${tags[@]}" \
+    --exclude "$BACKUP_DIR/lost+found" --exclude "$BACKUP_DIR/$RESTORE_MARKER" .
+}
+
+apply_retention() {
+  local keep=()
+  [ "$KEEP_DAILY" -gt 0 ] && keep+=(--keep-daily "$KEEP_DAILY")
+  [ "$KEEP_WEEKLY" -gt 0 ] && keep+=(--keep-weekly "$KEEP_WEEKLY")
+  [ "$KEEP_MONTHLY" -gt 0 ] && keep+=(--keep-monthly "$KEEP_MONTHLY")
+  if [ ${#keep[@]} -eq 0 ]; then
+    log "retention: every BACKUP_KEEP_* is 0, keeping all snapshots"
+    return
+  fi
+  # Only this app's snapshots, as one group whatever the paths: the host is the app.
+  restic forget --host "$BACKUP_APP" --tag "$BACKUP_APP" --group-by host "${keep[@]}" --prune
+}
+
+check_is_due() {
+  local today
+  today=$(date -u +%u)
+  case "$CHECK_DAYS" in
+    '*') return 0 ;;
+    none | '') return 1 ;;
+  esac
+  case ",${CHECK_DAYS// /,}," in
+    *",$today,"*) return 0 ;;
+  esac
+  return 1
+}
+
+check_repository() {
+  local subset=$1 args=(check)
+  [ -n "$subset" ] && args+=(--read-data-subset "$subset")
+  restic "${args[@]}"
+}
+
+main() {
+  read_config
+  local started=$SECONDS
+  log "backing up $BACKUP_DIR (reason: $BACKUP_REASON)"
+  if [ -e "$BACKUP_DIR/$RESTORE_MARKER" ]; then
+    die "a restore into $BACKUP_DIR did not finish; refusing to back up partial data (run the restore again)"
+  fi
+  make_work_dir
+  local repository_state
+  repository_state=$(probe_repository)
+  if [ "$repository_state" = absent ]; then
+    step "initialise the repository (none exists yet)" restic init
+  fi
+  # Removes only locks restic considers stale: made on this host by a dead process, or not
+  # refreshed for 30 minutes (a job that died on another pod). Live locks stay.
+  step "remove stale locks" restic unlock
+  if [ -n "${BACKUP_HOOK:-}" ]; then
+    step "backup hook $BACKUP_HOOK" run_hook "$BACKUP_HOOK"
+  fi
+  step "snapshot of $BACKUP_DIR" take_snapshot
+  if [ "$BACKUP_REASON" = final ]; then
+    # A final backup must be verified before the app's data is removed; it never forgets anything.
+    step "verify the repository (read data: ${FINAL_CHECK_SUBSET:-none})" check_repository "$FINAL_CHECK_SUBSET"
+  else
+    step "retention (daily $KEEP_DAILY, weekly $KEEP_WEEKLY, monthly $KEEP_MONTHLY) and prune" apply_retention
+    if check_is_due; then
+      step "check the repository (read data: ${CHECK_SUBSET:-none})" check_repository "$CHECK_SUBSET"
+    else
+      log "repository check not due today (BACKUP_CHECK_DAYS='$CHECK_DAYS')"
+    fi
+  fi
+  log "backup finished in $((SECONDS - started))s"
+}
+
+main "$@"

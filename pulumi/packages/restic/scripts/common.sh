@@ -1,0 +1,99 @@
+# shellcheck shell=bash
+# Shared by backup.sh and restore.sh (sourced, never run). The interface is in README.md.
+
+# Written by restore.sh before it touches BACKUP_DIR and removed once the restore and its hook
+# succeeded: while it exists the directory holds partial data.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+RESTORE_MARKER=.restore-in-progress
+
+log() {
+  printf '%s %s[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "${BACKUP_APP:-?}" "$*" >&2
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+config_error() {
+  log "CONFIGURATION ERROR: $*"
+  exit 2
+}
+
+# step DESCRIPTION COMMAND [ARG...]: runs the command with its start, end and duration in the log.
+# The command runs in a subshell with errexit on, so a shell function given here stops at its
+# first failing command (errexit is ignored in functions called from a condition).
+step() {
+  local what=$1 started=$SECONDS rc=0
+  shift
+  log "start: $what"
+  set +e
+  (
+    set -e
+    "$@"
+  )
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    log "FAILED: $what (exit $rc after $((SECONDS - started))s)"
+    return "$rc"
+  fi
+  log "done: $what ($((SECONDS - started))s)"
+}
+
+require_common_env() {
+  [ -n "${BACKUP_APP:-}" ] || config_error "BACKUP_APP is not set"
+  # The app name becomes restic's --host and a tag: a tag list is comma-separated.
+  case "$BACKUP_APP" in
+    *[!a-zA-Z0-9._-]* | [._-]*) config_error "BACKUP_APP '$BACKUP_APP' must be letters, digits, '.', '_' or '-'" ;;
+  esac
+  [ -n "${BACKUP_DIR:-}" ] || config_error "BACKUP_DIR is not set"
+  [ -d "$BACKUP_DIR" ] || config_error "BACKUP_DIR '$BACKUP_DIR' is not a directory"
+  [ -n "${RESTIC_REPOSITORY:-}" ] || config_error "RESTIC_REPOSITORY is not set"
+  if [ -n "${RESTIC_PASSWORD_FILE:-}" ]; then
+    [ -r "$RESTIC_PASSWORD_FILE" ] || config_error "RESTIC_PASSWORD_FILE '$RESTIC_PASSWORD_FILE' is not readable"
+  elif [ -z "${RESTIC_PASSWORD:-}" ]; then
+    config_error "neither RESTIC_PASSWORD_FILE nor RESTIC_PASSWORD is set"
+  fi
+  command -v restic >/dev/null || config_error "restic is not installed"
+  # Without a terminal restic prints no progress at all unless asked: once a minute by default.
+  export RESTIC_PROGRESS_FPS="${RESTIC_PROGRESS_FPS:-0.016666}"
+}
+
+make_work_dir() {
+  WORK_DIR=$(mktemp -d)
+  trap 'rm -rf "$WORK_DIR"' EXIT
+}
+
+# Prints "present" or "absent". Any other outcome (unreachable storage, wrong
+# password, broken rclone config) is fatal: nothing may be initialised over, or restored from, an
+# error. restic >= 0.17 says "absent" with exit code 10; 0.14 only with exit code 1 and this text.
+probe_repository() {
+  local rc=0
+  restic cat config >/dev/null 2>"$WORK_DIR/probe.err" || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    echo present
+  elif [ "$rc" -eq 10 ] || { [ "$rc" -eq 1 ] && grep -q "Is there a repository at the following location?" "$WORK_DIR/probe.err"; }; then
+    echo absent
+  else
+    cat "$WORK_DIR/probe.err" >&2
+    die "cannot open the repository (restic exit $rc): unreachable storage, wrong password or bad configuration"
+  fi
+}
+
+# Runs a hook: directly when it is executable, else with bash (ConfigMap files often lack +x).
+run_hook() {
+  local hook=$1
+  shift
+  [ -f "$hook" ] || die "hook '$hook' does not exist"
+  if [ -x "$hook" ]; then
+    "$hook" "$@"
+  else
+    bash "$hook" "$@"
+  fi
+}
+
+# Lists BACKUP_DIR's entries other than lost+found (created by mkfs on fresh volumes).
+list_data_entries() {
+  find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found
+}

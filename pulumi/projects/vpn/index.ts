@@ -1,0 +1,45 @@
+import { createVpnRelay } from "@apps/vpn";
+import { ConfigError, readConfig } from "@infra/core";
+import { createNamespace } from "@infra/k8s";
+import { getKubernetesProvider, getTailscaleProvider } from "@projects/common";
+import * as pulumi from "@pulumi/pulumi";
+import { locationsConfig, tagConfig } from "./config";
+
+const locations = readConfig("locations", locationsConfig);
+const tag = readConfig("tag", tagConfig);
+
+// One secret object holds every location's private key: `vpn:privateKeys.<location>`.
+const config = new pulumi.Config();
+if (config.get("privateKeys") === undefined) {
+  throw new ConfigError(
+    `Missing secret config "vpn:privateKeys" for stack "${pulumi.getStack()}": set each location's WireGuard ` +
+      `private key with: pulumi config set --secret --path 'privateKeys.<location>' <key> --stack ${pulumi.getStack()}`,
+  );
+}
+const privateKeys = config.requireSecretObject<Record<string, string>>("privateKeys");
+
+const namespace = createNamespace({ name: "vpn", provider: getKubernetesProvider() });
+const tailscaleProvider = getTailscaleProvider();
+
+const relays = locations.map((location) =>
+  createVpnRelay({
+    namespace,
+    location,
+    tag,
+    tailscaleProvider,
+    privateKey: privateKeys.apply((keys) => {
+      const key = keys[location.name];
+      if (!key) {
+        throw new ConfigError(
+          `Stack "${pulumi.getStack()}": no private key for VPN location "${location.name}" in vpn:privateKeys ` +
+            `(pulumi config set --secret --path 'privateKeys.${location.name}' <key>)`,
+        );
+      }
+      return key;
+    }),
+  }),
+);
+
+/** The exit nodes this server offers, by tailnet name. */
+export const exitNodes = locations.map((location) => location.name);
+export const relayWorkloads = relays.map((relay) => relay.workload.name);
