@@ -31,7 +31,7 @@ export async function generateHostSecrets(
     throw new Error(`"${host}" is not a valid host name (lower case, digits, -)`);
   if (!tailscaleAuthKey.trim()) throw new Error("a Tailscale auth key is required");
   const sshKey = generateSshHostKey(`root@${host}`);
-  const tls = generateK3sCaSet(options);
+  const tls = await generateK3sCaSet(options);
   const document = {
     ssh: { host_ed25519_key: sshKey.privateKey, host_ed25519_key_pub: sshKey.publicKey },
     k3s: Object.fromEntries(Object.entries(tls).map(([file, content]) => [k3sSecretKey(file), content])),

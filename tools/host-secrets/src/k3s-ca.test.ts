@@ -28,9 +28,9 @@ describe("the k3s CA set", { skip }, () => {
   let files: Record<string, string> = {};
   const path = (file: string) => join(dir, file);
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), "k3s-ca-"));
-    files = generateK3sCaSet({ now, validityDays: 3650 });
+    files = await generateK3sCaSet({ now, validityDays: 3650 });
     for (const [file, content] of Object.entries(files)) {
       mkdirSync(dirname(path(file)), { recursive: true });
       writeFileSync(path(file), content, { mode: 0o600 });
@@ -122,10 +122,10 @@ describe("the k3s CA set", { skip }, () => {
 });
 
 describe("CA validity", { skip }, () => {
-  it("uses GeneralizedTime for an expiry in 2050 or later, which openssl still reads", () => {
+  it("uses GeneralizedTime for an expiry in 2050 or later, which openssl still reads", async () => {
     const dir = mkdtempSync(join(tmpdir(), "k3s-ca-"));
     try {
-      const files = generateK3sCaSet({ now: new Date("2045-06-01T00:00:00Z"), validityDays: 3650 });
+      const files = await generateK3sCaSet({ now: new Date("2045-06-01T00:00:00Z"), validityDays: 3650 });
       writeFileSync(join(dir, "ca.crt"), files["server-ca.crt"] ?? "");
       const dates = openssl("x509", "-in", join(dir, "ca.crt"), "-noout", "-enddate");
       assert.match(dates, /notAfter=May 30 00:00:00 2055 GMT/);

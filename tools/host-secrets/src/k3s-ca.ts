@@ -1,17 +1,10 @@
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
-import {
-  bitString,
-  booleanTrue,
-  explicit,
-  objectIdentifier,
-  octetString,
-  sequence,
-  set,
-  smallInteger,
-  time,
-  unsignedInteger,
-  utf8String,
-} from "./der";
+// @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API loaded first.
+import "reflect-metadata";
+import { generateKeyPairSync, type KeyObject, webcrypto } from "node:crypto";
+import * as x509 from "@peculiar/x509";
+
+// The cast bridges @types/node's WebCrypto typings and the global `Crypto` the library declares.
+x509.cryptoProvider.set(webcrypto as Crypto);
 
 /**
  * The certificate authorities k3s reads from `/var/lib/rancher/k3s/server/tls` on first start instead of
@@ -47,69 +40,44 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 // Tolerates a server clock that runs a little behind the machine that made the certificates.
 const BACKDATE_MS = 60 * 60 * 1000;
 
-const OID = {
-  ecdsaWithSha256: "1.2.840.10045.4.3.2",
-  commonName: "2.5.4.3",
-  subjectKeyIdentifier: "2.5.29.14",
-  keyUsage: "2.5.29.15",
-  basicConstraints: "2.5.29.19",
-};
-
-function extension(oid: string, critical: boolean, value: Buffer): Buffer {
-  return critical
-    ? sequence(objectIdentifier(oid), booleanTrue(), octetString(value))
-    : sequence(objectIdentifier(oid), octetString(value));
-}
+const EC_P256 = { name: "ECDSA", namedCurve: "P-256" };
 
 /** A self-signed ECDSA P-256 CA certificate, as PEM. */
-export function selfSignedCaCertificate(
+export async function selfSignedCaCertificate(
   commonName: string,
   privateKey: KeyObject,
   publicKey: KeyObject,
   notBefore: Date,
   notAfter: Date,
-): string {
-  const spki = publicKey.export({ format: "der", type: "spki" });
-  const jwk = publicKey.export({ format: "jwk" });
-  if (!jwk.x || !jwk.y) throw new Error("expected an EC public key");
-  // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (the uncompressed point).
-  const point = Buffer.concat([
-    Buffer.from([4]),
-    Buffer.from(jwk.x, "base64url"),
-    Buffer.from(jwk.y, "base64url"),
-  ]);
-  const keyIdentifier = createHash("sha1").update(point).digest();
-  const name = sequence(set(sequence(objectIdentifier(OID.commonName), utf8String(commonName))));
-  const signatureAlgorithm = sequence(objectIdentifier(OID.ecdsaWithSha256));
-  const serial = randomBytes(16);
-  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01; // positive and never zero
-  // keyUsage bits: digitalSignature (0), keyEncipherment (2), keyCertSign (5) → 1010 0100, 2 unused bits.
-  const keyUsage = bitString(Buffer.from([0b1010_0100]), 2);
-  const tbsCertificate = sequence(
-    explicit(0, smallInteger(2)), // version 3
-    unsignedInteger(serial),
-    signatureAlgorithm,
-    name,
-    sequence(time(notBefore), time(notAfter)),
-    name,
-    spki,
-    explicit(
-      3,
-      sequence(
-        extension(OID.basicConstraints, true, sequence(booleanTrue())),
-        extension(OID.keyUsage, true, keyUsage),
-        extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier)),
+): Promise<string> {
+  const keys = {
+    privateKey: privateKey.toCryptoKey(EC_P256, false, ["sign"]),
+    publicKey: publicKey.toCryptoKey(EC_P256, true, ["verify"]),
+  };
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    name: new x509.Name([{ CN: [{ utf8String: commonName }] }]),
+    keys,
+    notBefore,
+    notAfter,
+    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature |
+          x509.KeyUsageFlags.keyEncipherment |
+          x509.KeyUsageFlags.keyCertSign,
+        true,
       ),
-    ),
-  );
-  const signature = sign("sha256", tbsCertificate, privateKey); // DER-encoded ECDSA signature
-  const certificate = sequence(tbsCertificate, signatureAlgorithm, bitString(signature));
-  const lines = certificate.toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
+      // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits.
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  // The library's PEM lacks the final newline a PEM file ends with.
+  return `${certificate.toString("pem")}\n`;
 }
 
 /** Generates the full set of files k3s expects, keyed by path relative to the tls directory. */
-export function generateK3sCaSet(options: K3sCaOptions = {}): Record<string, string> {
+export async function generateK3sCaSet(options: K3sCaOptions = {}): Promise<Record<string, string>> {
   const now = options.now ?? new Date();
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   const notAfter = new Date(now.getTime() + (options.validityDays ?? 3650) * DAY_MS);
@@ -117,7 +85,7 @@ export function generateK3sCaSet(options: K3sCaOptions = {}): Record<string, str
   for (const { file, commonName } of K3S_CAS) {
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const subject = `${commonName}@${Math.floor(now.getTime() / 1000)}`;
-    files[`${file}.crt`] = selfSignedCaCertificate(subject, privateKey, publicKey, notBefore, notAfter);
+    files[`${file}.crt`] = await selfSignedCaCertificate(subject, privateKey, publicKey, notBefore, notAfter);
     // SEC 1 ("EC" PEM label) is the form k3s writes its own CA keys in.
     files[`${file}.key`] = privateKey.export({ format: "pem", type: "sec1" }).toString();
   }

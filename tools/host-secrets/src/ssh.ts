@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { bech32Encode } from "./bech32";
+import { bech32 } from "@scure/base";
 
 export interface SshHostKey {
   /** OpenSSH private key file content (`/etc/ssh/ssh_host_ed25519_key`). */
@@ -122,5 +122,5 @@ export function ageRecipientFromSshPublicKey(publicKeyLine: string): string {
   const keyOffset = 4 + typeLength;
   const keyLength = blob.readUInt32BE(keyOffset);
   const publicKey = blob.subarray(keyOffset + 4, keyOffset + 4 + keyLength);
-  return bech32Encode("age", ed25519PublicToX25519(publicKey));
+  return bech32.encodeFromBytes("age", ed25519PublicToX25519(publicKey));
 }

@@ -205,13 +205,13 @@ describe("order and wiring (fixtures: zeta ← mid ← alpha)", () => {
     );
   });
 
-  it("lists the projects in order.json in the order they ran, with the outputs each read from which project", () => {
+  it("lists the projects in order.json in the order they ran, with the projects each references and the outputs it read", () => {
     assert.deepEqual(readJson(join(synth.stackDir("lab"), "order.json")), {
       stack: "lab",
       projects: [
-        { project: "zeta", reads: {} },
-        { project: "mid", reads: { zeta: ["greeting", "port"] } },
-        { project: "alpha", reads: { mid: ["message"], zeta: ["token"] } },
+        { project: "zeta", references: [], reads: {} },
+        { project: "mid", references: ["zeta"], reads: { zeta: ["greeting", "port"] } },
+        { project: "alpha", references: ["mid", "zeta"], reads: { mid: ["message"], zeta: ["token"] } },
       ],
     });
   });
@@ -421,15 +421,15 @@ describe("the output contract of the real projects (pulumi/projects, stack cloud
         (resource: { type: string }) => resource.type === "kubernetes:helm.sh/v3:Release",
       ),
     );
-    assert.ok(releases.some((release: { name: string }) => release.name === "cilium"));
+    assert.ok(releases.some((release: { name: string }) => release.name === "kube-system/cilium"));
     for (const { name, inputs } of releases) {
       assert.equal(typeof inputs.chart, "string", name);
       assert.match(inputs.repositoryOpts?.repo ?? "", /^(https|oci):\/\//, name);
-      assert.match(inputs.version ?? "", /^\d+\.\d+\.\d+/, name);
+      assert.match(inputs.version ?? "", /^v?\d+\.\d+\.\d+/, name);
       assert.equal(typeof inputs.namespace, "string", `${name} has no namespace`);
       assert.equal(typeof inputs.values, "object", name);
     }
-    const cilium = releases.find((release: { name: string }) => release.name === "cilium");
+    const cilium = releases.find((release: { name: string }) => release.name === "kube-system/cilium");
     assert.equal(cilium.inputs.namespace, "kube-system");
   });
 
