@@ -5,10 +5,6 @@ import { answerInvoke } from "./invokes";
 import type { ProjectInfo } from "./projects";
 import type { StackConfig } from "./stack-config";
 
-const { deserializeProperties } = pulumi.runtime as unknown as {
-  deserializeProperties(struct: unknown): unknown;
-};
-
 export const organization = "organization";
 
 /** One resource the program registered (or read), as the engine would have received it. */
@@ -199,8 +195,10 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
     examples: [],
     generatedSecrets: [],
   };
+  let registering: ResourceRecord | undefined;
   const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
+      if (registering) registering.inputs = args.inputs as Record<string, unknown>;
       const state: Record<string, unknown> = { ...args.inputs };
       if (args.type === "pulumi:pulumi:StackReference") {
         answerStackReference(String(args.inputs.name), state);
@@ -259,10 +257,13 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
   const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
   // The mocks see a resource's inputs but not its parent, dependencies or provider: record
   // every request as the engine would receive it.
-  const record = (request: MonitorRequest, properties: unknown, readId?: string) => {
+  // The mocks see a resource's inputs but not its parent, dependencies or provider: record
+  // every request as the engine would receive it. The mock monitor hands the inputs it decoded
+  // to `newResource` before its first await, so they are attached to the record made here.
+  const record = (request: MonitorRequest, readId?: string) => {
     const parent = request.getParent();
     const provider = request.getProvider();
-    run.resources.push({
+    const resource: ResourceRecord = {
       urn: monitor.newUrn(parent, request.getType(), request.getName()),
       type: request.getType(),
       name: request.getName(),
@@ -272,18 +273,35 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
       custom: request.getCustom?.() ?? true,
       read: readId !== undefined,
       ...(readId === undefined ? {} : { id: readId }),
-      inputs: deserializeProperties(properties) as Record<string, unknown>,
-    });
+      inputs: {},
+    };
+    placeholderInputs.add(resource.inputs);
+    run.resources.push(resource);
+    registering = resource;
+    return resource;
+  };
+  const placeholderInputs = new WeakSet<object>();
+  const checkInputsArrived = (resource: ResourceRecord) => {
+    registering = undefined;
+    if (placeholderInputs.has(resource.inputs)) {
+      addError(
+        `synth: the inputs of ${resource.type} ${resource.name} never reached the mocks (Pulumi SDK change?)`,
+      );
+    }
   };
   const registerResource = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request, callback) => {
-    record(request, request.getObject());
-    return registerResource(request, callback);
+    const resource = record(request);
+    const pending = registerResource(request, callback);
+    checkInputsArrived(resource);
+    return pending;
   };
   const readResource = monitor.readResource.bind(monitor);
   monitor.readResource = (request, callback) => {
-    record(request, request.getProperties(), request.getId?.() ?? request.getName());
-    return readResource(request, callback);
+    const resource = record(request, request.getId?.() ?? request.getName());
+    const pending = readResource(request, callback);
+    checkInputsArrived(resource);
+    return pending;
   };
 
   trackStackReferenceReads();
