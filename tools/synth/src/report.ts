@@ -1,6 +1,7 @@
 import { type StackSynth, type SynthOptions, synth } from "./synth";
 import { validateStack } from "./validate";
 import { ValidationCache } from "./validate/cache";
+import { checkCrossStack } from "./validate/cross-stack";
 import { writeStack } from "./write";
 
 export interface ProjectSummary {
@@ -43,6 +44,9 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
     problems.push(...writeStack(options.outDir, result).map((leak) => `${result.stack}: ${leak}`));
     if (options.validate) problems.push(...(await validateStack(result, cache)));
   }
+  // Only all stacks together show resources that two stacks would fight over.
+  if (options.validate)
+    problems.push(...checkCrossStack(results).map((problem) => `cross-stack: ${problem}`));
   cache.save();
   return {
     results,

@@ -1,3 +1,4 @@
 export * from "./config";
 export * from "./validators";
 export * from "./versions";
+export * from "./yaml-documents";

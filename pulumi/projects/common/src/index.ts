@@ -1,3 +1,4 @@
+export * from "./exposure";
 export * from "./kubernetes";
 export * from "./providers";
 export * from "./shared";

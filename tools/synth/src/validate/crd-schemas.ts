@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { readYamlDocuments } from "@infra/core";
 import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
-import { parse } from "yaml";
 import { goRegExp } from "./regexp";
 
 /** The repository's vendored upstream schemas (see schemas/SOURCES.md). */
@@ -81,8 +81,7 @@ function newAjv(): Ajv {
 /** The apiVersion/kind pairs the vendored CRDs define, each with its compiled validator (lazily). */
 function crdSources(): Map<string, JsonSchema> {
   const sources = new Map<string, JsonSchema>();
-  for (const file of crdFiles()) {
-    const crd = parse(readFileSync(file, "utf8")) as CrdDocument;
+  for (const crd of crdFiles().flatMap((file) => readYamlDocuments(file) as CrdDocument[])) {
     if (crd.kind !== "CustomResourceDefinition" || !crd.spec) continue;
     for (const version of crd.spec.versions) {
       const schema = version.schema?.openAPIV3Schema;

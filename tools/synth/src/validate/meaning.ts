@@ -5,7 +5,11 @@ export interface StackObject {
 }
 
 /** Objects a Helm chart creates itself, by chart name (documented here so references to them resolve). */
-export const helmProvidedObjects: Record<string, { kind: string; name: string }[]> = {};
+export const helmProvidedObjects: Record<string, { kind: string; name: string }[]> = {
+  // Kong's proxy, the dashboard's only entrance and its route's backend (for the release name
+  // `kubernetes-dashboard` the kubernetes-dashboard project uses).
+  "kubernetes-dashboard": [{ kind: "Service", name: "kubernetes-dashboard-kong-proxy" }],
+};
 
 /** Namespaces every k3s cluster has. */
 const builtInNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"];

@@ -1,0 +1,2 @@
+export * from "./subnet-router";
+export * from "./tailnet-policy";

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { createNamespace } from "@infra/k8s";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tailscale from "@pulumi/tailscale";
+import { isWrappedSecret } from "@tools/synth/src/secrets";
+import { type RenderedProgram, render } from "@tools/synth/src/testing";
+import { validateObjectSchema } from "@tools/synth/src/validate/object-schemas";
+import { createSubnetRouter } from "./subnet-router";
+
+const keyType = "tailscale:index/tailnetKey:TailnetKey";
+
+function env(deployment: Record<string, any>): Record<string, any> {
+  const [container] = deployment.spec.template.spec.containers;
+  return Object.fromEntries(
+    container.env.map((variable: Record<string, any>) => [
+      variable.name,
+      variable.value ?? variable.valueFrom,
+    ]),
+  );
+}
+
+describe("createSubnetRouter", () => {
+  let rendered: RenderedProgram;
+
+  before(async () => {
+    rendered = await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      const namespace = createNamespace({ name: "edge", provider });
+      createSubnetRouter({
+        name: "router",
+        namespace,
+        hostname: pulumi.output("cloud-a-router"),
+        routes: [pulumi.output("10.43.0.0/16")],
+        tag: "tag:k8s-router",
+        tailscaleProvider: new tailscale.Provider("tailscale", { tailnet: "-" }),
+        destinations: [
+          { peers: [{ endpoints: { "app.kubernetes.io/name": "traefik" } }], ports: [{ port: 8443 }] },
+        ],
+      });
+    });
+    assert.deepEqual(rendered.errors, []);
+  });
+
+  it("authenticates with a single-use, pre-authorized auth key carrying the router's tag", () => {
+    const key = rendered.resources.find((resource) => resource.type === keyType);
+    assert.ok(key, "no TailnetKey was registered");
+    assert.equal(key.inputs.preauthorized, true);
+    assert.equal(key.inputs.reusable, false);
+    assert.equal(key.inputs.ephemeral, false);
+    assert.deepEqual(key.inputs.tags, ["tag:k8s-router"]);
+  });
+
+  it("hands the auth key to the pod from a Secret, and keeps it a Pulumi secret", () => {
+    const deployment = rendered.manifest("Deployment", "router");
+    assert.deepEqual(env(deployment).TS_AUTHKEY, { secretKeyRef: { name: "router-auth", key: "authkey" } });
+    const secret = rendered.resources.find(
+      (resource) => resource.type === "kubernetes:core/v1:Secret" && resource.name === "edge/router-auth",
+    );
+    assert.ok(secret);
+    const stringData = secret.inputs.stringData as Record<string, unknown>;
+    assert.ok(
+      isWrappedSecret(stringData) || isWrappedSecret(stringData.authkey),
+      "the auth key reached the Secret in plain text",
+    );
+  });
+
+  it("advertises its routes under its hostname, in userspace mode, keeping its state in its own Secret", () => {
+    const variables = env(rendered.manifest("Deployment", "router"));
+    assert.equal(variables.TS_ROUTES, "10.43.0.0/16");
+    assert.equal(variables.TS_HOSTNAME, "cloud-a-router");
+    assert.equal(variables.TS_USERSPACE, "true");
+    assert.equal(variables.TS_KUBE_SECRET, "router-state");
+    assert.equal(variables.TS_EXTRA_ARGS, "--advertise-tags=tag:k8s-router");
+    assert.equal(rendered.manifest("Secret", "router-state").metadata.namespace, "edge");
+  });
+
+  it("may read and update only its state Secret through the API server", () => {
+    assert.deepEqual(rendered.manifest("Role", "router").rules, [
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        verbs: ["get", "update", "patch"],
+        resourceNames: ["router-state"],
+      },
+    ]);
+    const policy = rendered.manifest("CiliumNetworkPolicy", "router-to-api-server");
+    assert.deepEqual(policy.spec.egress, [
+      { toEntities: ["kube-apiserver"], toPorts: [{ ports: [{ port: "6443", protocol: "TCP" }] }] },
+    ]);
+  });
+
+  it("runs one pod at a time, unprivileged, with every capability dropped", () => {
+    const deployment = rendered.manifest("Deployment", "router");
+    assert.equal(deployment.spec.replicas, 1);
+    assert.equal(deployment.spec.strategy.type, "Recreate");
+    assert.equal(deployment.spec.template.spec.securityContext.runAsNonRoot, true);
+    assert.deepEqual(deployment.spec.template.spec.containers[0].securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
+  });
+
+  it("reaches Tailscale's service by name on 443, STUN and WireGuard on UDP, and DNS for the names", () => {
+    const policy = rendered.manifest("CiliumNetworkPolicy", "router-tailscale");
+    const [dns, ...rules] = policy.spec.egress;
+    assert.deepEqual(dns.toEndpoints, [
+      { matchLabels: { "k8s:k8s-app": "kube-dns", "k8s:io.kubernetes.pod.namespace": "kube-system" } },
+    ]);
+    const https443 = [{ ports: [{ port: "443", protocol: "TCP" }] }];
+    assert.deepEqual(rules, [
+      { toFQDNs: [{ matchName: "controlplane.tailscale.com" }], toPorts: https443 },
+      { toFQDNs: [{ matchPattern: "*.tailscale.com" }], toPorts: https443 },
+      {
+        toEntities: ["world"],
+        toPorts: [
+          {
+            ports: [
+              { port: "3478", protocol: "UDP" },
+              { port: "41641", protocol: "UDP" },
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("forwards routed traffic only to the destinations it is given", () => {
+    const policy = rendered.manifest("CiliumNetworkPolicy", "router-routes");
+    assert.deepEqual(policy.spec.egress, [
+      {
+        toEndpoints: [{ matchLabels: { "app.kubernetes.io/name": "traefik" } }],
+        toPorts: [{ ports: [{ port: "8443", protocol: "TCP" }] }],
+      },
+    ]);
+    assert.equal(policy.spec.ingress, undefined);
+  });
+
+  it("renders objects the schemas accept", async () => {
+    for (const object of rendered.manifests) {
+      assert.deepEqual(
+        await validateObjectSchema(object),
+        [],
+        `${object.kind} ${(object.metadata as { name?: string }).name}`,
+      );
+    }
+  });
+});

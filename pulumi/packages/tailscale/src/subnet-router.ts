@@ -1,0 +1,136 @@
+import { allowToApiServer, createPolicy, type Rule } from "@infra/cilium";
+import { images } from "@infra/core";
+import {
+  createRole,
+  createSecret,
+  createServiceAccount,
+  createWorkload,
+  secretKeyRef,
+  type Workload,
+} from "@infra/k8s";
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tailscale from "@pulumi/tailscale";
+
+/** Tailscale's coordination server. */
+export const tailscaleControlFqdns = ["controlplane.tailscale.com"];
+/** The rest of Tailscale's service (log collection, DERP relays by name). */
+export const tailscaleFqdnPatterns = ["*.tailscale.com"];
+
+/** UDP ports Tailscale's data plane uses towards the internet: STUN, and WireGuard between peers. */
+export const tailscaleUdpPorts = [3478, 41641];
+
+export interface SubnetRouterArgs {
+  /** The workload's name; `tailscale-router` by default. */
+  name?: string;
+  namespace: k8s.core.v1.Namespace;
+  /** The device's name in the tailnet. */
+  hostname: pulumi.Input<string>;
+  /** The address ranges the router advertises (auto-approved for its tag by the tailnet policy). */
+  routes: pulumi.Input<string>[];
+  /** The tag the device gets; the tailnet policy owns and auto-approves it. */
+  tag: string;
+  /** The Tailscale provider the auth key is made with. */
+  tailscaleProvider: tailscale.Provider;
+  /** What the routed traffic may reach inside the cluster. */
+  destinations: Rule[];
+}
+
+/** A running subnet router and its pieces. */
+export interface SubnetRouter {
+  workload: Workload;
+  authKey: tailscale.TailnetKey;
+  /** The Secret tailscaled keeps its node state in. */
+  state: k8s.core.v1.Secret;
+  policies: k8s.apiextensions.CustomResource[];
+}
+
+/**
+ * Runs a Tailscale subnet router: one pod that joins the tailnet with a single-use, pre-authorized,
+ * tagged auth key and advertises `routes`. It runs in userspace mode, so it needs no capabilities:
+ * tailscaled itself opens the connections into the cluster, from the pod's own address, and the
+ * policy says which destinations it may reach. Node state lives in a Secret, so a restarted pod
+ * keeps its identity and never needs the (by then used) key again.
+ */
+export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
+  const name = args.name ?? "tailscale-router";
+  const { namespace } = args;
+  const authKey = new tailscale.TailnetKey(
+    name,
+    {
+      description: pulumi.interpolate`Subnet router ${args.hostname}`,
+      preauthorized: true,
+      reusable: false,
+      ephemeral: false,
+      tags: [args.tag],
+    },
+    { provider: args.tailscaleProvider },
+  );
+  const auth = createSecret({ name: `${name}-auth`, namespace, stringData: { authkey: authKey.key } });
+  // Created empty so the Role can be limited to this one Secret; tailscaled fills it.
+  const state = createSecret({ name: `${name}-state`, namespace, stringData: {} });
+  const serviceAccount = createServiceAccount({ name, namespace, automountToken: true });
+  createRole({
+    name,
+    namespace,
+    serviceAccounts: [serviceAccount],
+    rules: [
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        verbs: ["get", "update", "patch"],
+        resourceNames: [`${name}-state`],
+      },
+    ],
+  });
+  const workload = createWorkload({
+    name,
+    namespace,
+    // Two pods would share one tailnet identity.
+    updateStrategy: "Recreate",
+    serviceAccount,
+    podSecurity: { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true },
+    container: {
+      name: "tailscale",
+      image: images.tailscale,
+      env: {
+        TS_AUTHKEY: secretKeyRef(auth, "authkey"),
+        TS_KUBE_SECRET: state.metadata.name,
+        TS_HOSTNAME: args.hostname,
+        TS_USERSPACE: "true",
+        TS_AUTH_ONCE: "true",
+        TS_ROUTES: pulumi.all(args.routes).apply((routes) => routes.join(",")),
+        TS_EXTRA_ARGS: `--advertise-tags=${args.tag}`,
+      },
+      securityContext: { capabilities: { drop: ["ALL"] } },
+    },
+  });
+  const policies = [
+    createPolicy({
+      name: `${name}-tailscale`,
+      description: `${name} reaches Tailscale's coordination server, relays and peers.`,
+      namespace,
+      subject: { workload },
+      egress: [
+        {
+          peers: [{ fqdns: tailscaleControlFqdns }, { fqdnPatterns: tailscaleFqdnPatterns }],
+          ports: [{ port: 443 }],
+        },
+        {
+          peers: [{ entities: ["world"] }],
+          ports: tailscaleUdpPorts.map((port) => ({ port, protocol: "UDP" as const })),
+        },
+      ],
+    }),
+    createPolicy({
+      name: `${name}-routes`,
+      description: `${name} forwards tailnet traffic to what its routes lead to.`,
+      namespace,
+      subject: { workload },
+      egress: args.destinations,
+    }),
+    // Its node state Secret.
+    allowToApiServer(workload),
+  ];
+  return { workload, authKey, state, policies };
+}

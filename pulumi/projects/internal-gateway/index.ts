@@ -1,0 +1,129 @@
+import { ConfigError, readConfig } from "@infra/core";
+import { createNamespace, selectorLabels } from "@infra/k8s";
+import { createSubnetRouter, tailnetPolicy } from "@infra/tailscale";
+import { createTraefik, traefikEntryPoints } from "@infra/traefik";
+import {
+  getKubernetesProvider,
+  getSharedEnvironment,
+  getStack,
+  getTailscaleProvider,
+  requireStackOutput,
+} from "@projects/common";
+import * as pulumi from "@pulumi/pulumi";
+import * as tailscale from "@pulumi/tailscale";
+import { gatewayAddress } from "./address";
+import { routerConfig, type TailnetPolicyConfig, tailnetPolicyConfig } from "./config";
+
+const gatewayClass = "internal";
+const routerName = "tailscale-router";
+
+/** Whether this stack manages the tailnet policy (exactly one stack per tailnet does). */
+async function ownsTailnetPolicy(): Promise<boolean> {
+  const details = await getStack("shared").getOutputDetails("tailscale");
+  const settings = (details.value ?? details.secretValue) as { ownsTailnetPolicy?: boolean } | undefined;
+  return settings?.ownsTailnetPolicy === true;
+}
+
+/** The policy config, required on the owning stack and refused anywhere else (it would be ignored). */
+function readTailnetPolicyConfig(owns: boolean): TailnetPolicyConfig | undefined {
+  if (owns) return readConfig("tailnetPolicy", tailnetPolicyConfig);
+  if (new pulumi.Config().get("tailnetPolicy") !== undefined) {
+    throw new ConfigError(
+      `Config "internal-gateway:tailnetPolicy" is set on stack "${pulumi.getStack()}", but this stack does not ` +
+        "own the tailnet policy (shared:tailscale.ownsTailnetPolicy is false): move it to the owning stack.",
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The tailnet policy file, checked against this server's own range: a stale list of servers would
+ * leave a router's routes unapproved.
+ */
+function createTailnetPolicy(
+  settings: TailnetPolicyConfig,
+  routerTag: string,
+  ownServiceCidr: pulumi.Output<string>,
+) {
+  const stack = pulumi.getStack();
+  const document = ownServiceCidr.apply((serviceCidr) => {
+    if (settings.serviceCidrs[stack] !== serviceCidr) {
+      throw new ConfigError(
+        `Config "internal-gateway:tailnetPolicy.serviceCidrs.${stack}" of stack "${stack}" is ` +
+          `${settings.serviceCidrs[stack] ?? "missing"}, but the server's service range is ${serviceCidr} ` +
+          "(shared:network.serviceCidr): list every server's range as its shared project has it.",
+      );
+    }
+    const policy = tailnetPolicy({
+      routerTag,
+      tagOwners: settings.tagOwners,
+      admins: settings.admins,
+      routes: Object.values(settings.serviceCidrs),
+      exitNodeTags: settings.exitNodeTags,
+    });
+    return JSON.stringify(policy, null, 2);
+  });
+  return new tailscale.Acl(
+    "tailnet-policy",
+    // This stack owns the whole document: it replaces whatever the tailnet had.
+    { acl: document, overwriteExistingContent: true },
+    { provider: getTailscaleProvider() },
+  );
+}
+
+export default async function main() {
+  const router = readConfig("router", routerConfig);
+  const owns = await ownsTailnetPolicy();
+  const policySettings = readTailnetPolicyConfig(owns);
+  const { server, network } = getSharedEnvironment();
+  const namespace = createNamespace({ name: "internal-gateway", provider: getKubernetesProvider() });
+
+  const clusterIp = network.apply((ranges) => gatewayAddress(ranges.serviceCidr));
+  const traefik = createTraefik({
+    namespace,
+    gatewayClass,
+    description: "Private apps: Traefik on a fixed cluster IP, via the tailnet",
+    gatewayApiVersion: requireStackOutput<string>("gateway-api", "gatewayApiVersion"),
+    service: { type: "ClusterIP", clusterIp },
+    clients: [{ endpoints: selectorLabels(routerName) }],
+    statusAddress: clusterIp,
+  });
+
+  const serviceCidr = network.apply((ranges) => ranges.serviceCidr);
+  const routerHostname = server.apply((facts) => `${facts.name}-router`);
+  createSubnetRouter({
+    name: routerName,
+    namespace,
+    hostname: routerHostname,
+    routes: [serviceCidr],
+    tag: router.tag,
+    tailscaleProvider: getTailscaleProvider(),
+    destinations: [
+      {
+        peers: [{ endpoints: traefik.podLabels }],
+        ports: Object.values(traefikEntryPoints).map((entryPoint) => ({ port: entryPoint.port })),
+      },
+    ],
+  });
+
+  if (policySettings) createTailnetPolicy(policySettings, router.tag, serviceCidr);
+
+  return {
+    /** The GatewayClass of private apps' Gateways. */
+    gatewayClass,
+    /** Traefik's fixed cluster IP: private apps' DNS records point at it. */
+    clusterIp,
+    /** The namespace Traefik (and the subnet router) run in. */
+    namespace: namespace.metadata.name,
+    /** Labels of the Traefik pods (the identity label selects them within the namespace). */
+    podLabels: traefik.podLabels,
+    /** Gateway listener ports: Traefik's entrypoint ports, behind the Service's 80 and 443. */
+    listenerPorts: { http: traefikEntryPoints.web.port, https: traefikEntryPoints.websecure.port },
+    /** The ranges the subnet router advertises. */
+    advertisedRoutes: serviceCidr.apply((cidr) => [cidr]),
+    /** The subnet router's device name in the tailnet. */
+    routerHostname,
+    /** Whether this stack manages the tailnet policy. */
+    managesTailnetPolicy: policySettings !== undefined,
+  };
+}
