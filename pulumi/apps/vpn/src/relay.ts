@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPolicy } from "@infra/cilium";
 import { images } from "@infra/core";
+import { tailscaleEgressRules } from "@infra/tailscale";
 import {
   createConfigMap,
   createRole,
@@ -158,14 +159,7 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
     subject: { workload },
     egress: [
       { peers: [{ cidrs: [`${endpoint.address}/32`] }], ports: [{ port: endpoint.port, protocol: "UDP" }] },
-      {
-        peers: [{ entities: ["world"] }],
-        ports: [
-          { port: 443, protocol: "TCP" },
-          { port: 3478, protocol: "UDP" },
-          { port: 41641, protocol: "UDP" },
-        ],
-      },
+      ...tailscaleEgressRules,
       { peers: [{ entities: ["kube-apiserver"] }], ports: [{ port: 6443 }] },
     ],
   });

@@ -69,6 +69,12 @@ describe("createHelmRelease", () => {
     assert.equal(release.inputs.timeout, 600);
   });
 
+  it("installs the chart's own CRDs unless told to leave them out", async () => {
+    const installed = await renderRelease();
+    const skipped = await renderRelease({ skipCrds: true });
+    assert.deepEqual([installed.release.inputs.skipCrds, skipped.release.inputs.skipCrds], [undefined, true]);
+  });
+
   it("is parented to its namespace and installed through the namespace's provider", async () => {
     const { rendered, release } = await renderRelease();
     const namespace = rendered.resources.find((resource) => resource.type === "kubernetes:core/v1:Namespace");

@@ -12,6 +12,11 @@ export interface HelmReleaseArgs {
   chart: ChartVersion;
   /** The chart's values; validated against the chart's schema by synth. */
   values: pulumi.Input<Record<string, unknown>>;
+  /**
+   * Leave out the chart's own CRDs (its `crds/` folder), for charts whose CRDs another layer
+   * owns or that are not used.
+   */
+  skipCrds?: boolean;
   /** Wait until the release's resources are ready; true by default. */
   wait?: boolean;
   /** Seconds to wait. */
@@ -37,6 +42,7 @@ export function createHelmRelease(args: HelmReleaseArgs): k8s.helm.v3.Release {
       atomic: true,
       cleanupOnFail: true,
       skipAwait: args.wait === false,
+      ...(args.skipCrds ? { skipCrds: true } : {}),
       ...(args.timeoutSeconds === undefined ? {} : { timeout: args.timeoutSeconds }),
     },
     { ...args.options, parent: args.namespace },

@@ -102,21 +102,15 @@ describe("createSubnetRouter", () => {
     });
   });
 
-  it("reaches Tailscale's service by name on 443, STUN and WireGuard on UDP, and DNS for the names", () => {
+  it("reaches Tailscale's coordination server and relays on 443, STUN and WireGuard on UDP, outside the cluster only", () => {
     const policy = rendered.manifest("CiliumNetworkPolicy", "router-tailscale");
-    const [dns, ...rules] = policy.spec.egress;
-    assert.deepEqual(dns.toEndpoints, [
-      { matchLabels: { "k8s:k8s-app": "kube-dns", "k8s:io.kubernetes.pod.namespace": "kube-system" } },
-    ]);
-    const https443 = [{ ports: [{ port: "443", protocol: "TCP" }] }];
-    assert.deepEqual(rules, [
-      { toFQDNs: [{ matchName: "controlplane.tailscale.com" }], toPorts: https443 },
-      { toFQDNs: [{ matchPattern: "*.tailscale.com" }], toPorts: https443 },
+    assert.deepEqual(policy.spec.egress, [
       {
         toEntities: ["world"],
         toPorts: [
           {
             ports: [
+              { port: "443", protocol: "TCP" },
               { port: "3478", protocol: "UDP" },
               { port: "41641", protocol: "UDP" },
             ],

@@ -12,13 +12,22 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 
-/** Tailscale's coordination server. */
-export const tailscaleControlFqdns = ["controlplane.tailscale.com"];
-/** The rest of Tailscale's service (log collection, DERP relays by name). */
-export const tailscaleFqdnPatterns = ["*.tailscale.com"];
-
-/** UDP ports Tailscale's data plane uses towards the internet: STUN, and WireGuard between peers. */
-export const tailscaleUdpPorts = [3478, 41641];
+/**
+ * What a Tailscale node sends to the internet: HTTPS to the coordination server and to the DERP
+ * relays, STUN, and WireGuard between peers. Relays are dialled by the addresses in the relay map
+ * the coordination server hands out, never looked up by name, so DNS-name rules cannot match
+ * them: these rules allow the ports, to any address outside the cluster.
+ */
+export const tailscaleEgressRules: Rule[] = [
+  {
+    peers: [{ entities: ["world"] }],
+    ports: [
+      { port: 443, protocol: "TCP" },
+      { port: 3478, protocol: "UDP" },
+      { port: 41641, protocol: "UDP" },
+    ],
+  },
+];
 
 export interface SubnetRouterArgs {
   /** The workload's name; `tailscale-router` by default. */
@@ -111,16 +120,7 @@ export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
       description: `${name} reaches Tailscale's coordination server, relays and peers.`,
       namespace,
       subject: { workload },
-      egress: [
-        {
-          peers: [{ fqdns: tailscaleControlFqdns }, { fqdnPatterns: tailscaleFqdnPatterns }],
-          ports: [{ port: 443 }],
-        },
-        {
-          peers: [{ entities: ["world"] }],
-          ports: tailscaleUdpPorts.map((port) => ({ port, protocol: "UDP" as const })),
-        },
-      ],
+      egress: tailscaleEgressRules,
     }),
     createPolicy({
       name: `${name}-routes`,

@@ -155,6 +155,9 @@ export function createTraefik(args: TraefikArgs): Traefik {
     namespace: args.namespace,
     chart: charts.traefik,
     values: traefikValues(args, name),
+    // The Gateway API CRDs belong to the gateway-api layer, and Traefik's own CRDs serve providers
+    // that are off.
+    skipCrds: true,
     // Under default deny, Traefik can only reach the API server once its policy exists.
     options: { dependsOn: [policy, gatewayClass] },
   });
