@@ -1,34 +1,18 @@
-import * as k8s from "@pulumi/kubernetes";
+import { apiServerPort, createPolicy, type PolicySubject, type PortRule, type Rule } from "@infra/cilium";
+import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 
-const kubeDns = { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns" };
-const dnsPorts = [
-  {
-    ports: [
-      { port: "53", protocol: "UDP" },
-      { port: "53", protocol: "TCP" },
-    ],
-  },
+const kubeSystem = "kube-system";
+const kubeDns = { endpoints: { "k8s:k8s-app": "kube-dns" }, namespace: kubeSystem };
+const dnsPorts: PortRule[] = [
+  { port: 53, protocol: "UDP" },
+  { port: 53, protocol: "TCP" },
 ];
-const apiServerPort = [{ ports: [{ port: "6443", protocol: "TCP" }] }];
+const apiServer: Rule = { peers: [{ entities: ["kube-apiserver"] }], ports: [{ port: apiServerPort }] };
 
-function clusterwidePolicy(
-  name: string,
-  description: string,
-  spec: Record<string, unknown>,
-  provider: k8s.Provider,
-  dependsOn: pulumi.Resource[],
-): k8s.apiextensions.CustomResource {
-  return new k8s.apiextensions.CustomResource(
-    name,
-    {
-      apiVersion: "cilium.io/v2",
-      kind: "CiliumClusterwideNetworkPolicy",
-      metadata: { name, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
-      spec: { description, ...spec },
-    },
-    { provider, dependsOn },
-  );
+/** The k3s and Cilium system pods of kube-system with this Cilium label. */
+function systemPods(label: string, value: string): PolicySubject {
+  return { labels: { "k8s:io.kubernetes.pod.namespace": kubeSystem, [label]: value } };
 }
 
 /**
@@ -40,92 +24,68 @@ export function createBaselinePolicies(
   provider: k8s.Provider,
   cilium: pulumi.Resource,
 ): k8s.apiextensions.CustomResource[] {
-  const dependsOn = [cilium];
+  const options = { dependsOn: [cilium] };
   return [
-    clusterwidePolicy(
-      "allow-dns-egress",
-      "Every pod may query kube-dns on port 53 (UDP and TCP).",
-      { endpointSelector: {}, egress: [{ toEndpoints: [{ matchLabels: kubeDns }], toPorts: dnsPorts }] },
+    createPolicy({
+      name: "allow-dns-egress",
+      description: "Every pod may query kube-dns on port 53 (UDP and TCP).",
       provider,
-      dependsOn,
-    ),
-    clusterwidePolicy(
-      "kube-dns",
-      "kube-dns answers every pod and the node, and reaches the API server and upstream DNS.",
-      {
-        endpointSelector: { matchLabels: kubeDns },
-        ingress: [{ fromEntities: ["cluster"], toPorts: dnsPorts }],
-        egress: [
-          { toEntities: ["kube-apiserver"], toPorts: apiServerPort },
-          { toEntities: ["world", "host"], toPorts: dnsPorts },
-        ],
-      },
+      options,
+      subject: "all",
+      egress: [{ peers: [kubeDns], ports: dnsPorts }],
+    }),
+    createPolicy({
+      name: "kube-dns",
+      description: "kube-dns answers every pod and the node, and reaches the API server and upstream DNS.",
       provider,
-      dependsOn,
-    ),
-    clusterwidePolicy(
-      "allow-node-probes",
-      "The node (kubelet) reaches every pod for liveness and readiness probes.",
-      { endpointSelector: {}, ingress: [{ fromEntities: ["host"] }] },
+      options,
+      subject: systemPods("k8s:k8s-app", "kube-dns"),
+      ingress: [{ peers: [{ entities: ["cluster"] }], ports: dnsPorts }],
+      egress: [apiServer, { peers: [{ entities: ["world", "host"] }], ports: dnsPorts }],
+    }),
+    createPolicy({
+      name: "allow-node-probes",
+      description: "The node (kubelet) reaches every pod for liveness and readiness probes.",
       provider,
-      dependsOn,
-    ),
-    clusterwidePolicy(
-      "cilium-health",
-      "Cilium's health endpoint talks to the node it checks.",
-      {
-        endpointSelector: { matchLabels: { "reserved:health": "" } },
-        ingress: [{ fromEntities: ["host", "remote-node"] }],
-        egress: [{ toEntities: ["host", "remote-node"] }],
-      },
+      options,
+      subject: "all",
+      ingress: [{ peers: [{ entities: ["host"] }] }],
+    }),
+    createPolicy({
+      name: "cilium-health",
+      description: "Cilium's health endpoint talks to the node it checks.",
       provider,
-      dependsOn,
-    ),
-    clusterwidePolicy(
-      "k3s-system",
-      "k3s's local-path provisioner and metrics server reach the API server; the metrics server reads the kubelet.",
-      {
-        endpointSelector: {
-          matchExpressions: [
-            { key: "k8s:io.kubernetes.pod.namespace", operator: "In", values: ["kube-system"] },
-            { key: "k8s:app", operator: "In", values: ["local-path-provisioner"] },
-          ],
-        },
-        egress: [{ toEntities: ["kube-apiserver"], toPorts: apiServerPort }],
-      },
+      options,
+      // The health endpoint is no pod: Cilium gives it the reserved label `health`.
+      subject: { labels: { "reserved:health": "" } },
+      ingress: [{ peers: [{ entities: ["host", "remote-node"] }] }],
+      egress: [{ peers: [{ entities: ["host", "remote-node"] }] }],
+    }),
+    createPolicy({
+      name: "k3s-system",
+      description: "k3s's local-path provisioner reaches the API server.",
       provider,
-      dependsOn,
-    ),
-    clusterwidePolicy(
-      "metrics-server",
-      "The metrics server is called by the API server and scrapes the kubelet.",
-      {
-        endpointSelector: {
-          matchLabels: { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "metrics-server" },
-        },
-        ingress: [{ fromEntities: ["kube-apiserver", "host"] }],
-        egress: [
-          { toEntities: ["kube-apiserver"], toPorts: apiServerPort },
-          { toEntities: ["host", "remote-node"], toPorts: [{ ports: [{ port: "10250", protocol: "TCP" }] }] },
-        ],
-      },
+      options,
+      subject: systemPods("k8s:app", "local-path-provisioner"),
+      egress: [apiServer],
+    }),
+    createPolicy({
+      name: "metrics-server",
+      description: "The metrics server is called by the API server and scrapes the kubelet.",
       provider,
-      dependsOn,
-    ),
-    clusterwidePolicy(
-      "hubble-relay",
-      "Hubble relay collects flows from the agents' Hubble servers.",
-      {
-        endpointSelector: {
-          matchLabels: { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "hubble-relay" },
-        },
-        ingress: [{ fromEntities: ["host"] }],
-        egress: [
-          { toEntities: ["host", "remote-node"], toPorts: [{ ports: [{ port: "4244", protocol: "TCP" }] }] },
-        ],
-      },
+      options,
+      subject: systemPods("k8s:k8s-app", "metrics-server"),
+      ingress: [{ peers: [{ entities: ["kube-apiserver", "host"] }] }],
+      egress: [apiServer, { peers: [{ entities: ["host", "remote-node"] }], ports: [{ port: 10250 }] }],
+    }),
+    createPolicy({
+      name: "hubble-relay",
+      description: "Hubble relay collects flows from the agents' Hubble servers.",
       provider,
-      dependsOn,
-    ),
+      options,
+      subject: systemPods("k8s:k8s-app", "hubble-relay"),
+      ingress: [{ peers: [{ entities: ["host"] }] }],
+      egress: [{ peers: [{ entities: ["host", "remote-node"] }], ports: [{ port: 4244 }] }],
+    }),
   ];
 }

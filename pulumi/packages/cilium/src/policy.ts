@@ -1,13 +1,23 @@
 import { namespacedResourceName, objectLabels, type Workload } from "@infra/k8s";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { dnsVisibilityRule, endpointSelector, type Rule, translateRule, usesFqdns } from "./rules";
+import {
+  dnsVisibilityRule,
+  endpointSelector,
+  type Rule,
+  translateRule,
+  usesFqdns,
+  workloadSelector,
+} from "./rules";
 
 /** Which pods a policy applies to. */
 export type PolicySubject =
   /** The pods of a workload. */
   | { workload: Workload }
-  /** Pods with these labels (in the policy's namespace, or cluster-wide for a cluster-wide policy). */
+  /**
+   * Endpoints with these labels (in the policy's namespace, or cluster-wide for a cluster-wide
+   * policy). Keys are Cilium label keys: `app`, `k8s:k8s-app`, `reserved:health`...
+   */
   | { labels: Record<string, pulumi.Input<string>> }
   /** Every pod in scope. */
   | "all";
@@ -37,14 +47,18 @@ export interface ClusterwidePolicyArgs extends PolicyArgsBase {
   provider: k8s.Provider;
 }
 
-function subjectSelector(subject: PolicySubject): Record<string, unknown> {
+function subjectSelector(subject: PolicySubject, clusterwide: boolean): Record<string, unknown> {
   if (subject === "all") return {};
-  if ("workload" in subject) return endpointSelector(subject.workload.selector);
+  // Cilium confines a namespaced policy's subject to its namespace, but not a cluster-wide one's:
+  // there, a workload's selector alone would also pick same-named pods of every other namespace.
+  if ("workload" in subject) {
+    return clusterwide ? workloadSelector(subject.workload) : endpointSelector(subject.workload.selector);
+  }
   return endpointSelector(subject.labels);
 }
 
 /** The `spec` of a Cilium policy for these arguments (exported for tests and analysis). */
-export function policySpec(args: PolicyArgsBase): Record<string, unknown> {
+export function policySpec(args: NamespacedPolicyArgs | ClusterwidePolicyArgs): Record<string, unknown> {
   const ingress = (args.ingress ?? []).flatMap((rule) => translateRule(rule, "ingress"));
   const egress = (args.egress ?? []).flatMap((rule) => translateRule(rule, "egress"));
   if ((args.egress ?? []).some(usesFqdns)) egress.unshift(dnsVisibilityRule());
@@ -53,7 +67,7 @@ export function policySpec(args: PolicyArgsBase): Record<string, unknown> {
   }
   return {
     description: args.description,
-    endpointSelector: subjectSelector(args.subject),
+    endpointSelector: subjectSelector(args.subject, !("namespace" in args)),
     ...(ingress.length > 0 ? { ingress } : {}),
     ...(egress.length > 0 ? { egress } : {}),
   };

@@ -1,6 +1,7 @@
 import type { Workload, WorkloadService } from "@infra/k8s";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { cidrContains } from "./cidr";
 
 /** Cilium's built-in peer groups. */
 export type Entity =
@@ -25,20 +26,24 @@ export interface PortRule {
 
 /** Who a rule allows traffic to or from. */
 export type Peer =
-  /** Pods with these labels, in one namespace (the policy's own when omitted). */
+  /**
+   * Pods with these labels in one namespace: the policy's own when omitted, or any namespace in a
+   * cluster-wide policy.
+   */
   | { endpoints: Record<string, pulumi.Input<string>>; namespace?: pulumi.Input<string> }
   /** The pods of a workload. */
   | { workload: Workload }
   /**
-   * The pods behind a Service with a selector, on its target ports. Rules are written against
-   * the selected pods rather than the Service, which works on every Cilium version.
+   * The pods behind a Service with a selector, on its target ports (egress only: a Service
+   * receives traffic). Rules are written against the selected pods rather than the Service,
+   * which works on every Cilium version.
    */
   | { service: WorkloadService }
   /** Every pod of these namespaces. */
   | { namespaces: pulumi.Input<string>[] }
   /** Cilium entities: `world`, `host`, `kube-apiserver`... */
   | { entities: Entity[] }
-  /** Address ranges (outside the cluster), each optionally with exceptions. */
+  /** Address ranges (outside the cluster), with exceptions; each exception must lie in one of them. */
   | { cidrs: string[]; except?: string[] }
   /** A CiliumCIDRGroup by name. */
   | { cidrGroup: string }
@@ -63,7 +68,8 @@ export function endpointSelector(
   return { matchLabels: { ...labels, ...(namespace === undefined ? {} : { [namespaceLabel]: namespace }) } };
 }
 
-function workloadSelector(workload: Workload): Record<string, unknown> {
+/** The selector of a workload's pods, in its namespace. */
+export function workloadSelector(workload: Workload): Record<string, unknown> {
   return endpointSelector(workload.selector, workload.namespace.metadata.name);
 }
 
@@ -79,6 +85,23 @@ function toPorts(ports: PortRule[]): Record<string, unknown>[] {
   ];
 }
 
+/**
+ * CIDR rules for these ranges. Cilium rejects a whole policy when an exception lies outside the
+ * range it is attached to, so each range carries only the exceptions inside it.
+ */
+function cidrSet(cidrs: string[], except: string[] = []): Record<string, unknown>[] {
+  const stray = except.filter((range) => !cidrs.some((cidr) => cidrContains(cidr, range)));
+  if (stray.length > 0) {
+    throw new Error(
+      `CIDR exceptions ${stray.join(", ")} lie outside every allowed range (${cidrs.join(", ")})`,
+    );
+  }
+  return cidrs.map((cidr) => {
+    const inside = except.filter((range) => cidrContains(cidr, range));
+    return { cidr, ...(inside.length > 0 ? { except: inside } : {}) };
+  });
+}
+
 /** Whether a rule uses FQDN peers (and so needs DNS visibility). */
 export function usesFqdns(rule: Rule): boolean {
   return rule.peers.some((peer) => "fqdns" in peer || "fqdnPatterns" in peer);
@@ -86,10 +109,12 @@ export function usesFqdns(rule: Rule): boolean {
 
 /**
  * Translates one rule into Cilium rules for a direction. Each peer becomes its own Cilium
- * rule, since a Cilium rule's peer fields combine with AND only in some versions; ports of a
- * Service peer come from the Service.
+ * rule, since Cilium rejects a rule that mixes kinds of peers (endpoints and entities, say);
+ * ports of a Service peer come from the Service.
  */
 export function translateRule(rule: Rule, direction: "ingress" | "egress"): Record<string, unknown>[] {
+  // A rule without peers would be dropped silently, leaving a path closed that was meant to open.
+  if (rule.peers.length === 0) throw new Error(`An ${direction} rule needs at least one peer`);
   const to = direction === "egress";
   const ports = rule.ports && rule.ports.length > 0 ? { toPorts: toPorts(rule.ports) } : {};
   return rule.peers.map((peer) => {
@@ -102,11 +127,14 @@ export function translateRule(rule: Rule, direction: "ingress" | "egress"): Reco
     if ("workload" in peer)
       return { [to ? "toEndpoints" : "fromEndpoints"]: [workloadSelector(peer.workload)], ...ports };
     if ("service" in peer) {
-      const servicePorts = rule.ports ?? [{ port: peer.service.port.number }];
-      return {
-        [to ? "toEndpoints" : "fromEndpoints"]: [workloadSelector(peer.service.workload)],
-        toPorts: toPorts(servicePorts),
-      };
+      // As a source it would mean "from the pods behind the Service", and its port would wrongly
+      // restrict the subject's own ports.
+      if (!to) throw new Error("Service peers are only allowed in egress rules; use its workload in ingress");
+      // The container port behind the Service's named target port: policies apply after the
+      // Service's address is translated to a pod's.
+      const servicePorts =
+        rule.ports && rule.ports.length > 0 ? rule.ports : [{ port: peer.service.port.number }];
+      return { toEndpoints: [workloadSelector(peer.service.workload)], toPorts: toPorts(servicePorts) };
     }
     if ("namespaces" in peer) {
       return {
@@ -117,13 +145,8 @@ export function translateRule(rule: Rule, direction: "ingress" | "egress"): Reco
       };
     }
     if ("entities" in peer) return { [to ? "toEntities" : "fromEntities"]: peer.entities, ...ports };
-    if ("cidrs" in peer) {
-      const except = peer.except && peer.except.length > 0 ? { except: peer.except } : {};
-      return {
-        [to ? "toCIDRSet" : "fromCIDRSet"]: peer.cidrs.map((cidr) => ({ cidr, ...except })),
-        ...ports,
-      };
-    }
+    if ("cidrs" in peer)
+      return { [to ? "toCIDRSet" : "fromCIDRSet"]: cidrSet(peer.cidrs, peer.except), ...ports };
     if ("cidrGroup" in peer) {
       return { [to ? "toCIDRSet" : "fromCIDRSet"]: [{ cidrGroupRef: peer.cidrGroup }], ...ports };
     }
