@@ -77,7 +77,9 @@ export function writeStack(outDir: string, result: StackSynth): string[] {
     const manifests = manifestsOf(project);
     writeFileSync(
       join(dir, "manifests.yaml"),
-      manifests.map((manifest) => stringify(manifest, { lineWidth: 0 })).join("---\n"),
+      manifests
+        .map((manifest) => stringify(manifest, { lineWidth: 0, aliasDuplicateObjects: false }))
+        .join("---\n"),
     );
     writeFileSync(join(dir, "resources.json"), `${JSON.stringify(resourcesOf(project), null, 2)}\n`);
     writeFileSync(join(dir, "outputs.json"), `${JSON.stringify(outputsOf(project), null, 2)}\n`);

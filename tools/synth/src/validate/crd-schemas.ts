@@ -1,8 +1,8 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { readYamlDocuments } from "@infra/core";
-import Ajv, { type ValidateFunction } from "ajv";
-import addFormats from "ajv-formats";
+import type Ajv from "ajv";
+import type { ValidateFunction } from "ajv";
 import { goRegExp } from "./regexp";
 
 /** The repository's vendored upstream schemas (see schemas/SOURCES.md). */
@@ -67,8 +67,19 @@ function crdFiles(): string[] {
   );
 }
 
-function newAjv(): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true, code: { regExp: goRegExp } });
+/**
+ * A new ajv, loaded on first use: with a warm validation cache synth compiles no schema, and
+ * loading ajv would be most of what validation costs.
+ */
+export function newAjv(): Ajv {
+  const AjvClass = (require("ajv") as typeof import("ajv")).default;
+  const addFormats = (require("ajv-formats") as typeof import("ajv-formats")).default;
+  const ajv = new AjvClass({
+    strict: false,
+    allErrors: true,
+    validateFormats: true,
+    code: { regExp: goRegExp },
+  });
   addFormats(ajv);
   // OpenAPI's numeric and byte formats carry no constraint beyond the type.
   for (const format of ["int32", "int64", "byte", "double", "float"]) ajv.addFormat(format, true);
@@ -99,7 +110,7 @@ function crdSources(): Map<string, JsonSchema> {
 }
 
 let sources: Map<string, JsonSchema> | undefined;
-const ajv = newAjv();
+let ajv: Ajv | undefined;
 
 /** The validator of a custom resource from the vendored CRDs, or undefined if none defines it. */
 export function crdValidator(apiVersion: string, kind: string): ValidateFunction | undefined {
@@ -110,6 +121,7 @@ export function crdValidator(apiVersion: string, kind: string): ValidateFunction
   if (cached) return cached;
   const schema = sources.get(key);
   if (!schema) return undefined;
+  ajv ??= newAjv();
   const validate = ajv.compile(schema);
   validators.set(key, validate);
   return validate;

@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import Ajv2020 from "ajv/dist/2020";
-import addFormats from "ajv-formats";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { schemasDir } from "./crd-schemas";
 import { goRegExp } from "./regexp";
 
@@ -20,6 +18,10 @@ function validatorFor(chart: string): ValidateFunction | undefined {
   if (!existsSync(file)) return undefined;
   const schema = JSON.parse(readFileSync(file, "utf8")) as { $schema?: string };
   const options = { strict: false, allErrors: true, code: { regExp: goRegExp } };
+  // ajv loads on first use (see newAjv in crd-schemas.ts).
+  const Ajv2020 = (require("ajv/dist/2020") as typeof import("ajv/dist/2020")).default;
+  const Ajv = (require("ajv") as typeof import("ajv")).default;
+  const addFormats = (require("ajv-formats") as typeof import("ajv-formats")).default;
   const ajv = schema.$schema?.includes("2020-12") ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);
   const validate = ajv.compile(schema);
