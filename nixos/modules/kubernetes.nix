@@ -71,6 +71,9 @@ in
       extraFlags = [
         "--secrets-encryption"
         "--disable=traefik"
+        # Cilium replaces kube-proxy and serves LoadBalancer Services on the node's address.
+        "--disable=servicelb"
+        "--disable-kube-proxy"
         "--flannel-backend=none"
         "--disable-network-policy"
         "--cluster-cidr=${cfg.clusterCidr}"

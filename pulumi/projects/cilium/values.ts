@@ -12,8 +12,13 @@ export function ciliumValues(server: ServerFacts, network: ClusterNetwork): Reco
     // The agent must reach the API server before any service routing exists.
     k8sServiceHost: server.internalIp,
     k8sServicePort: 6443,
-    // k3s keeps kube-proxy; Cilium only does networking and policy.
-    kubeProxyReplacement: false,
+    // Cilium replaces kube-proxy and k3s's ServiceLB (both off on our servers): it serves the
+    // public gateway's LoadBalancer Service on the node's own address, keeping the client's
+    // source address, so the Cloudflare-only policy applies to the Traefik pods themselves
+    // with no forwarding pod in between.
+    kubeProxyReplacement: true,
+    nodeIPAM: { enabled: true },
+    defaultLBServiceIPAM: "nodeipam",
     cni: k3sCni,
     ipam: {
       mode: "cluster-pool",

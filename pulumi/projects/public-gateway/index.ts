@@ -22,7 +22,7 @@ export default async function main() {
     gatewayClass,
     description: "Public apps: Traefik on ports 80/443 behind Cloudflare",
     gatewayApiVersion: requireStackOutput<string>("gateway-api", "gatewayApiVersion"),
-    // k3s's ServiceLB publishes the Service on the node's ports; `Local` keeps the client's
+    // Cilium publishes the Service on the node's address (node IPAM); `Local` keeps the client's
     // (Cloudflare's) address, so the policy below can tell Cloudflare from anyone else.
     service: { type: "LoadBalancer", externalTrafficPolicy: "Local" },
     clients: [{ cidrs: cloudflareCidrs }],

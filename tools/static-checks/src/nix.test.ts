@@ -103,6 +103,8 @@ describe("the Kubernetes module", () => {
   for (const flag of [
     "--secrets-encryption",
     "--disable=traefik",
+    "--disable=servicelb",
+    "--disable-kube-proxy",
     "--flannel-backend=none",
     "--disable-network-policy",
     // Nix interpolations, looked up literally.
@@ -112,6 +114,7 @@ describe("the Kubernetes module", () => {
     "--kubelet-arg=allowed-unsafe-sysctls=",
     '"net.ipv4.ip_forward"',
     '"net.ipv4.conf.all.src_valid_mark"',
+    '"net.ipv4.conf.all.rp_filter"',
   ]) {
     it(`gives k3s ${flag}`, () => {
       assert.ok(kubernetesModule.includes(flag));

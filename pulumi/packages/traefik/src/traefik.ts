@@ -22,7 +22,7 @@ export type TraefikService =
   /** Inside the cluster only, optionally on a fixed address of the service range. */
   | { type: "ClusterIP"; clusterIp?: pulumi.Input<string> }
   /**
-   * On the node's ports 80/443 through the cluster's load balancer (k3s ServiceLB). `Local`
+   * On the node's ports 80/443 through the cluster's load balancer (Cilium node IPAM). `Local`
    * keeps the client's source address, which policies and logs need.
    */
   | { type: "LoadBalancer"; externalTrafficPolicy: "Local" | "Cluster" };
