@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPolicy } from "@infra/cilium";
 import { images } from "@infra/core";
-import { tailscaleEgressRules } from "@infra/tailscale";
 import {
   createConfigMap,
   createRole,
@@ -13,6 +12,7 @@ import {
   secretKeyRef,
   type Workload,
 } from "@infra/k8s";
+import { tailscaleEgressRules } from "@infra/tailscale";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";

@@ -32,4 +32,20 @@ export const images = {
   tailscale: "ghcr.io/tailscale/tailscale:v1.88.3",
   /** wg-quick, iproute2 and iptables for the VPN relays' upstream container. */
   wireguard: "lscr.io/linuxserver/wireguard:1.0.20250521",
+  /**
+   * Base of the backup jobs of plain volumes: bash, coreutils, findutils, grep and sed, on the
+   * Debian release the backup scripts are proven on. restic and rclone are copied in (below).
+   */
+  scriptBase: "debian:12.11-slim",
+  /** restic's release image: the jobs copy its static binary and CA bundle, nothing downloads at run time. */
+  restic: "restic/restic:0.18.1",
+  /** rclone's release image: the jobs copy its static binary (restic's `rclone:` backend runs it). */
+  rclone: "ghcr.io/rclone/rclone:1.74.1",
+  /**
+   * PostgreSQL server, and the client tools of its backup jobs (same image, so pg_dump always
+   * matches the server's major). 15 is the major the database hooks are proven with.
+   */
+  postgresql: "postgres:15.17-bookworm",
+  /** MariaDB server and its backup jobs' clients; 10.11 (LTS) is the version the hooks are proven with. */
+  mariadb: "mariadb:10.11.17",
 } as const satisfies Record<string, string>;

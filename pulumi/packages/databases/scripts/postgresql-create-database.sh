@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Gives an app its own database and login role on the PostgreSQL server, idempotently: creates the
+# role and the database when missing, sets the role's password, makes it the database's owner and
+# lets no other role connect. Run by the app's database job as the server's superuser.
+#   DB_HOST, DB_PORT, DB_USER   the server and its superuser (as for the hooks)
+#   DB_ADMIN_PASSWORD           the superuser's password
+#   APP_DATABASE, APP_USER      the database and role (any text: they are quoted)
+#   APP_PASSWORD                the role's password
+set -euo pipefail
+
+SCRIPT_NAME=postgresql-create-database
+# shellcheck source=postgresql-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/postgresql-lib.sh"
+
+# psql quotes the variables itself (:'x' as a literal, :"x" as an identifier) and reads the
+# password from the environment, so it never appears on a command line.
+readonly CREATE_SQL="\\getenv app_database APP_DATABASE
+\\getenv app_user APP_USER
+\\getenv app_password APP_PASSWORD
+SELECT format('CREATE ROLE %I LOGIN', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \\gexec
+ALTER ROLE :\"app_user\" WITH LOGIN PASSWORD :'app_password';
+SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app_database') \\gexec
+ALTER DATABASE :\"app_database\" OWNER TO :\"app_user\";
+REVOKE ALL ON DATABASE :\"app_database\" FROM PUBLIC;
+GRANT ALL ON DATABASE :\"app_database\" TO :\"app_user\";"
+
+main() {
+  local name
+  for name in DB_ADMIN_PASSWORD APP_DATABASE APP_USER APP_PASSWORD; do
+    [ -n "${!name:-}" ] || die "$name is not set"
+  done
+  unset DB_PASSWORD_FILE
+  pg_connect_from_env
+  export PGPASSWORD="$DB_ADMIN_PASSWORD"
+  timed "database $APP_DATABASE for role $APP_USER" pg_query <<<"$CREATE_SQL"
+}
+
+main "$@"

@@ -1,0 +1,5 @@
+export * from "./database";
+export * from "./engines";
+export * from "./hooks";
+export * from "./server";
+export * from "./url";

@@ -1,0 +1,128 @@
+import { createCronJob, createJob, type NamespacedObjectArgs, type VolumeMountArgs } from "@infra/k8s";
+import { type ScriptBundle, scriptPod, scriptsDir } from "@infra/scripting";
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Retention } from "./config";
+
+/** The label every pod of an app's backup and restore jobs carries (their policies select it). */
+export const backupAppLabel = "backup.infra/app";
+
+/** Labels of the pods of an app's backup and restore jobs. */
+export function backupPodLabels(app: string): Record<string, string> {
+  return { [backupAppLabel]: app };
+}
+
+/** How long a backup or restore may run before Kubernetes stops it. */
+export const jobDeadlineSeconds = 6 * 60 * 60;
+
+// The scripts get SIGTERM first: a private database server has time to shut down cleanly.
+const terminationGracePeriodSeconds = 120;
+
+interface AppJobArgs extends Pick<NamespacedObjectArgs, "namespace" | "options"> {
+  /** The app (its repository's name and restic's host and tag; letters, digits, ".", "_", "-"). */
+  app: string;
+  /** A bundle holding the restic environment and the app's (see `createJobPair`). */
+  bundle: ScriptBundle;
+  /** Mounts of this job only (the app's volume, read-only for backups). */
+  mounts?: VolumeMountArgs[];
+}
+
+export interface BackupJobArgs extends AppJobArgs {
+  /** When it runs (a CronJob schedule, UTC). */
+  schedule: string;
+  /** Snapshots kept; the scripts' defaults (7 daily, 4 weekly, 6 monthly) when omitted. */
+  retention?: Retention;
+  /** A file of the bundle run before the snapshot (BACKUP_HOOK), e.g. a database dump. */
+  backupHook?: string;
+  /**
+   * The final backup's template instead: a CronJob that never runs on its own (suspended), with
+   * BACKUP_REASON=final; the final-backup command starts a job from it when the app is destroyed.
+   */
+  final?: boolean;
+}
+
+// createCronJob has no `suspend`: the final-backup template sets it on its way to the engine.
+const suspend: pulumi.ResourceTransformation = (args) => ({
+  props: { ...args.props, spec: { ...args.props.spec, suspend: true } },
+  opts: args.opts,
+});
+
+/** The name of an app's scheduled backup CronJob, or of its final-backup template. */
+export function backupJobName(app: string, final = false): string {
+  return final ? `${app}-final-backup` : `${app}-backup`;
+}
+
+/** Creates the CronJob that backs an app up with backup.sh (or its final-backup template). */
+export function createBackupJob(args: BackupJobArgs): k8s.batch.v1.CronJob {
+  const env: Record<string, string> = {
+    ...(args.final ? { BACKUP_REASON: "final" } : {}),
+    ...(args.retention
+      ? {
+          BACKUP_KEEP_DAILY: String(args.retention.daily),
+          BACKUP_KEEP_WEEKLY: String(args.retention.weekly),
+          BACKUP_KEEP_MONTHLY: String(args.retention.monthly),
+        }
+      : {}),
+    ...(args.backupHook ? { BACKUP_HOOK: `${scriptsDir}/${args.backupHook}` } : {}),
+  };
+  const options = args.final
+    ? { ...args.options, transformations: [...(args.options?.transformations ?? []), suspend] }
+    : args.options;
+  return createCronJob({
+    name: backupJobName(args.app, args.final),
+    namespace: args.namespace,
+    schedule: args.schedule,
+    // A missed run (the node was down) still starts within the hour.
+    startingDeadlineSeconds: 3600,
+    backoffLimit: 1,
+    activeDeadlineSeconds: jobDeadlineSeconds,
+    terminationGracePeriodSeconds,
+    podLabels: backupPodLabels(args.app),
+    ...scriptPod(args.bundle, {
+      script: "backup.sh",
+      env,
+      ...(args.mounts ? { mounts: args.mounts } : {}),
+    }),
+    ...(options ? { options } : {}),
+  });
+}
+
+export interface RestoreJobArgs extends AppJobArgs {
+  /** A file of the bundle that says whether the data is there (RESTORE_PRESENT_HOOK), e.g. for a database. */
+  presentHook?: string;
+  /** A file of the bundle run after the files are restored (RESTORE_HOOK), e.g. loading a dump. */
+  restoreHook?: string;
+}
+
+/**
+ * Creates the Job that restores an app's newest snapshot with restore.sh before the app starts
+ * (data present: skip; no repository or snapshot: fresh start; any error: the Job fails, and
+ * whatever depends on it is never created). Pulumi waits for it. It runs once, when the app is
+ * deployed on a cluster: later changes to its spec are ignored, since running it again next to the
+ * running app could only skip (or, for a private database server, collide with the app's).
+ */
+export function createRestoreJob(args: RestoreJobArgs): k8s.batch.v1.Job {
+  const env: Record<string, string> = {
+    ...(args.presentHook ? { RESTORE_PRESENT_HOOK: `${scriptsDir}/${args.presentHook}` } : {}),
+    ...(args.restoreHook ? { RESTORE_HOOK: `${scriptsDir}/${args.restoreHook}` } : {}),
+  };
+  return createJob({
+    name: `${args.app}-restore`,
+    namespace: args.namespace,
+    backoffLimit: 1,
+    activeDeadlineSeconds: jobDeadlineSeconds,
+    terminationGracePeriodSeconds,
+    podLabels: backupPodLabels(args.app),
+    ...scriptPod(args.bundle, {
+      script: "restore.sh",
+      env,
+      ...(args.mounts ? { mounts: args.mounts } : {}),
+    }),
+    options: {
+      ...args.options,
+      ignoreChanges: [...(args.options?.ignoreChanges ?? []), "spec"],
+      // Pulumi waits for the Job: as long as the restore may take.
+      customTimeouts: { create: `${jobDeadlineSeconds / 60 + 10}m` },
+    },
+  });
+}

@@ -1,0 +1,329 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { createNamespace, createPersistentVolumeClaim, createWorkload } from "@infra/k8s";
+import type { ScriptEnvironment } from "@infra/scripting";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { render } from "@tools/synth/src/testing";
+import { type BackupConfig, storageHosts } from "./config";
+import { finalBackupScript } from "./final-backup";
+import { type BackupHooks, createJobPair, type JobPair } from "./pair";
+import { createBackupRepository } from "./repository";
+import { documentedVariables } from "./testing/readme";
+import { resticScriptsDir } from "./testing/restic-sandbox";
+
+const rcloneConfig = "[storage]\ntype = s3\nsecret_access_key = rclone-secret-value\n";
+const resticPassword = "restic-password-value";
+
+function backupConfig(): BackupConfig {
+  return {
+    remote: "storage:homelab-backups",
+    storage: storageHosts(["s3.example.com", "*.backup.example.net", "203.0.113.0/24"], [443]),
+    schedule: "30 3 * * *",
+    retention: { daily: 7, weekly: 4, monthly: 6 },
+    rcloneConfig: pulumi.secret(rcloneConfig),
+    resticPassword: pulumi.secret(resticPassword),
+  };
+}
+
+/** Hooks shaped like the databases': scripts in every job, a private server in the offline ones. */
+function fakeHooks(volume: k8s.core.v1.PersistentVolumeClaim): BackupHooks {
+  const server: ScriptEnvironment = {
+    name: "server",
+    scripts: { "start.sh": "echo start\n", "stop.sh": "echo stop\n" },
+    setup: "start.sh",
+    cleanup: "stop.sh",
+    env: { DB_HOST: "127.0.0.1" },
+    mounts: [{ volume, mountPath: "/var/lib/db" }],
+  };
+  return {
+    environment: {
+      name: "hooks",
+      scripts: { "dump.sh": "echo dump\n", "present.sh": "echo absent\n", "load.sh": "echo load\n" },
+    },
+    online: { name: "online", env: { DB_HOST: "db.example.svc" } },
+    offline: server,
+    backup: "dump.sh",
+    present: "present.sh",
+    restore: "load.sh",
+  };
+}
+
+/** Renders an app with its job pair the way a project wires them, on a stack. */
+async function renderPair(options: { stack?: string; hooks?: boolean } = {}) {
+  let pair: JobPair | undefined;
+  const rendered = await render(
+    () => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      const namespace = createNamespace({ name: "notes", provider });
+      const volume = createPersistentVolumeClaim({ name: "notes-data", namespace, size: "1Gi" });
+      pair = createJobPair({
+        app: "notes",
+        namespace,
+        volume,
+        schedule: "30 3 * * *",
+        retention: { daily: 3, weekly: 2, monthly: 1 },
+        repository: createBackupRepository({ namespace, config: backupConfig() }),
+        ...(options.hooks ? { hooks: fakeHooks(volume) } : {}),
+        kubeContext: options.stack ?? "cloud-a",
+      });
+      createWorkload({
+        name: "notes",
+        namespace,
+        container: { image: "example/notes:1.0", volumeMounts: [{ volume, mountPath: "/data" }] },
+        options: { dependsOn: pair.dependsOn },
+      });
+    },
+    { stack: options.stack ?? "cloud-a" },
+  );
+  assert.deepEqual(rendered.errors, []);
+  const container = (kind: string, name: string) => {
+    const object = rendered.manifest(kind, name);
+    const template = kind === "CronJob" ? object.spec.jobTemplate.spec.template : object.spec.template;
+    return { spec: template.spec, container: template.spec.containers[0], object };
+  };
+  const env = (kind: string, name: string) =>
+    Object.fromEntries(
+      container(kind, name).container.env.map((variable: Record<string, any>) => [
+        variable.name,
+        variable.value ?? variable.valueFrom,
+      ]),
+    );
+  const resource = (type: string, name: string) => {
+    const found = rendered.resources.find((candidate) => candidate.type === type && candidate.name === name);
+    assert.ok(found, `no ${type} ${name}`);
+    return found;
+  };
+  return { rendered, pair: pair as JobPair, container, env, resource };
+}
+
+describe("createJobPair", () => {
+  it("ships backup.sh, restore.sh and common.sh exactly as scripts.test.ts runs them", async () => {
+    const { rendered } = await renderPair();
+    const data = rendered.manifest("ConfigMap", "notes-backup-scripts").data;
+    for (const name of ["backup.sh", "restore.sh", "common.sh"]) {
+      assert.equal(data[name], readFileSync(join(resticScriptsDir, name), "utf8"), name);
+    }
+  });
+
+  it("runs backup.sh on the schedule and restore.sh once, through the bundle's runner", async () => {
+    const { rendered, container } = await renderPair();
+    assert.equal(rendered.manifest("CronJob", "notes-backup").spec.schedule, "30 3 * * *");
+    assert.deepEqual(container("CronJob", "notes-backup").container.command, [
+      "/bin/bash",
+      "/opt/scripts/run.sh",
+      "backup.sh",
+    ]);
+    assert.deepEqual(container("Job", "notes-restore").container.command, [
+      "/bin/bash",
+      "/opt/scripts/run.sh",
+      "restore.sh",
+    ]);
+  });
+
+  it("sets only variables the scripts' README documents, with the app's identity and retention", async () => {
+    const { env } = await renderPair();
+    const documented = documentedVariables();
+    const backup = env("CronJob", "notes-backup");
+    for (const name of [...Object.keys(backup), ...Object.keys(env("Job", "notes-restore"))]) {
+      assert.ok(documented.has(name), `${name} is not in the README`);
+    }
+    assert.equal(backup.BACKUP_APP, "notes");
+    assert.equal(backup.BACKUP_DIR, "/data");
+    assert.deepEqual(
+      [backup.BACKUP_KEEP_DAILY, backup.BACKUP_KEEP_WEEKLY, backup.BACKUP_KEEP_MONTHLY],
+      ["3", "2", "1"],
+    );
+  });
+
+  it("names the app's repository after the app and the remote only, the same on every cluster", async () => {
+    // One program at a time: the mock runtime is global.
+    const repositories: string[] = [];
+    for (const stack of ["cloud-a", "local-a"]) {
+      repositories.push((await renderPair({ stack })).env("Job", "notes-restore").RESTIC_REPOSITORY);
+    }
+    assert.deepEqual(repositories, [
+      "rclone:storage:homelab-backups/notes",
+      "rclone:storage:homelab-backups/notes",
+    ]);
+  });
+
+  it("reads the restic password and the rclone config from mounted Secrets", async () => {
+    const { env, container, rendered } = await renderPair();
+    const { spec, container: main } = container("CronJob", "notes-backup");
+    const mountOf = (file: string) => {
+      const mount = main.volumeMounts.find((candidate: Record<string, string>) =>
+        file.startsWith(`${candidate.mountPath}/`),
+      );
+      assert.ok(mount, `nothing is mounted at ${file}`);
+      const volume = spec.volumes.find((candidate: Record<string, any>) => candidate.name === mount.name);
+      return { secret: volume.secret.secretName as string, key: file.slice(mount.mountPath.length + 1) };
+    };
+    const variables = env("CronJob", "notes-backup");
+    const password = mountOf(variables.RESTIC_PASSWORD_FILE);
+    const rclone = mountOf(variables.RCLONE_CONFIG);
+    assert.deepEqual(Object.keys(rendered.manifest("Secret", password.secret).stringData), [password.key]);
+    assert.deepEqual(Object.keys(rendered.manifest("Secret", rclone.secret).stringData), [rclone.key]);
+    assert.equal(rendered.manifest("Secret", password.secret).stringData[password.key], resticPassword);
+    assert.equal(rendered.manifest("Secret", rclone.secret).stringData[rclone.key], rcloneConfig);
+  });
+
+  it("mounts a plain app's volume read-only for backups and writable for the restore", async () => {
+    const { container } = await renderPair();
+    const dataMount = (kind: string, name: string) =>
+      container(kind, name).container.volumeMounts.find(
+        (mount: Record<string, string>) => mount.mountPath === "/data",
+      );
+    assert.deepEqual(dataMount("CronJob", "notes-backup"), {
+      name: "pvc-notes-data",
+      mountPath: "/data",
+      readOnly: true,
+    });
+    assert.deepEqual(dataMount("Job", "notes-restore"), { name: "pvc-notes-data", mountPath: "/data" });
+  });
+
+  it("copies restic and rclone in from their pinned images before the script runs", async () => {
+    const { container } = await renderPair();
+    const images = container("Job", "notes-restore").spec.initContainers.map(
+      (init: Record<string, string>) => init.image,
+    );
+    assert.equal(images.length, 2);
+    assert.match(images[0], /^restic\/restic:\d+\.\d+\.\d+$/);
+    assert.match(images[1], /rclone:\d+\.\d+\.\d+$/);
+  });
+
+  it("makes the app's workload depend on the restore job and on the final backup", async () => {
+    const { resource } = await renderPair();
+    const workload = resource("kubernetes:apps/v1:Deployment", "notes/notes");
+    const restore = resource("kubernetes:batch/v1:Job", "notes/notes-restore");
+    const final = resource("command:local:Command", "notes/notes-final-backup");
+    assert.ok(workload.dependsOn.includes(restore.urn));
+    assert.ok(workload.dependsOn.includes(final.urn));
+  });
+
+  it("starts the jobs only once the storage policy lets them out", async () => {
+    const { resource } = await renderPair();
+    const policy = resource("kubernetes:cilium.io/v2:CiliumNetworkPolicy", "notes/notes-backup-storage");
+    for (const [type, name] of [
+      ["kubernetes:batch/v1:Job", "notes/notes-restore"],
+      ["kubernetes:batch/v1:CronJob", "notes/notes-backup"],
+      ["kubernetes:batch/v1:CronJob", "notes/notes-final-backup"],
+    ] as const) {
+      assert.ok(resource(type, name).dependsOn.includes(policy.urn), name);
+    }
+  });
+
+  it("runs the final backup from a suspended template with BACKUP_REASON=final", async () => {
+    const { rendered, env } = await renderPair();
+    assert.equal(rendered.manifest("CronJob", "notes-final-backup").spec.suspend, true);
+    assert.equal(rendered.manifest("CronJob", "notes-backup").spec.suspend, undefined);
+    assert.equal(env("CronJob", "notes-final-backup").BACKUP_REASON, "final");
+    assert.equal(env("CronJob", "notes-backup").BACKUP_REASON, undefined);
+  });
+
+  it("deletes the volume, secrets, scripts and policy only after the final backup's delete ran", async () => {
+    const { resource } = await renderPair();
+    const final = resource("command:local:Command", "notes/notes-final-backup");
+    for (const [type, name] of [
+      ["kubernetes:core/v1:PersistentVolumeClaim", "notes/notes-data"],
+      ["kubernetes:core/v1:Secret", "notes/restic-password"],
+      ["kubernetes:core/v1:Secret", "notes/rclone-config"],
+      ["kubernetes:core/v1:ConfigMap", "notes/notes-backup-scripts"],
+      ["kubernetes:cilium.io/v2:CiliumNetworkPolicy", "notes/notes-backup-storage"],
+      ["kubernetes:batch/v1:CronJob", "notes/notes-final-backup"],
+      ["kubernetes:batch/v1:CronJob", "notes/notes-backup"],
+    ] as const) {
+      assert.ok(final.dependsOn.includes(resource(type, name).urn), `${name} must outlive the final backup`);
+    }
+  });
+
+  it("runs final-backup.sh on delete, with the cluster's context and the app's template", async () => {
+    const { resource } = await renderPair({ stack: "local-a" });
+    const { inputs } = resource("command:local:Command", "notes/notes-final-backup");
+    assert.equal(inputs.delete, finalBackupScript);
+    assert.equal(inputs.create, undefined);
+    assert.deepEqual(inputs.interpreter, ["/bin/bash", "-c"]);
+    assert.deepEqual(inputs.environment, {
+      KUBE_CONTEXT: "local-a",
+      NAMESPACE: "notes",
+      CRONJOB: "notes-final-backup",
+      SCHEDULED_CRONJOB: "notes-backup",
+      APP: "notes",
+      TIMEOUT_SECONDS: "22200",
+    });
+  });
+
+  it("lets the jobs reach the storage hosts on the storage ports and nothing else", async () => {
+    const { rendered } = await renderPair();
+    const { spec } = rendered.manifest("CiliumNetworkPolicy", "notes-backup-storage");
+    const https = [{ ports: [{ port: "443", protocol: "TCP" }] }];
+    assert.deepEqual(spec.endpointSelector, { matchLabels: { "backup.infra/app": "notes" } });
+    assert.equal(spec.ingress, undefined);
+    assert.deepEqual(spec.egress.slice(1), [
+      { toFQDNs: [{ matchName: "s3.example.com" }], toPorts: https },
+      { toFQDNs: [{ matchPattern: "*.backup.example.net" }], toPorts: https },
+      { toCIDRSet: [{ cidr: "203.0.113.0/24" }], toPorts: https },
+    ]);
+    // The first rule only sends DNS through Cilium's proxy, which FQDN rules need.
+    assert.deepEqual(spec.egress[0].toPorts[0].rules, { dns: [{ matchPattern: "*" }] });
+  });
+
+  it("labels every job's pods so one policy covers them", async () => {
+    const { container } = await renderPair();
+    for (const [kind, name] of [
+      ["CronJob", "notes-backup"],
+      ["CronJob", "notes-final-backup"],
+      ["Job", "notes-restore"],
+    ]) {
+      const object = container(kind as string, name as string).object;
+      const template = kind === "CronJob" ? object.spec.jobTemplate.spec.template : object.spec.template;
+      assert.equal(template.metadata.labels["backup.infra/app"], "notes");
+    }
+  });
+
+  it("with hooks, dumps into a scratch directory online and runs the restore and final backup offline", async () => {
+    const { env, container, rendered } = await renderPair({ hooks: true });
+    const scheduled = env("CronJob", "notes-backup");
+    assert.equal(scheduled.BACKUP_DIR, "/backup");
+    assert.equal(scheduled.BACKUP_HOOK, "/opt/scripts/dump.sh");
+    assert.equal(scheduled.DB_HOST, "db.example.svc");
+    const restore = env("Job", "notes-restore");
+    assert.equal(restore.RESTORE_PRESENT_HOOK, "/opt/scripts/present.sh");
+    assert.equal(restore.RESTORE_HOOK, "/opt/scripts/load.sh");
+    assert.equal(restore.DB_HOST, "127.0.0.1");
+    assert.equal(env("CronJob", "notes-final-backup").DB_HOST, "127.0.0.1");
+    const scratch = container("Job", "notes-restore").spec.volumes.find(
+      (volume: Record<string, unknown>) => volume.name === "backup-scratch",
+    );
+    assert.deepEqual(scratch, { name: "backup-scratch", emptyDir: {} });
+    // The offline bundle starts and stops the private server around the script.
+    assert.match(
+      rendered.manifest("ConfigMap", "notes-offline-backup-scripts").data["run.sh"],
+      /setups=\("" "" "" "start\.sh"\)/,
+    );
+    assert.match(
+      rendered.manifest("ConfigMap", "notes-backup-scripts").data["run.sh"],
+      /setups=\("" "" "" ""\)/,
+    );
+  });
+
+  it("refuses an app name its final backup job could not be named after", async () => {
+    const rendered = await render(() => {
+      const namespace = createNamespace({
+        name: "x",
+        provider: new k8s.Provider("cluster", { context: "test" }),
+      });
+      createJobPair({
+        app: "a-very-long-application-name-for-a-job",
+        namespace,
+        volume: createPersistentVolumeClaim({ name: "data", namespace, size: "1Gi" }),
+        schedule: "@daily",
+        repository: createBackupRepository({ namespace, config: backupConfig() }),
+        kubeContext: "test",
+      });
+    });
+    assert.match(rendered.errors.join("\n"), /at most 35 characters/);
+  });
+});

@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { images } from "@infra/core";
+import { createSecret, emptyDir, type NamespacedObjectArgs } from "@infra/k8s";
+import type { ScriptEnvironment, ToolPackage } from "@infra/scripting";
+import { toolsDir } from "@infra/scripting";
+import type * as k8s from "@pulumi/kubernetes";
+import type { BackupConfig, StorageHosts } from "./config";
+
+/** The directory of the shipped scripts (backup.sh, restore.sh, common.sh, final-backup.sh). */
+export const resticScriptsDir = join(__dirname, "..", "scripts");
+
+/** The scripts the backup and restore jobs run, exactly as `scripts.test.ts` proves them. */
+export const resticScripts: Record<string, string> = Object.fromEntries(
+  ["backup.sh", "restore.sh", "common.sh"].map((name) => [
+    name,
+    readFileSync(join(resticScriptsDir, name), "utf8"),
+  ]),
+);
+
+/** Where the jobs find the repository password and the rclone config (mounted Secrets). */
+export const secretPaths = {
+  resticPassword: "/secrets/restic/password",
+  rcloneConfig: "/secrets/rclone/rclone.conf",
+} as const;
+
+/** restic and rclone, copied from their release images; restic's CA bundle serves both (Go reads SSL_CERT_FILE). */
+export const backupTools: ToolPackage[] = [
+  {
+    name: "restic",
+    image: images.restic,
+    files: {
+      "/usr/bin/restic": "bin/restic",
+      "/etc/ssl/certs/ca-certificates.crt": "ssl/ca-certificates.crt",
+    },
+  },
+  { name: "rclone", image: images.rclone, files: { "/usr/local/bin/rclone": "bin/rclone" } },
+];
+
+/** The repositories of one namespace's apps: where they live, how to open them, who may be reached. */
+export interface BackupRepository {
+  /** `<remote>:<bucket>[/<path>]` under which each app has its own repository. */
+  remote: string;
+  /** The restic password (`password`). */
+  passwordSecret: k8s.core.v1.Secret;
+  /** The rclone config (`rclone.conf`). */
+  rcloneSecret: k8s.core.v1.Secret;
+  storage: StorageHosts;
+}
+
+export interface BackupRepositoryArgs extends Pick<NamespacedObjectArgs, "namespace" | "options"> {
+  config: BackupConfig;
+}
+
+/** Creates the Secrets the backup jobs of a namespace open their repositories with. */
+export function createBackupRepository(args: BackupRepositoryArgs): BackupRepository {
+  const common = { namespace: args.namespace, ...(args.options ? { options: args.options } : {}) };
+  return {
+    remote: args.config.remote,
+    passwordSecret: createSecret({
+      name: "restic-password",
+      ...common,
+      stringData: { password: args.config.resticPassword },
+    }),
+    rcloneSecret: createSecret({
+      name: "rclone-config",
+      ...common,
+      stringData: { "rclone.conf": args.config.rcloneConfig },
+    }),
+    storage: args.config.storage,
+  };
+}
+
+/**
+ * An app's repository: `rclone:<remote>:<bucket>[/<path>]/<app>`. It names the app and never the
+ * cluster, so any cluster restores it.
+ */
+export function repositoryOf(remote: string, app: string): string {
+  return `rclone:${remote}/${app}`;
+}
+
+/** What every backup and restore job needs: the scripts, restic and rclone, the repository's secrets. */
+export function resticEnvironment(repository: BackupRepository): ScriptEnvironment {
+  return {
+    name: "restic",
+    scripts: resticScripts,
+    packages: backupTools,
+    env: {
+      RESTIC_PASSWORD_FILE: secretPaths.resticPassword,
+      RCLONE_CONFIG: secretPaths.rcloneConfig,
+      // The cache only saves downloads within one run.
+      RESTIC_CACHE_DIR: "/cache/restic",
+      SSL_CERT_FILE: `${toolsDir}/ssl/ca-certificates.crt`,
+    },
+    mounts: [
+      { volume: repository.passwordSecret, mountPath: "/secrets/restic", defaultMode: 0o400 },
+      { volume: repository.rcloneSecret, mountPath: "/secrets/rclone", defaultMode: 0o400 },
+      { volume: emptyDir("restic-cache"), mountPath: "/cache" },
+    ],
+  };
+}

@@ -1,0 +1,21 @@
+import { readConfig } from "@infra/core";
+import { createDatabaseServer } from "@infra/databases";
+import { readBackupConfig } from "@infra/restic";
+import { getKubernetesProvider, getSharedEnvironment } from "@projects/common";
+import { storageConfig } from "./config";
+
+const storage = readConfig("storage", storageConfig);
+
+const database = createDatabaseServer({
+  kind: "mariadb",
+  provider: getKubernetesProvider(),
+  storageSize: storage.size,
+  ...(storage.className ? { storageClassName: storage.className } : {}),
+  backup: readBackupConfig(),
+  kubeContext: getSharedEnvironment().server.apply((server) => server.kubeContext),
+});
+
+/** What an app needs to get its own database (`createMariadbDatabase`); never the admin password. */
+export const server = database.info;
+/** The apps this project backs up, with schedule and repository (`task backup:status`). */
+export const backups = [database.backups.entry];
