@@ -5,6 +5,15 @@
 const { enableCompileCache } = require("node:module");
 const { join } = require("node:path");
 
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 22) {
+  console.error(
+    `synth needs Node 22 or newer (this is Node ${process.versions.node}). ` +
+      "Run it as `./run synth`, which installs the Node version in .node-version when needed.",
+  );
+  process.exit(1);
+}
+
 enableCompileCache(join(__dirname, "..", "..", "..", "node_modules", ".cache", "homelab-synth", "v8"));
 
 require("@pulumi/pulumi");
