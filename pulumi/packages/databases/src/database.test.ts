@@ -130,10 +130,10 @@ describe("createPostgresqlDatabase", () => {
     );
   });
 
-  it("ships the create-database script and the library it sources, as they are tested", async () => {
+  it("ships the create-database script and the libraries it sources, as they are tested", async () => {
     const { rendered } = await renderDatabase(createPostgresqlDatabase, postgresql);
     const data = rendered.manifest("ConfigMap", "notes-notes-database-scripts").data;
-    for (const name of ["postgresql-create-database.sh", "postgresql-lib.sh"]) {
+    for (const name of ["postgresql-create-database.sh", "postgresql-lib.sh", "database-lib.sh"]) {
       assert.equal(data[name], readFileSync(join(databaseScriptsDir, name), "utf8"));
     }
   });

@@ -85,10 +85,13 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
   },
 };
 
-/** The content of database scripts, by file name. */
+// Sourced by each engine's library, so every set of database scripts carries it.
+const sharedLibrary = "database-lib.sh";
+
+/** The content of database scripts, by file name, with the library they all source. */
 export function databaseScripts(...names: string[]): Record<string, string> {
   return Object.fromEntries(
-    names.map((name) => [name, readFileSync(join(databaseScriptsDir, name), "utf8")]),
+    [sharedLibrary, ...names].map((name) => [name, readFileSync(join(databaseScriptsDir, name), "utf8")]),
   );
 }
 

@@ -137,6 +137,7 @@ describe("createDatabaseServer", () => {
     const offline = rendered.manifest("ConfigMap", "postgresql-offline-backup-scripts").data;
     const shipped: [string, string][] = [
       ...[
+        "database-lib.sh",
         "postgresql-lib.sh",
         "postgresql-backup-hook.sh",
         "postgresql-present-hook.sh",

@@ -151,6 +151,7 @@ describe("the database layers' backups on the example stacks", () => {
         assert.equal(offline[name], tested, name);
       }
       for (const name of [
+        "database-lib.sh",
         `${kind}-lib.sh`,
         `${kind}-backup-hook.sh`,
         `${kind}-present-hook.sh`,
