@@ -1,10 +1,9 @@
 import { readConfig } from "@infra/core";
-import { createDatabaseServer } from "@infra/databases";
+import { createDatabaseServer, serverStorageConfig } from "@infra/databases";
 import { readBackupConfig } from "@infra/restic";
 import { getKubernetesProvider, getSharedEnvironment } from "@projects/common";
-import { storageConfig } from "./config";
 
-const storage = readConfig("storage", storageConfig);
+const storage = readConfig("storage", serverStorageConfig);
 
 const database = createDatabaseServer({
   kind: "mariadb",

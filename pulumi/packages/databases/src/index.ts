@@ -2,4 +2,5 @@ export * from "./database";
 export * from "./engines";
 export * from "./hooks";
 export * from "./server";
+export * from "./storage-config";
 export * from "./url";

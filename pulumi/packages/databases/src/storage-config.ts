@@ -2,8 +2,8 @@ import { z } from "zod";
 
 const sizeExpected = "expected a volume size such as 10Gi";
 
-/** The server's data volume. */
-export const storageConfig = z
+/** A database server's data volume, as its project's `storage` config sets it. */
+export const serverStorageConfig = z
   .object({
     /** Its size. */
     size: z

@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { serverStorageConfig } from "./storage-config";
+
+describe("serverStorageConfig", () => {
+  it("gives a server 10Gi on the cluster's default storage class when nothing is set", () => {
+    assert.deepEqual(serverStorageConfig.parse(undefined), { size: "10Gi" });
+  });
+
+  it("keeps a size and storage class that are set", () => {
+    assert.deepEqual(serverStorageConfig.parse({ size: "50Gi", className: "fast" }), {
+      size: "50Gi",
+      className: "fast",
+    });
+  });
+
+  it("rejects a size Kubernetes would not read, saying what is expected", () => {
+    const result = serverStorageConfig.safeParse({ size: "10GB" });
+    assert.equal(result.success, false);
+    assert.deepEqual(
+      result.error?.issues.map((issue) => [issue.path.join("."), issue.message]),
+      [["size", "expected a volume size such as 10Gi"]],
+    );
+  });
+});
