@@ -4,7 +4,7 @@ import type { StackSynth } from "../synth";
 import { isKubernetesObject } from "../write";
 import type { ValidationCache } from "./cache";
 import { validateHelmValues } from "./helm-values";
-import { checkMeaning, type StackObject } from "./meaning";
+import { checkMeaning, type StackObject, type StackRelease } from "./meaning";
 import { validateObjectSchema } from "./object-schemas";
 
 const helmReleaseType = "kubernetes:helm.sh/v3:Release";
@@ -37,7 +37,7 @@ export async function validateStack(result: StackSynth, cache?: ValidationCache)
   const problems: string[] = [];
   const objects: StackObject[] = [];
   const existing = new Set<string>();
-  const releases: { chart: string; namespace: string }[] = [];
+  const releases: StackRelease[] = [];
   for (const project of result.projects) {
     const where = `${result.stack}/${project.project}`;
     for (const resource of project.resources) {
@@ -50,7 +50,7 @@ export async function validateStack(result: StackSynth, cache?: ValidationCache)
       if (resource.read && resource.type === "kubernetes:core/v1:Namespace")
         existing.add(`Namespace//${resource.id ?? resource.name}`);
       if (resource.type === helmReleaseType) {
-        releases.push({ chart: inputs.chart, namespace: inputs.namespace });
+        releases.push({ chart: inputs.chart, namespace: inputs.namespace, values: inputs.values ?? {} });
         const release = { chart: inputs.chart, version: inputs.version, values: inputs.values };
         if (!cache?.has(release)) {
           const found = validateHelmValues(inputs.chart, inputs.version, inputs.values);

@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { validateStack } from "./index";
-import { helmProvidedObjects } from "./meaning";
-import { objectRecord, problemsWith, projectOf, type TestStackParts, testStack } from "./test-stack";
+import { checkMeaning, helmProvidedObjects } from "./meaning";
+import {
+  objectRecord,
+  problemsWith,
+  projectOf,
+  type ReleaseInputs,
+  releaseRecord,
+  type TestStackParts,
+  testStack,
+} from "./test-stack";
 
 type Edit = (parts: TestStackParts) => void;
 
@@ -15,6 +23,12 @@ function container(parts: TestStackParts): Record<string, any> {
 }
 
 const deployment = "test/app: Deployment web/web";
+
+describe("the valid test stack", () => {
+  it("has no problem of meaning", async () => {
+    assert.deepEqual(await problemsWith(), []);
+  });
+});
 
 describe("checking that selectors select", () => {
   it("rejects a workload whose selector does not match its pod labels", async () => {
@@ -40,6 +54,8 @@ describe("checking that selectors select", () => {
   it("rejects a Service that selects pods only in another namespace", async () => {
     const problems = await problemsWith((parts) => {
       parts.app.service.metadata.namespace = "default";
+      // The route follows the Service, so only the Service's selector is wrong.
+      parts.app.route.spec.rules[0].backendRefs[0].namespace = "default";
     });
     assert.deepEqual(problems, [
       "test/app: Service default/web: spec.selector: selects no workload's pods in its namespace",
@@ -148,6 +164,111 @@ describe("checking that a pod's mounts and references resolve", () => {
     assert.deepEqual(problems, []);
   });
 
+  const missingKeys: [string, Edit, string][] = [
+    [
+      "a Secret env valueFrom",
+      (parts) => {
+        container(parts).env[0].valueFrom.secretKeyRef.key = "pasword";
+      },
+      'spec.template.spec.containers[0].env[PASSWORD]: Secret "web-secrets" has no key "pasword" (it has password, username)',
+    ],
+    [
+      "a ConfigMap env valueFrom",
+      (parts) => {
+        container(parts).env[1].valueFrom.configMapKeyRef.key = "mdoe";
+      },
+      'spec.template.spec.containers[0].env[MODE]: ConfigMap "web-config" has no key "mdoe" (it has mode)',
+    ],
+    [
+      "a ConfigMap volume item",
+      (parts) => {
+        pod(parts).volumes[0].configMap.items[0].key = "modes";
+      },
+      'spec.template.spec.volumes[config]: ConfigMap "web-config" has no key "modes" (it has mode)',
+    ],
+    [
+      "a Secret volume item",
+      (parts) => {
+        pod(parts).volumes[1].secret.items = [{ key: "token", path: "token" }];
+      },
+      'spec.template.spec.volumes[secrets]: Secret "web-secrets" has no key "token" (it has password, username)',
+    ],
+    [
+      "an init container's Secret env valueFrom",
+      (parts) => {
+        pod(parts).initContainers = [
+          {
+            name: "wait",
+            image: "busybox:1.37",
+            env: [{ name: "USER", valueFrom: { secretKeyRef: { name: "web-secrets", key: "user" } } }],
+          },
+        ];
+      },
+      'spec.template.spec.initContainers[0].env[USER]: Secret "web-secrets" has no key "user" (it has password, username)',
+    ],
+  ];
+  for (const [reference, edit, problem] of missingKeys) {
+    it(`rejects ${reference} naming a key its object lacks`, async () => {
+      assert.deepEqual(await problemsWith(edit), [`${deployment}: ${problem}`]);
+    });
+  }
+
+  const keysElsewhere: [string, Edit][] = [
+    [
+      "a Secret holds in data",
+      (parts) => {
+        parts.app.secret.data = { token: "dG9rZW4=" };
+        container(parts).env[0].valueFrom.secretKeyRef.key = "token";
+      },
+    ],
+    [
+      "a ConfigMap holds in binaryData",
+      (parts) => {
+        parts.app.configMap.binaryData = { "logo.png": "iVBORw0KGgo=" };
+        pod(parts).volumes[0].configMap.items[0].key = "logo.png";
+      },
+    ],
+  ];
+  for (const [where, edit] of keysElsewhere) {
+    it(`accepts a key ${where}`, async () => {
+      assert.deepEqual(await problemsWith(edit), []);
+    });
+  }
+
+  it("accepts a missing key that the reference marks optional", async () => {
+    const problems = await problemsWith((parts) => {
+      container(parts).env[0].valueFrom.secretKeyRef = {
+        name: "web-secrets",
+        key: "pasword",
+        optional: true,
+      };
+    });
+    assert.deepEqual(problems, []);
+  });
+
+  it("accepts any key of an object the stack only reads, whose keys it cannot know", () => {
+    const reader = {
+      kind: "Deployment",
+      metadata: { name: "reader", namespace: "web" },
+      spec: {
+        selector: { matchLabels: { app: "reader" } },
+        template: {
+          metadata: { labels: { app: "reader" } },
+          spec: {
+            containers: [
+              {
+                name: "reader",
+                env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "issued", key: "token" } } }],
+              },
+            ],
+          },
+        },
+      },
+    };
+    const existing = new Set(["Namespace//web", "Secret/web/issued"]);
+    assert.deepEqual(checkMeaning([{ project: "app", object: reader }], existing, []), []);
+  });
+
   it("checks the pods of a CronJob too", async () => {
     const problems = await problemsWith((parts) => {
       parts.extra.push({
@@ -182,10 +303,16 @@ describe("checking that a pod's mounts and references resolve", () => {
 });
 
 describe("objects a Helm release creates", () => {
-  /** Documents, for the duration of `body`, that the cilium chart creates ConfigMap cilium-config. */
-  async function withCiliumConfigDocumented<T>(body: () => Promise<T>): Promise<T> {
+  /**
+   * Documents, for the duration of `body`, that the cilium chart creates ConfigMap cilium-config,
+   * with the given keys if any.
+   */
+  async function withCiliumConfigDocumented<T>(body: () => Promise<T>, keys?: string[]): Promise<T> {
     const previous = helmProvidedObjects.cilium;
-    helmProvidedObjects.cilium = [{ kind: "ConfigMap", name: "cilium-config" }];
+    const source = { version: "1.19.4", template: "templates/cilium-configmap.yaml" };
+    helmProvidedObjects.cilium = [
+      { kind: "ConfigMap", name: "cilium-config", ...(keys ? { keys } : {}), source },
+    ];
     try {
       return await body();
     } finally {
@@ -194,8 +321,11 @@ describe("objects a Helm release creates", () => {
     }
   }
 
-  /** A pod in `namespace` that reads cilium's agent config. */
-  function readsCiliumConfig(namespace: string): Edit {
+  /** A pod in `namespace` whose container reads cilium's agent config: all of it, or as `reads` says. */
+  function readsCiliumConfig(
+    namespace: string,
+    reads: Record<string, any> = { envFrom: [{ configMapRef: { name: "cilium-config" } }] },
+  ): Edit {
     return (parts) => {
       parts.extra.push({
         apiVersion: "apps/v1",
@@ -205,20 +335,17 @@ describe("objects a Helm release creates", () => {
           selector: { matchLabels: { app: "cilium-watcher" } },
           template: {
             metadata: { labels: { app: "cilium-watcher" } },
-            spec: {
-              containers: [
-                {
-                  name: "watcher",
-                  image: "busybox:1.37",
-                  envFrom: [{ configMapRef: { name: "cilium-config" } }],
-                },
-              ],
-            },
+            spec: { containers: [{ name: "watcher", image: "busybox:1.37", ...reads }] },
           },
         },
       });
     };
   }
+
+  /** Container fields that read key `key` of cilium-config into CLUSTER. */
+  const readsCiliumConfigKey = (key: string) => ({
+    env: [{ name: "CLUSTER", valueFrom: { configMapKeyRef: { name: "cilium-config", key } } }],
+  });
 
   it("accepts a reference to an object the release's chart is documented to create", async () => {
     const problems = await withCiliumConfigDocumented(() => problemsWith(readsCiliumConfig("kube-system")));
@@ -239,6 +366,145 @@ describe("objects a Helm release creates", () => {
       'test/app: Deployment web/cilium-watcher: spec.template.spec.containers[0].envFrom[0]: ConfigMap "cilium-config" does not exist in the namespace',
     ]);
   });
+
+  it("rejects a key missing from the keys the chart is documented to create", async () => {
+    const problems = await withCiliumConfigDocumented(
+      () => problemsWith(readsCiliumConfig("kube-system", readsCiliumConfigKey("cluster-nmae"))),
+      ["cluster-name", "cluster-id"],
+    );
+    assert.deepEqual(problems, [
+      'test/app: Deployment kube-system/cilium-watcher: spec.template.spec.containers[0].env[CLUSTER]: ConfigMap "cilium-config" has no key "cluster-nmae" (it has cluster-id, cluster-name, per chart cilium 1.19.4, templates/cilium-configmap.yaml)',
+    ]);
+  });
+
+  it("accepts any key of a chart's object whose keys are not documented", async () => {
+    const problems = await withCiliumConfigDocumented(() =>
+      problemsWith(readsCiliumConfig("kube-system", readsCiliumConfigKey("cluster-nmae"))),
+    );
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe("checking that routes reach a Service port", () => {
+  /** The web route's one backend. */
+  function backend(parts: TestStackParts): Record<string, any> {
+    return parts.app.route.spec.rules[0].backendRefs[0];
+  }
+
+  const brokenBackends: [string, Edit, string][] = [
+    [
+      "a port its Service lacks",
+      (parts) => {
+        backend(parts).port = 8080;
+      },
+      'test/app: HTTPRoute web/web: spec.rules[0].backendRefs[0]: Service "web" has no port 8080 (it has 80)',
+    ],
+    [
+      "a Service the stack does not create",
+      (parts) => {
+        backend(parts).name = "wbe";
+      },
+      'test/app: HTTPRoute web/web: spec.rules[0].backendRefs[0]: names Service "wbe", which this stack does not create',
+    ],
+    [
+      "a Service without a port",
+      (parts) => {
+        delete backend(parts).port;
+      },
+      'test/app: HTTPRoute web/web: spec.rules[0].backendRefs[0]: names Service "web" without a port',
+    ],
+    [
+      "a Service of another namespace without naming that namespace",
+      (parts) => {
+        parts.app.route.metadata.namespace = "default";
+      },
+      'test/app: HTTPRoute default/web: spec.rules[0].backendRefs[0]: names Service "web", which this stack does not create',
+    ],
+    [
+      "a Service of a namespace where it does not exist",
+      (parts) => {
+        backend(parts).namespace = "default";
+      },
+      'test/app: HTTPRoute web/web: spec.rules[0].backendRefs[0]: names Service "default/web", which this stack does not create',
+    ],
+  ];
+  for (const [target, edit, problem] of brokenBackends) {
+    it(`rejects a backendRef to ${target}`, async () => {
+      assert.deepEqual(await problemsWith(edit), [problem]);
+    });
+  }
+
+  it("finds a backendRef's Service in the namespace the backendRef names", async () => {
+    const problems = await problemsWith((parts) => {
+      parts.app.route.metadata.namespace = "default";
+      backend(parts).namespace = "web";
+    });
+    assert.deepEqual(problems, []);
+  });
+
+  it("leaves a backendRef to something other than a Service to its controller", async () => {
+    const problems = await problemsWith((parts) => {
+      parts.app.route.spec.rules[0].backendRefs[0] = {
+        group: "gateway.envoyproxy.io",
+        kind: "Backend",
+        name: "web-external",
+      };
+    });
+    assert.deepEqual(problems, []);
+  });
+
+  /** The kubernetes-dashboard release with `values`, and a route to its kong proxy's `port`. */
+  function routeToDashboard(port: number, values: Record<string, any>): Promise<string[]> {
+    const namespace = "kubernetes-dashboard";
+    const stack = testStack((parts) => {
+      parts.extra.push(
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+        {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "HTTPRoute",
+          metadata: { name: "kubernetes-dashboard", namespace },
+          spec: {
+            parentRefs: [{ name: "web", namespace: "web", sectionName: "http" }],
+            rules: [{ backendRefs: [{ name: "kubernetes-dashboard-kong-proxy", port }] }],
+          },
+        },
+      );
+    });
+    const release: ReleaseInputs = {
+      chart: "kubernetes-dashboard",
+      version: "7.13.0",
+      name: "kubernetes-dashboard",
+      namespace,
+      repositoryOpts: { repo: "https://kubernetes.github.io/dashboard" },
+      values,
+    };
+    projectOf(stack, "app").resources.push(releaseRecord("app", release));
+    return validateStack(stack);
+  }
+
+  const plainHttp = {
+    kong: { proxy: { http: { enabled: true, servicePort: 8000 }, tls: { enabled: false } } },
+  };
+  const source =
+    "per chart kubernetes-dashboard 7.13.0, the kong subchart's templates/service-kong-proxy.yaml";
+  const dashboardRoutes: [string, number, Record<string, any>, string[]][] = [
+    ["accepts", 443, {}, []],
+    ["accepts", 8000, plainHttp, []],
+    [
+      "rejects",
+      443,
+      plainHttp,
+      [
+        `test/app: HTTPRoute kubernetes-dashboard/kubernetes-dashboard: spec.rules[0].backendRefs[0]: Service "kubernetes-dashboard-kong-proxy" has no port 443 (it has 8000, ${source})`,
+      ],
+    ],
+  ];
+  for (const [verdict, port, values, problems] of dashboardRoutes) {
+    const given = Object.keys(values).length ? "plain HTTP on 8000 and no TLS" : "the chart's defaults";
+    it(`${verdict} a route to the dashboard's kong proxy on port ${port} when the values give it ${given}`, async () => {
+      assert.deepEqual(await routeToDashboard(port, values), problems);
+    });
+  }
 });
 
 describe("checking that namespaces exist", () => {

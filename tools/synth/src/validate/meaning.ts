@@ -4,12 +4,73 @@ export interface StackObject {
   object: Record<string, any>;
 }
 
-/** Objects a Helm chart creates itself, by chart name (documented here so references to them resolve). */
-export const helmProvidedObjects: Record<string, { kind: string; name: string }[]> = {
-  // Kong's proxy, the dashboard's only entrance and its route's backend (for the release name
-  // `kubernetes-dashboard` the kubernetes-dashboard project uses).
-  "kubernetes-dashboard": [{ kind: "Service", name: "kubernetes-dashboard-kong-proxy" }],
+/** One Helm release of the stack: its chart, the namespace it installs into, and its values. */
+export interface StackRelease {
+  chart: string;
+  namespace: string;
+  values: Record<string, any>;
+}
+
+/** Where a documented fact about a chart's object was read. */
+interface ChartSource {
+  /** The chart version it was read at. */
+  version: string;
+  /** The template, in the chart or one of its subcharts, that renders the object. */
+  template: string;
+}
+
+/**
+ * A Service a chart creates. `ports` are its `spec.ports[].port` as the template renders them
+ * from the release's values (with the chart's defaults); undocumented, any port passes.
+ */
+interface ProvidedService {
+  kind: "Service";
+  name: string;
+  ports?: (values: Record<string, any>) => number[];
+  source: ChartSource;
+}
+
+/** A Secret or ConfigMap a chart creates, and its keys; undocumented, any key passes. */
+interface ProvidedData {
+  kind: "Secret" | "ConfigMap";
+  name: string;
+  keys?: string[];
+  source: ChartSource;
+}
+
+/**
+ * Objects a Helm chart creates itself, by chart name, for the release name the project gives
+ * it: documented here so references to them resolve and, where their ports or keys are
+ * documented too, name ports and keys they have.
+ */
+export const helmProvidedObjects: Record<string, (ProvidedService | ProvidedData)[]> = {
+  "kubernetes-dashboard": [
+    {
+      // Kong's proxy, the dashboard's only entrance and its route's backend (for the release name
+      // `kubernetes-dashboard` the kubernetes-dashboard project uses).
+      kind: "Service",
+      name: "kubernetes-dashboard-kong-proxy",
+      // A port for kong.proxy.http if enabled, one for kong.proxy.tls if enabled. Kong's values.yaml
+      // puts them at 80 and 443, both enabled; the dashboard chart's values.yaml disables http.
+      // Helm merges the release's values over those defaults key by key, as the spreads do.
+      ports: (values) => {
+        const http = { enabled: false, servicePort: 80, ...values.kong?.proxy?.http };
+        const tls = { enabled: true, servicePort: 443, ...values.kong?.proxy?.tls };
+        return [...(http.enabled ? [http.servicePort] : []), ...(tls.enabled ? [tls.servicePort] : [])];
+      },
+      source: { version: "7.13.0", template: "the kong subchart's templates/service-kong-proxy.yaml" },
+    },
+  ],
 };
+
+/**
+ * What the stack knows an object holds: a Service's ports, a Secret's or ConfigMap's keys, and
+ * for an object a chart creates, where that was documented.
+ */
+interface Contents {
+  items: (number | string)[];
+  documentedIn?: string;
+}
 
 /** Namespaces every k3s cluster has. */
 const builtInNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -44,15 +105,58 @@ function podTemplate(
   return undefined;
 }
 
+/** A rendered object's ports or keys; synth redacts a Secret's values but keeps its keys. */
+function renderedContents(object: Record<string, any>): (number | string)[] | undefined {
+  const keys = (...maps: (Record<string, unknown> | undefined)[]) => [
+    ...new Set(maps.flatMap((map) => Object.keys(map ?? {}))),
+  ];
+  if (object.kind === "Service") return (object.spec?.ports ?? []).map((port: { port: number }) => port.port);
+  if (object.kind === "Secret") return keys(object.stringData, object.data);
+  if (object.kind === "ConfigMap") return keys(object.data, object.binaryData);
+  return undefined;
+}
+
 /**
- * Checks what schemas cannot: selectors select, mounts and references resolve, namespaces
- * exist. `existing` holds keys (`Kind/namespace/name`) of objects the stack reads rather than
- * creates; `releases` the Helm releases, whose documented objects count as existing.
+ * The contents of every object the stack renders or a release's chart is documented to create
+ * with its ports or keys, by key. Objects the stack only reads are absent: their contents are
+ * not known.
+ */
+function knownContents(objects: StackObject[], releases: StackRelease[]): Map<string, Contents> {
+  const contents = new Map<string, Contents>();
+  for (const release of releases) {
+    for (const provided of helmProvidedObjects[release.chart] ?? []) {
+      const items = provided.kind === "Service" ? provided.ports?.(release.values) : provided.keys;
+      if (!items) continue;
+      const documentedIn = `chart ${release.chart} ${provided.source.version}, ${provided.source.template}`;
+      contents.set(key(provided.kind, release.namespace, provided.name), { items, documentedIn });
+    }
+  }
+  for (const { object } of objects) {
+    const items = renderedContents(object);
+    if (items) contents.set(key(object.kind, object.metadata?.namespace, object.metadata?.name), { items });
+  }
+  return contents;
+}
+
+/** Why naming `item` (a port or a key) of an object is wrong, if its contents are known to lack it. */
+function lacking(contents: Contents | undefined, item: number | string): string | undefined {
+  if (!contents || contents.items.includes(item)) return undefined;
+  const named = typeof item === "number" ? `port ${item}` : `key "${item}"`;
+  const items = [...contents.items].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(", ");
+  const source = contents.documentedIn ? `, per ${contents.documentedIn}` : "";
+  return `has no ${named} (it has ${items || "none"}${source})`;
+}
+
+/**
+ * Checks what schemas cannot: selectors select, mounts and references resolve (to ports and
+ * keys their objects have), namespaces exist. `existing` holds keys (`Kind/namespace/name`) of
+ * objects the stack reads rather than creates; `releases` the Helm releases, whose documented
+ * objects count as existing.
  */
 export function checkMeaning(
   objects: StackObject[],
   existing: Set<string>,
-  releases: { chart: string; namespace: string }[],
+  releases: StackRelease[],
 ): { project: string; message: string }[] {
   const problems: { project: string; message: string }[] = [];
   const known = new Set(existing);
@@ -63,6 +167,7 @@ export function checkMeaning(
       known.add(key(provided.kind, release.namespace, provided.name));
     }
   }
+  const contents = knownContents(objects, releases);
   const namespaceExists = (name: string) =>
     builtInNamespaces.includes(name) || known.has(key("Namespace", "", name));
 
@@ -75,6 +180,8 @@ export function checkMeaning(
     }
     const refExists = (kind: string, name: string) =>
       known.has(key(kind, namespace, name)) || (kind === "ServiceAccount" && name === "default");
+    const refLacks = (kind: string, name: string, item: string) =>
+      lacking(contents.get(key(kind, namespace, name)), item);
 
     if (workloadKinds.includes(object.kind)) {
       const selector = object.spec?.selector?.matchLabels ?? {};
@@ -84,7 +191,16 @@ export function checkMeaning(
     }
 
     const pod = podTemplate(object);
-    if (pod) checkPod(pod.path, pod.template.spec ?? {}, report, refExists);
+    if (pod) checkPod(pod.path, pod.template.spec ?? {}, report, refExists, refLacks);
+
+    if (object.kind === "HTTPRoute") {
+      checkBackendRefs(
+        object,
+        report,
+        (serviceNamespace, name) => known.has(key("Service", serviceNamespace, name)),
+        (serviceNamespace, name, port) => lacking(contents.get(key("Service", serviceNamespace, name)), port),
+      );
+    }
 
     if (object.kind === "Service" && object.spec?.selector) {
       const selector: Record<string, string> = object.spec.selector;
@@ -143,12 +259,63 @@ export function checkMeaning(
   return problems;
 }
 
+/**
+ * A route's Service backends exist where it sends traffic (its namespace, or the backendRef's)
+ * and serve the port it names: the API server accepts either mistake, and the gateway answers
+ * the route's requests with errors.
+ */
+function checkBackendRefs(
+  route: Record<string, any>,
+  report: (path: string, message: string) => void,
+  serviceExists: (namespace: string | undefined, name: string) => boolean,
+  serviceLacks: (namespace: string | undefined, name: string, port: number) => string | undefined,
+): void {
+  (route.spec?.rules ?? []).forEach((rule: Record<string, any>, ruleIndex: number) => {
+    (rule.backendRefs ?? []).forEach((backend: Record<string, any>, backendIndex: number) => {
+      if ((backend.group ?? "") !== "" || (backend.kind ?? "Service") !== "Service") return;
+      const at = `spec.rules[${ruleIndex}].backendRefs[${backendIndex}]`;
+      const namespace = backend.namespace ?? route.metadata?.namespace;
+      const service = `Service "${backend.namespace ? `${backend.namespace}/` : ""}${backend.name}"`;
+      if (!serviceExists(namespace, backend.name)) {
+        report(at, `names ${service}, which this stack does not create`);
+      } else if (backend.port === undefined) {
+        // Required for a Service by a CEL rule of the CRD, which schema validation does not run.
+        report(at, `names ${service} without a port`);
+      } else if (Number.isInteger(backend.port)) {
+        // A port of another type is a schema problem, reported as such.
+        const lack = serviceLacks(namespace, backend.name, backend.port);
+        if (lack) report(at, `${service} ${lack}`);
+      }
+    });
+  });
+}
+
 function checkPod(
   path: string,
   spec: Record<string, any>,
   report: (path: string, message: string) => void,
   refExists: (kind: string, name: string) => boolean,
+  refLacks: (kind: string, name: string, key: string) => string | undefined,
 ): void {
+  /** A reference to a Secret or ConfigMap of the pod's namespace and the keys it reads. */
+  const checkData = (
+    at: string,
+    kind: "Secret" | "ConfigMap",
+    reference: { name: string; optional?: boolean },
+    keys: string[],
+  ) => {
+    // The kubelet starts the pod without an optional object or key.
+    if (reference.optional) return;
+    if (!refExists(kind, reference.name)) {
+      report(at, `${kind} "${reference.name}" does not exist in the namespace`);
+      return;
+    }
+    for (const dataKey of keys) {
+      const lack = refLacks(kind, reference.name, dataKey);
+      if (lack) report(at, `${kind} "${reference.name}" ${lack}`);
+    }
+  };
+  const itemKeys = (source: { items?: { key: string }[] }) => (source.items ?? []).map((item) => item.key);
   const volumes = new Map<string, Record<string, any>>(
     (spec.volumes ?? []).map((volume: Record<string, any>) => [volume.name, volume]),
   );
@@ -160,11 +327,10 @@ function checkPod(
   }
   for (const [name, volume] of volumes) {
     const at = `${path}.spec.volumes[${name}]`;
-    if (volume.configMap && !volume.configMap.optional && !refExists("ConfigMap", volume.configMap.name)) {
-      report(at, `ConfigMap "${volume.configMap.name}" does not exist in the namespace`);
-    }
-    if (volume.secret && !volume.secret.optional && !refExists("Secret", volume.secret.secretName)) {
-      report(at, `Secret "${volume.secret.secretName}" does not exist in the namespace`);
+    if (volume.configMap) checkData(at, "ConfigMap", volume.configMap, itemKeys(volume.configMap));
+    if (volume.secret) {
+      const { secretName, optional } = volume.secret;
+      checkData(at, "Secret", { name: secretName, optional }, itemKeys(volume.secret));
     }
     if (
       volume.persistentVolumeClaim &&
@@ -188,35 +354,16 @@ function checkPod(
         }
       });
       (container.env ?? []).forEach((variable: Record<string, any>) => {
-        const secretRef = variable.valueFrom?.secretKeyRef;
-        if (secretRef && !secretRef.optional && !refExists("Secret", secretRef.name)) {
-          report(`${at}.env[${variable.name}]`, `Secret "${secretRef.name}" does not exist in the namespace`);
-        }
-        const configMapRef = variable.valueFrom?.configMapKeyRef;
-        if (configMapRef && !configMapRef.optional && !refExists("ConfigMap", configMapRef.name)) {
-          report(
-            `${at}.env[${variable.name}]`,
-            `ConfigMap "${configMapRef.name}" does not exist in the namespace`,
-          );
-        }
+        const variableAt = `${at}.env[${variable.name}]`;
+        const { secretKeyRef, configMapKeyRef } = variable.valueFrom ?? {};
+        if (secretKeyRef) checkData(variableAt, "Secret", secretKeyRef, [secretKeyRef.key]);
+        if (configMapKeyRef) checkData(variableAt, "ConfigMap", configMapKeyRef, [configMapKeyRef.key]);
       });
+      // envFrom names no key: it imports whichever keys the object has.
       (container.envFrom ?? []).forEach((source: Record<string, any>, sourceIndex: number) => {
-        if (source.secretRef && !source.secretRef.optional && !refExists("Secret", source.secretRef.name)) {
-          report(
-            `${at}.envFrom[${sourceIndex}]`,
-            `Secret "${source.secretRef.name}" does not exist in the namespace`,
-          );
-        }
-        if (
-          source.configMapRef &&
-          !source.configMapRef.optional &&
-          !refExists("ConfigMap", source.configMapRef.name)
-        ) {
-          report(
-            `${at}.envFrom[${sourceIndex}]`,
-            `ConfigMap "${source.configMapRef.name}" does not exist in the namespace`,
-          );
-        }
+        const sourceAt = `${at}.envFrom[${sourceIndex}]`;
+        if (source.secretRef) checkData(sourceAt, "Secret", source.secretRef, []);
+        if (source.configMapRef) checkData(sourceAt, "ConfigMap", source.configMapRef, []);
       });
     });
   }

@@ -26,7 +26,7 @@ export interface AppObjects {
   route: Record<string, any>;
 }
 
-/** The inputs of the cilium Helm release. */
+/** The inputs of a Helm release (the cilium release of the test stack). */
 export interface ReleaseInputs {
   chart: string;
   version: string;
@@ -65,7 +65,7 @@ function appObjects(): AppObjects {
       kind: "Secret",
       metadata: metadata("web-secrets"),
       type: "Opaque",
-      stringData: { password: wrappedSecret("correct-horse-battery") },
+      stringData: { username: "web", password: wrappedSecret("correct-horse-battery") },
     },
     pvc: {
       apiVersion: "v1",
@@ -103,7 +103,7 @@ function appObjects(): AppObjects {
               },
             ],
             volumes: [
-              { name: "config", configMap: { name: "web-config" } },
+              { name: "config", configMap: { name: "web-config", items: [{ key: "mode", path: "mode" }] } },
               { name: "secrets", secret: { secretName: "web-secrets" } },
               { name: "data", persistentVolumeClaim: { claimName: "web-data" } },
             ],
@@ -217,6 +217,11 @@ export function objectRecord(project: string, object: Record<string, any>, optio
   return record(project, type, name, options.read ? {} : object, options);
 }
 
+/** The registration record of a Helm release, made through the project's explicit provider. */
+export function releaseRecord(project: string, inputs: ReleaseInputs): ResourceRecord {
+  return record(project, "kubernetes:helm.sh/v3:Release", inputs.name, { ...inputs });
+}
+
 function record(
   project: string,
   type: string,
@@ -270,7 +275,7 @@ export function testStack(edit?: (parts: TestStackParts) => void): StackSynth {
       read: true,
     },
   );
-  const release = record("cilium", "kubernetes:helm.sh/v3:Release", parts.release.name, { ...parts.release });
+  const release = releaseRecord("cilium", parts.release);
   release.parent = kubeSystem.urn;
   return {
     stack: stackName,
