@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # BACKUP_HOOK for MariaDB: dumps the databases into BACKUP_DIR/databases.sql in one transaction
 # (consistent for InnoDB tables while the server keeps serving), plus accounts and grants into
-# BACKUP_DIR/users.sql when DB_DATABASES is "all".
+# BACKUP_DIR/users.sql when DB_DATABASES is "all" (which leaves out the databases their apps back
+# up themselves). With named databases (an app's own, dumped with the app's account) only those.
 set -euo pipefail
 
 SCRIPT_NAME=mariadb-backup-hook
@@ -29,12 +30,18 @@ dump_databases() {
 main() {
   [ -d "${BACKUP_DIR:-}" ] || die "BACKUP_DIR is not a directory"
   mariadb_connect_from_env
-  require_no_unfinished_restore
-  local listed databases=()
+  local listed databases=() left_out
+  if app_database_mode; then
+    require_no_unfinished_app_restore
+  else
+    require_no_unfinished_restore
+  fi
   listed=$(mariadb_target_databases)
   mapfile -t databases < <(printf '%s\n' "$listed" | sed '/^$/d')
   rm -f "$BACKUP_DIR/databases.sql" "$BACKUP_DIR/users.sql" "$BACKUP_DIR"/*.partial
-  if [ "${DB_DATABASES:-all}" = all ]; then
+  if ! app_database_mode; then
+    left_out=$(mariadb_app_backed_up_databases)
+    [ -z "$left_out" ] || log "left out, backed up by their apps: ${left_out//$'\n'/, }"
     timed "dump accounts and grants" dump_users
   fi
   if [ ${#databases[@]} -eq 0 ]; then

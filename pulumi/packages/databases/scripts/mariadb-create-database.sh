@@ -1,28 +1,19 @@
 #!/usr/bin/env bash
 # Gives an app its own database and account on the MariaDB server, idempotently: creates the
 # database and the account ('APP_USER'@'%') when missing, sets the account's password and grants it
-# everything on that database only. Run by the app's database job as the server's admin.
+# everything on that database only; marks the database as backed up by its app, or not. Run by the
+# app's database job as the server's admin.
 #   DB_HOST, DB_PORT, DB_USER   the server and its admin account (as for the hooks)
 #   DB_ADMIN_PASSWORD           the admin's password
 #   APP_DATABASE, APP_USER      the database and account (any text: they are quoted)
 #   APP_PASSWORD                the account's password
+#   APP_DATABASE_BACKUP         "server" (default): in the server's backup; "app": the app backs it
+#                               up itself, the server's backup leaves it out
 set -euo pipefail
 
 SCRIPT_NAME=mariadb-create-database
 # shellcheck source=mariadb-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/mariadb-lib.sh"
-
-# A string literal: backslashes and quotes escaped (the server's default SQL mode).
-sql_string() {
-  local value=${1//\\/\\\\}
-  printf "'%s'" "${value//\'/\\\'}"
-}
-
-# An identifier in backquotes; a backquote inside is doubled.
-# shellcheck disable=SC2016 # the backquotes are SQL's
-sql_identifier() {
-  printf '`%s`' "${1//\`/\`\`}"
-}
 
 # In a database-level GRANT, "_" and "%" in the name are wildcards: escaped, they match themselves.
 grant_target() {
@@ -36,6 +27,11 @@ main() {
   for name in DB_ADMIN_PASSWORD APP_DATABASE APP_USER APP_PASSWORD; do
     [ -n "${!name:-}" ] || die "$name is not set"
   done
+  local backup=${APP_DATABASE_BACKUP:-server}
+  case "$backup" in
+    server | app) ;;
+    *) die "APP_DATABASE_BACKUP must be 'server' or 'app', got '$backup'" ;;
+  esac
   # The client reads the admin password from its option file, written by mariadb_connect_from_env.
   admin_password_file=$(mktemp)
   printf '%s' "$DB_ADMIN_PASSWORD" >"$admin_password_file"
@@ -48,6 +44,21 @@ CREATE USER IF NOT EXISTS $account IDENTIFIED BY $(sql_string "$APP_PASSWORD");
 ALTER USER $account IDENTIFIED BY $(sql_string "$APP_PASSWORD");
 GRANT ALL PRIVILEGES ON $(grant_target "$APP_DATABASE").* TO $account;
 SQL
+  # The comment that leaves the database out of the server's backup: set, or removed when it is
+  # set (any other comment stays).
+  local database current
+  database=$(sql_identifier "$APP_DATABASE")
+  if [ "$backup" = app ]; then
+    timed "mark database $APP_DATABASE as backed up by its app" \
+      mariadb_query -e "ALTER DATABASE $database COMMENT = $(sql_string "$APP_BACKUP_COMMENT")"
+    return
+  fi
+  current=$(mariadb_query --raw -e "SELECT schema_comment FROM information_schema.schemata
+    WHERE schema_name = $(sql_string "$APP_DATABASE")")
+  if [ "$current" = "$APP_BACKUP_COMMENT" ]; then
+    timed "unmark database $APP_DATABASE: back in the server's backup" \
+      mariadb_query -e "ALTER DATABASE $database COMMENT = ''"
+  fi
 }
 
 main "$@"

@@ -4,7 +4,9 @@
 
 # Exists only while mariadb-restore-hook.sh loads dumps: it means the server holds partial data.
 MARKER_DATABASE=homelab_restore_in_progress
-SYSTEM_DATABASES="information_schema mysql performance_schema sys $MARKER_DATABASE"
+# In the app-database mode the marker is a table inside each database being loaded (the app's
+# account can create no database).
+MARKER_TABLE=homelab_restore_in_progress
 
 # shellcheck source=database-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/database-lib.sh"
@@ -39,12 +41,31 @@ mariadb_dump() {
   mariadb-dump --defaults-extra-file="$MARIADB_OPTIONS" "$@"
 }
 
+# A string literal: backslashes and quotes escaped (the server's default SQL mode).
+sql_string() {
+  local value=${1//\\/\\\\}
+  printf "'%s'" "${value//\'/\\\'}"
+}
+
+# An identifier in backquotes; a backquote inside is doubled.
+# shellcheck disable=SC2016 # the backquotes are SQL's
+sql_identifier() {
+  printf '`%s`' "${1//\`/\`\`}"
+}
+
+# mariadb_count SQL: sets COUNT to the number a counting query prints; a failed query is fatal
+# (errexit does not reach into the conditions this is used in).
+mariadb_count() {
+  COUNT=$(mariadb_query -e "$1") || die "cannot query the server"
+}
+
 mariadb_database_exists() {
-  [ "$(mariadb_query -e "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '$1'")" = 1 ]
+  mariadb_count "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $(sql_string "$1")"
+  [ "$COUNT" = 1 ]
 }
 
 # Prints the databases DB_DATABASES names ("all", the default: every database but the server's
-# own), one per line.
+# own and those their apps back up themselves), one per line.
 mariadb_target_databases() {
   local list=${DB_DATABASES:-all} db
   if [ "$list" != all ]; then
@@ -55,14 +76,16 @@ mariadb_target_databases() {
     done
     return
   fi
-  local databases
-  databases=$(mariadb_query -e "SHOW DATABASES")
-  while IFS= read -r db; do
-    case " $SYSTEM_DATABASES " in
-      *" $db "*) ;;
-      *) printf '%s\n' "$db" ;;
-    esac
-  done <<<"$databases"
+  mariadb_query -e "SELECT schema_name FROM information_schema.schemata
+    WHERE schema_name NOT IN ('information_schema', 'mysql', 'performance_schema', 'sys', '$MARKER_DATABASE')
+      AND schema_comment <> $(sql_string "$APP_BACKUP_COMMENT") ORDER BY schema_name"
+}
+
+# Prints the databases whose apps back them up themselves (their comment says so), one per line,
+# unescaped.
+mariadb_app_backed_up_databases() {
+  mariadb_query --raw -e "SELECT schema_name FROM information_schema.schemata
+    WHERE schema_comment = $(sql_string "$APP_BACKUP_COMMENT") ORDER BY schema_name"
 }
 
 require_no_unfinished_restore() {
@@ -70,4 +93,25 @@ require_no_unfinished_restore() {
     die "database $MARKER_DATABASE exists: a restore did not finish and the server holds partial data;" \
       "drop the partially restored databases and $MARKER_DATABASE, then run the restore again"
   fi
+}
+
+# Whether a restore into an app's database did not finish: its marker table exists.
+mariadb_has_marker_table() {
+  mariadb_count "SELECT count(*) FROM information_schema.tables
+    WHERE table_schema = $(sql_string "$1") AND table_name = '$MARKER_TABLE'"
+  [ "$COUNT" -gt 0 ]
+}
+
+# The app-database mode's marker: fails while a target database holds the marker table.
+require_no_unfinished_app_restore() {
+  local databases db
+  databases=$(mariadb_target_databases)
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    if mariadb_has_marker_table "$db"; then
+      die "database $db holds table $MARKER_TABLE: a restore into it did not finish and it holds" \
+        "partial data; run the app's restore again (after a restore that died it reloads by itself)," \
+        "or drop the database's tables, $MARKER_TABLE included, and run it again"
+    fi
+  done <<<"$databases"
 }

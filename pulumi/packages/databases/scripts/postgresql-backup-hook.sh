@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # BACKUP_HOOK for PostgreSQL: dumps the roles (without passwords) and each database into BACKUP_DIR,
 # consistently and online (pg_dump reads one snapshot per database). Custom format without
-# compression, so restic deduplicates and compresses it.
+# compression, so restic deduplicates and compresses it. With DB_DATABASES=all, databases that
+# their apps back up themselves are left out; with named databases (an app's own, dumped with the
+# app's account) only those, without roles.
 set -euo pipefail
 
 SCRIPT_NAME=postgresql-backup-hook
@@ -23,11 +25,13 @@ dump_database() {
 main() {
   [ -d "${BACKUP_DIR:-}" ] || die "BACKUP_DIR is not a directory"
   pg_connect_from_env
-  require_no_unfinished_restore
-  local databases db
+  app_database_mode || require_no_unfinished_restore
+  local databases db left_out
   databases=$(pg_target_databases)
   rm -f "$BACKUP_DIR"/*.pgdump "$BACKUP_DIR"/*.partial "$BACKUP_DIR/globals.sql"
-  if [ "${DB_DATABASES:-all}" = all ]; then
+  if ! app_database_mode; then
+    left_out=$(pg_app_backed_up_databases)
+    [ -z "$left_out" ] || log "left out, backed up by their apps: ${left_out//$'\n'/, }"
     timed "dump roles and tablespaces" dump_globals
   fi
   while IFS= read -r db; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # RESTORE_PRESENT_HOOK for PostgreSQL: prints "present" when one of the databases holds a table,
 # view, sequence or other relation of its own (not of an extension), else "absent". Fails when a
-# previous restore did not finish.
+# previous restore did not finish. With named databases (an app's own) every one must hold data
+# for "present" and none for "absent": some of each fails.
 set -euo pipefail
 
 SCRIPT_NAME=postgresql-present-hook
@@ -15,23 +16,17 @@ readonly RELATIONS_SQL="SELECT count(*) FROM pg_class c
     AND NOT EXISTS (SELECT 1 FROM pg_depend d
       WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')"
 
+relations_in() {
+  if pg_database_exists "$1"; then pg_query --dbname "$1" <<<"$RELATIONS_SQL"; else echo 0; fi
+}
+
 main() {
   pg_connect_from_env
-  require_no_unfinished_restore
-  local databases db relations
+  app_database_mode || require_no_unfinished_restore
+  local databases
+  # Assigned first: a failed listing must stop the hook, never read as "absent".
   databases=$(pg_target_databases)
-  while IFS= read -r db; do
-    [ -n "$db" ] || continue
-    pg_database_exists "$db" || continue
-    relations=$(pg_query --dbname "$db" <<<"$RELATIONS_SQL")
-    if [ "$relations" -gt 0 ]; then
-      log "database $db has $relations relations: data present"
-      echo present
-      return
-    fi
-  done <<<"$databases"
-  log "no database holds data"
-  echo absent
+  answer_presence relations_in relations "$databases"
 }
 
 main "$@"

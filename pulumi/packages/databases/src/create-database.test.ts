@@ -13,6 +13,30 @@ function skipReason(binaries: string[], extra: string[] = []): string | false {
   return missing.length > 0 ? `needs ${missing.join(", ")}, not installed` : false;
 }
 
+// The comment that leaves a database out of the server's own backup (its app backs it up).
+const appBackupComment = "homelab: backed up by its app";
+
+/**
+ * Runs the script with each APP_DATABASE_BACKUP in turn (undefined: unset) and returns the
+ * database's comment after each run, read by `comment`.
+ */
+async function commentsAfterRuns(
+  file: string,
+  connection: Record<string, string>,
+  comment: () => Promise<string>,
+  runs: (string | undefined)[],
+): Promise<string[]> {
+  const app = { database: "marked_app", user: "marked", password: "marked password" };
+  const comments: string[] = [];
+  for (const backup of runs) {
+    const env = backup === undefined ? connection : { ...connection, APP_DATABASE_BACKUP: backup };
+    const result = await createDatabase(file, env, app);
+    assert.equal(result.code, 0, result.stderr);
+    comments.push((await comment()).trim());
+  }
+  return comments;
+}
+
 // Names and passwords with every character that needs quoting in SQL, in URLs or in the shell.
 const awkward = {
   database: `shop's "data"; DROP DATABASE x; --`,
@@ -103,6 +127,25 @@ describe("postgresql-create-database.sh", {
     assert.match(intruder.stderr, /permission denied for database/);
   });
 
+  it("marks the database as backed up by its app with APP_DATABASE_BACKUP=app, idempotently, and unmarks it otherwise", async () => {
+    const file = engines.postgresql.files.createDatabase;
+    const comment = () =>
+      server.sql(
+        "postgres",
+        "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'marked_app'",
+        superuserPassword,
+      );
+    assert.deepEqual(
+      await commentsAfterRuns(file, connection, comment, ["app", "app", undefined, "app", "server"]),
+      [appBackupComment, appBackupComment, "", appBackupComment, ""],
+    );
+    await server.sql("postgres", "COMMENT ON DATABASE marked_app IS 'written by hand'", superuserPassword);
+    assert.deepEqual(await commentsAfterRuns(file, connection, comment, ["server"]), ["written by hand"]);
+    const invalid = await createDatabase(file, { ...connection, APP_DATABASE_BACKUP: "both" }, awkward);
+    assert.notEqual(invalid.code, 0);
+    assert.match(invalid.stderr, /APP_DATABASE_BACKUP must be 'server' or 'app', got 'both'/);
+  });
+
   it("does not show the passwords in its output", async () => {
     const created = await createDatabase(engines.postgresql.files.createDatabase, connection, {
       ...awkward,
@@ -164,6 +207,25 @@ describe("mariadb-create-database.sh", {
     assert.equal(again.code, 0, again.stderr);
     assert.notEqual((await asApp(awkward, "SELECT 1")).code, 0);
     assert.equal((await asApp(rotated, "SELECT count(*) FROM notes")).code, 0);
+  });
+
+  it("marks the database as backed up by its app with APP_DATABASE_BACKUP=app, idempotently, and unmarks it otherwise", async () => {
+    const file = engines.mariadb.files.createDatabase;
+    const comment = () =>
+      server.sql(
+        "SELECT schema_comment FROM information_schema.schemata WHERE schema_name = 'marked_app'",
+        admin.user,
+        admin.password,
+      );
+    assert.deepEqual(
+      await commentsAfterRuns(file, connection, comment, ["app", "app", undefined, "app", "server"]),
+      [appBackupComment, appBackupComment, "", appBackupComment, ""],
+    );
+    await server.sql("ALTER DATABASE marked_app COMMENT = 'written by hand'", admin.user, admin.password);
+    assert.deepEqual(await commentsAfterRuns(file, connection, comment, ["server"]), ["written by hand"]);
+    const invalid = await createDatabase(file, { ...connection, APP_DATABASE_BACKUP: "both" }, awkward);
+    assert.notEqual(invalid.code, 0);
+    assert.match(invalid.stderr, /APP_DATABASE_BACKUP must be 'server' or 'app', got 'both'/);
   });
 
   it("grants the account its own database only, even when the name holds wildcard characters", async () => {

@@ -3,7 +3,7 @@
 # app the stack backs up, stale ones flagged (no snapshot since the second-to-last run of the
 # app's schedule; see src/snapshot-status.ts). The apps, schedules and repositories come from each
 # project's `backups` output (pulumi stack output); each repository is read with restic, through
-# rclone, with that project's own backup secrets (pulumi config get).
+# rclone, with the stack's backup secrets, set once in the shared project (pulumi config get).
 #   backup-status.sh STACK [PROJECTS_DIR]
 # Exit code: 0 every app is fresh; 1 an app is stale or its repository cannot be read; 2 bad usage.
 set -euo pipefail
@@ -20,6 +20,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 700 "$work"
 
+# Every repository of the stack opens with the stack's settings, kept in the shared project.
+pulumi config get backup:resticPassword --stack "$stack" --cwd "$projects_dir/shared" >"$work/password"
+pulumi config get backup:rcloneConfig --stack "$stack" --cwd "$projects_dir/shared" >"$work/rclone.conf"
+
 inputs=()
 apps=()
 unreadable=0
@@ -30,8 +34,6 @@ for dir in "$projects_dir"/*/; do
   if ! pulumi stack output backups --json --stack "$stack" --cwd "$dir" >"$work/$project.json" 2>/dev/null; then
     continue
   fi
-  pulumi config get backup:resticPassword --stack "$stack" --cwd "$dir" >"$work/$project.password"
-  pulumi config get backup:rcloneConfig --stack "$stack" --cwd "$dir" >"$work/$project.rclone.conf"
   entries=$(node -e '
     for (const entry of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")))
       console.log([entry.app, entry.schedule, entry.repository].join("\t"));
@@ -40,8 +42,8 @@ for dir in "$projects_dir"/*/; do
     [ -n "$app" ] || continue
     apps+=(--app "$app=$schedule")
     snapshots="$work/$project-$app.snapshots.json"
-    if RESTIC_REPOSITORY="$repository" RESTIC_PASSWORD_FILE="$work/$project.password" \
-      RCLONE_CONFIG="$work/$project.rclone.conf" RESTIC_CACHE_DIR="$work/cache" \
+    if RESTIC_REPOSITORY="$repository" RESTIC_PASSWORD_FILE="$work/password" \
+      RCLONE_CONFIG="$work/rclone.conf" RESTIC_CACHE_DIR="$work/cache" \
       restic snapshots --json --no-lock --host "$app" --tag "$app" >"$snapshots" 2>"$work/restic.err"; then
       inputs+=(--input "$snapshots")
     else

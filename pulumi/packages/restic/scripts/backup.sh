@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Backs up BACKUP_DIR of one app with restic: initialises the repository only when there is none,
-# removes stale locks, runs the online-backup hook, keeps the retention policy and checks the
-# repository on the configured days. The environment interface is in README.md.
+# Backs up BACKUP_DIR of one app with restic (its volume, or its volumes BACKUP_DIR/<name> and what
+# the hook dumps beside them): initialises the repository only when there is none, removes stale
+# locks, runs the online-backup hook, keeps the retention policy and checks the repository on the
+# configured days. The environment interface is in README.md.
 set -euo pipefail
 
 SCRIPT_NAME=backup
@@ -37,17 +38,63 @@ read_config() {
   if [ -n "${BACKUP_HOOK:-}" ] && [ ! -f "$BACKUP_HOOK" ]; then
     config_error "BACKUP_HOOK '$BACKUP_HOOK' does not exist"
   fi
+  read_excludes
+}
+
+# Sets EXCLUDES to the paths BACKUP_EXCLUDE lists, one per line, relative to BACKUP_DIR (restic's
+# pattern syntax allowed; a trailing "/" is dropped; blank lines are ignored).
+read_excludes() {
+  EXCLUDES=()
+  local line path
+  while IFS= read -r line; do
+    case "$line" in *[![:space:]]*) ;; *) continue ;; esac
+    path=$line
+    while [ "$path" != "${path%/}" ]; do path=${path%/}; done
+    case "$path" in
+      '' | /*) config_error "BACKUP_EXCLUDE: '$line' is not a path relative to BACKUP_DIR" ;;
+    esac
+    case "/$path/" in
+      */../* | */./* | *//*) config_error "BACKUP_EXCLUDE: '$line' must not hold '..', '.' or empty components" ;;
+    esac
+    EXCLUDES+=("$path")
+  done <<<"${BACKUP_EXCLUDE:-}"
+}
+
+# Refuses while a restore marker exists: a restore did not finish, and a snapshot of partial data
+# would become the latest.
+refuse_unfinished_restore() {
+  local marker
+  for marker in "${MARKERS[@]}"; do
+    if [ -e "$marker" ]; then
+      die "a restore into $(dirname "$marker") did not finish; refusing to back up partial data (run the restore again)"
+    fi
+  done
 }
 
 take_snapshot() {
-  local tags=("--tag" "$BACKUP_APP")
+  local tags=("--tag" "$BACKUP_APP") name path
   [ "$BACKUP_REASON" = final ] && tags+=("--tag" "final")
-  [ -n "$(list_data_entries)" ] || log "warning: $BACKUP_DIR is empty; backing up an empty snapshot"
+  local excludes=(--exclude "$BACKUP_DIR/lost+found" --exclude "$BACKUP_DIR/$RESTORE_MARKER")
+  if has_volumes; then
+    for name in "${VOLUMES[@]}"; do
+      [ -n "$(volume_data_entries "$name")" ] || log "warning: volume $name ($BACKUP_DIR/$name) is empty"
+      excludes+=(--exclude "$BACKUP_DIR/$name/lost+found" --exclude "$BACKUP_DIR/$name/$RESTORE_MARKER")
+    done
+  else
+    [ -n "$(list_data_entries)" ] || log "warning: $BACKUP_DIR is empty; backing up an empty snapshot"
+  fi
+  for path in "${EXCLUDES[@]}"; do
+    log "excluding $path"
+    excludes+=(--exclude "$BACKUP_DIR/$path")
+  done
+  if has_volumes; then
+    printf '%s\n' "${VOLUMES[@]}" >"$BACKUP_DIR/$LAYOUT_FILE"
+  fi
   # Backing up "." from inside the directory stores its entries at the snapshot's root, so a
-  # restore does not depend on where the volume was mounted.
+  # restore does not depend on where the volume was mounted: each volume is the directory of its
+  # name there, beside what the hook wrote.
   cd "$BACKUP_DIR"
-  restic backup --host "$BACKUP_APP" "${tags[@]}" \
-    --exclude "$BACKUP_DIR/lost+found" --exclude "$BACKUP_DIR/$RESTORE_MARKER" .
+  restic backup --host "$BACKUP_APP" "${tags[@]}" "${excludes[@]}" .
 }
 
 apply_retention() {
@@ -85,10 +132,12 @@ check_repository() {
 main() {
   read_config
   local started=$SECONDS
-  log "backing up $BACKUP_DIR (reason: $BACKUP_REASON)"
-  if [ -e "$BACKUP_DIR/$RESTORE_MARKER" ]; then
-    die "a restore into $BACKUP_DIR did not finish; refusing to back up partial data (run the restore again)"
+  if has_volumes; then
+    log "backing up volumes ${VOLUMES[*]} in $BACKUP_DIR (reason: $BACKUP_REASON)"
+  else
+    log "backing up $BACKUP_DIR (reason: $BACKUP_REASON)"
   fi
+  refuse_unfinished_restore
   make_work_dir
   local repository_state
   repository_state=$(probe_repository)

@@ -5,6 +5,10 @@
 # succeeded: while it exists the directory holds partial data.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 RESTORE_MARKER=.restore-in-progress
+# Written by backup.sh at the root of a snapshot taken with BACKUP_VOLUMES (the volumes' names, one
+# per line): the restore tells such a snapshot from one whose root is a volume's content.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+LAYOUT_FILE=.backup-volumes
 
 log() {
   printf '%s %s[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "${BACKUP_APP:-?}" "$*" >&2
@@ -55,6 +59,7 @@ require_common_env() {
   elif [ -z "${RESTIC_PASSWORD:-}" ]; then
     config_error "neither RESTIC_PASSWORD_FILE nor RESTIC_PASSWORD is set"
   fi
+  read_volumes
   command -v restic >/dev/null || config_error "restic is not installed"
   # Without a terminal restic prints no progress at all unless asked: once a minute by default.
   export RESTIC_PROGRESS_FPS="${RESTIC_PROGRESS_FPS:-0.016666}"
@@ -96,4 +101,50 @@ run_hook() {
 # Lists BACKUP_DIR's entries other than lost+found (created by mkfs on fresh volumes).
 list_data_entries() {
   find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found
+}
+
+# Sets VOLUMES to the names BACKUP_VOLUMES lists (space-separated; each BACKUP_DIR/<name> is the
+# mount point of one of the app's volumes, and BACKUP_DIR itself a scratch directory). Empty
+# without BACKUP_VOLUMES: BACKUP_DIR is then the app's one volume, or a scratch directory for a dump.
+read_volumes() {
+  VOLUMES=()
+  local list=${BACKUP_VOLUMES:-} names=() name
+  list=${list//[$'\t\n']/ }
+  read -r -a names <<<"$list"
+  for name in "${names[@]}"; do
+    case "$name" in
+      *[!a-z0-9-]*) config_error "BACKUP_VOLUMES: '$name' is not a volume name (lower-case letters, digits and '-')" ;;
+    esac
+    case " ${VOLUMES[*]} " in
+      *" $name "*) config_error "BACKUP_VOLUMES names volume '$name' twice" ;;
+    esac
+    [ -d "$BACKUP_DIR/$name" ] || config_error "BACKUP_VOLUMES: $BACKUP_DIR/$name (the mount point of volume $name) is not a directory"
+    VOLUMES+=("$name")
+  done
+  # The restore markers: one in every volume (BACKUP_DIR is then scratch, lost with the pod), or
+  # BACKUP_DIR's own.
+  MARKERS=()
+  for name in "${VOLUMES[@]}"; do
+    MARKERS+=("$BACKUP_DIR/$name/$RESTORE_MARKER")
+  done
+  has_volumes || MARKERS=("$BACKUP_DIR/$RESTORE_MARKER")
+}
+
+has_volumes() {
+  [ ${#VOLUMES[@]} -gt 0 ]
+}
+
+# Lists a volume's entries other than lost+found and the restore marker: its data.
+volume_data_entries() {
+  find "$BACKUP_DIR/$1" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER"
+}
+
+# scratch_entries [FIND-ACTION...]: BACKUP_DIR's own entries other than the volumes' mount points
+# and lost+found (what a hook wrote beside the volumes), printed or given to the action.
+scratch_entries() {
+  local others=() name
+  for name in "${VOLUMES[@]}"; do
+    others+=(! -name "$name")
+  done
+  find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found "${others[@]}" "$@"
 }

@@ -2,6 +2,7 @@
 # Restores the latest snapshot of one app into BACKUP_DIR before the app starts:
 #   data already there            -> skip, exit 0
 #   no repository / no snapshot   -> fresh start, exit 0
+#   only part of the data there   -> exit non-zero, touching nothing (with BACKUP_VOLUMES)
 #   anything else goes wrong      -> exit non-zero, so the app never starts empty.
 # The environment interface is in README.md.
 set -euo pipefail
@@ -18,38 +19,179 @@ read_config() {
   done
 }
 
-# Sets DATA_STATE to "present" or "absent". A present-hook answers for data that does not live in
-# BACKUP_DIR (a database); it must print exactly "present" or "absent", anything else is an error.
-probe_data() {
-  if [ -z "${RESTORE_PRESENT_HOOK:-}" ]; then
-    if [ -n "$(list_data_entries)" ]; then DATA_STATE=present; else DATA_STATE=absent; fi
-    return
-  fi
+# Sets HOOK_ANSWER to the present-hook's answer, "present" or "absent"; anything else is an error.
+ask_present_hook() {
   local answer rc=0
   answer=$(run_hook "$RESTORE_PRESENT_HOOK") || rc=$?
   case "$rc:$answer" in
-    0:present | 0:absent) DATA_STATE=$answer ;;
+    0:present | 0:absent) HOOK_ANSWER=$answer ;;
     *) die "present-hook $RESTORE_PRESENT_HOOK failed (exit $rc, answer '$answer')" ;;
   esac
 }
 
+# Sets DATA_STATE to "present" or "absent". A present-hook answers for data that does not live in
+# BACKUP_DIR (a database); it must print exactly "present" or "absent", anything else is an error.
+probe_data() {
+  if has_volumes; then
+    probe_parts
+    return
+  fi
+  if [ -z "${RESTORE_PRESENT_HOOK:-}" ]; then
+    if [ -n "$(list_data_entries)" ]; then DATA_STATE=present; else DATA_STATE=absent; fi
+    return
+  fi
+  ask_present_hook
+  DATA_STATE=$HOOK_ANSWER
+}
+
+# With volumes the app's data is in parts: each volume (present when it has entries other than
+# lost+found and the marker) and, with a present-hook, the database. All present or all absent
+# sets DATA_STATE; some of each is fatal: restoring would overwrite the parts that hold data, and
+# skipping would start the app on part of it.
+probe_parts() {
+  local present=() absent=() name
+  for name in "${VOLUMES[@]}"; do
+    if [ -n "$(volume_data_entries "$name")" ]; then present+=("volume $name"); else absent+=("volume $name"); fi
+  done
+  if [ -n "${RESTORE_PRESENT_HOOK:-}" ]; then
+    ask_present_hook
+    if [ "$HOOK_ANSWER" = present ]; then present+=("the database"); else absent+=("the database"); fi
+  fi
+  if [ ${#present[@]} -eq 0 ]; then
+    DATA_STATE=absent
+  elif [ ${#absent[@]} -eq 0 ]; then
+    DATA_STATE=present
+  else
+    die "only part of the app's data is there: $(join_parts "${present[@]}") $(verb "${#present[@]}") data," \
+      "$(join_parts "${absent[@]}") $(verb "${#absent[@]}") none. Nothing was touched: the app must not start" \
+      "on part of its data. To restore the latest snapshot, empty what holds data (a volume's files, the" \
+      "database's tables) and run the restore again; to keep what is there, put back what is missing by" \
+      "hand (for instance from the snapshot, restic restore latest --host $BACKUP_APP), then run the" \
+      "restore again: it skips when every part holds data"
+  fi
+}
+
+# "a", "a and b", "a, b and c"
+join_parts() {
+  local text=$1
+  shift
+  while [ $# -gt 1 ]; do
+    text+=", $1"
+    shift
+  done
+  [ $# -eq 0 ] || text+=" and $1"
+  printf '%s' "$text"
+}
+
+verb() {
+  if [ "$1" -eq 1 ]; then printf holds; else printf hold; fi
+}
+
+# What a previous restore wrote while its marker existed: everything in the directory (in every
+# volume and BACKUP_DIR's own entries beside them) except lost+found and the markers.
 clear_partial_restore() {
-  find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER" -exec rm -rf {} +
+  local name
+  if ! has_volumes; then
+    find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER" -exec rm -rf {} +
+    return
+  fi
+  for name in "${VOLUMES[@]}"; do
+    find "$BACKUP_DIR/$name" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER" -exec rm -rf {} +
+  done
+  scratch_entries -exec rm -rf {} +
+}
+
+# The target must hold nothing a restore would mix with: BACKUP_DIR itself, or with volumes its own
+# entries beside the (empty) volumes: it is a scratch directory.
+require_empty_target() {
+  if ! has_volumes; then
+    [ -z "$(list_data_entries)" ] || die "$BACKUP_DIR is not empty; refusing to restore over its content"
+    return
+  fi
+  local others
+  others=$(scratch_entries)
+  [ -z "$others" ] || die "$BACKUP_DIR holds entries beside the volumes (${others//$'\n'/, }); it must be a" \
+    "scratch directory holding only the volumes' mount points: refusing to restore"
+}
+
+unfinished_restore() {
+  local marker
+  for marker in "${MARKERS[@]}"; do
+    [ ! -e "$marker" ] || return 0
+  done
+  return 1
+}
+
+# "BACKUP_DIR", or "volume a, b" for the volumes that hold a marker.
+unfinished_targets() {
+  local name marked=()
+  if ! has_volumes; then
+    printf '%s' "$BACKUP_DIR"
+    return
+  fi
+  for name in "${VOLUMES[@]}"; do
+    [ ! -e "$BACKUP_DIR/$name/$RESTORE_MARKER" ] || marked+=("$name")
+  done
+  printf 'volume %s' "$(join_parts "${marked[@]}")"
+}
+
+mark_restore_in_progress() {
+  local marker
+  for marker in "${MARKERS[@]}"; do
+    touch "$marker"
+  done
+}
+
+mark_restore_done() {
+  rm -f "${MARKERS[@]}"
+}
+
+# Sets TARGET to where the latest snapshot's root is restored: BACKUP_DIR (the volume, or with
+# volumes the scratch directory they are mounted in). A snapshot taken before the app had
+# BACKUP_VOLUMES holds one volume's content at its root: with one volume it is restored into that
+# volume; with several nobody can tell which volume the files belong to.
+choose_target() {
+  TARGET=$BACKUP_DIR
+  has_volumes || return 0
+  local listing
+  listing=$(restic ls --host "$BACKUP_APP" --tag "$BACKUP_APP" latest /)
+  if grep -qxF "/$LAYOUT_FILE" <<<"$listing"; then
+    return 0
+  fi
+  [ ${#VOLUMES[@]} -eq 1 ] ||
+    die "the latest snapshot was taken without BACKUP_VOLUMES (one volume's files at its root): nothing" \
+      "tells which of the volumes ${VOLUMES[*]} they belong to. Nothing was touched; restore it by hand" \
+      "(restic restore latest --host $BACKUP_APP --target <the volume's mount point>)"
+  TARGET=$BACKUP_DIR/${VOLUMES[0]}
+  log "the latest snapshot was taken without BACKUP_VOLUMES: its files go into volume ${VOLUMES[0]}"
 }
 
 # "latest" is the newest snapshot of the app by time, whatever its paths (`snapshots --latest`
 # would give one per path, as a volume mounted elsewhere makes).
 restore_latest() {
-  restic restore latest --host "$BACKUP_APP" --tag "$BACKUP_APP" --target "$BACKUP_DIR"
+  restic restore latest --host "$BACKUP_APP" --tag "$BACKUP_APP" --target "$TARGET"
+}
+
+# A volume the snapshot holds nothing for (added to the app after it was taken) stays empty.
+report_empty_volumes() {
+  local name
+  for name in "${VOLUMES[@]}"; do
+    [ -n "$(volume_data_entries "$name")" ] ||
+      log "volume $name: the snapshot holds no files for it (a volume added to the app later, or empty when backed up): it stays empty"
+  done
 }
 
 main() {
   read_config
   local started=$SECONDS
   make_work_dir
-  if [ -e "$BACKUP_DIR/$RESTORE_MARKER" ]; then
-    # Everything in the directory was written by that unfinished restore: it starts over.
-    log "a previous restore into $BACKUP_DIR did not finish"
+  if has_volumes; then
+    log "restoring volumes ${VOLUMES[*]} in $BACKUP_DIR${RESTORE_PRESENT_HOOK:+ and the database}"
+  fi
+  if unfinished_restore; then
+    # Everything in the directory was written by that unfinished restore: it starts over. The app
+    # never started (it starts only after a restore succeeded), so nothing else wrote there.
+    log "a previous restore into $(unfinished_targets) did not finish: it starts over${RESTORE_HOOK:+, and the restore hook replaces what it loaded}"
     step "remove what the unfinished restore wrote" clear_partial_restore
   else
     probe_data
@@ -57,31 +199,33 @@ main() {
       log "data already present: skipping the restore"
       return
     fi
-    [ -z "$(list_data_entries)" ] || die "$BACKUP_DIR is not empty; refusing to restore over its content"
+    require_empty_target
   fi
 
   local repository_state
   repository_state=$(probe_repository)
   if [ "$repository_state" = absent ]; then
     log "no repository exists yet: fresh start, nothing restored"
-    rm -f "$BACKUP_DIR/$RESTORE_MARKER"
+    mark_restore_done
     return
   fi
   local snapshots
   snapshots=$(restic snapshots --json --host "$BACKUP_APP" --tag "$BACKUP_APP")
   if [ "$(printf '%s' "$snapshots" | tr -d '[:space:]')" = "[]" ]; then
     log "the repository has no snapshot of $BACKUP_APP: fresh start, nothing restored"
-    rm -f "$BACKUP_DIR/$RESTORE_MARKER"
+    mark_restore_done
     return
   fi
   log "the repository has $(printf '%s' "$snapshots" | grep -o '"id":' | wc -l) snapshots of $BACKUP_APP"
 
-  touch "$BACKUP_DIR/$RESTORE_MARKER"
-  step "restore the latest snapshot into $BACKUP_DIR" restore_latest
+  choose_target
+  mark_restore_in_progress
+  step "restore the latest snapshot into $TARGET" restore_latest
+  report_empty_volumes
   if [ -n "${RESTORE_HOOK:-}" ]; then
     step "restore hook $RESTORE_HOOK" run_hook "$RESTORE_HOOK"
   fi
-  rm -f "$BACKUP_DIR/$RESTORE_MARKER"
+  mark_restore_done
   log "restore finished in $((SECONDS - started))s"
 }
 

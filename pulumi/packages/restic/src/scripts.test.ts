@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { cp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -463,5 +464,335 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
       cwd: resticScriptsDir,
     });
     assert.equal(result.code, 0, result.stdout);
+  });
+});
+
+describe("backup.sh and restore.sh with the app's volumes (BACKUP_VOLUMES) beside a hook's dump", {
+  skip,
+  concurrency: 3,
+}, () => {
+  const volumes = ["data", "config"];
+  // A snapshot of two volumes and a dump, copied by the tests that need it.
+  let template: ResticSandbox;
+  let trees: Record<string, TreeEntry[]>;
+  let dumpHook: string;
+  let proofHook: string;
+  const sandboxes: ResticSandbox[] = [];
+
+  async function sandbox(options: { withSnapshot: boolean }): Promise<ResticSandbox> {
+    const created = await ResticSandbox.create();
+    sandboxes.push(created);
+    if (options.withSnapshot) await cp(template.storeDir, created.storeDir, { recursive: true });
+    return created;
+  }
+
+  /** The job's variables for a pod directory holding the volumes' mount points. */
+  function envFor(box: ResticSandbox, pod: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return box.env("app", { BACKUP_DIR: pod, BACKUP_VOLUMES: volumes.join(" "), ...extra });
+  }
+
+  async function writeHook(box: ResticSandbox, name: string, body: string): Promise<string> {
+    const path = join(box.root, name);
+    await writeFile(path, body);
+    return path;
+  }
+
+  async function treesOf(pod: string): Promise<Record<string, TreeEntry[]>> {
+    return Object.fromEntries(
+      await Promise.all(volumes.map(async (volume) => [volume, await describeTree(join(pod, volume))])),
+    );
+  }
+
+  const markers = (pod: string) =>
+    volumes.filter((volume) => existsSync(join(pod, volume, ".restore-in-progress")));
+
+  before(async () => {
+    template = await ResticSandbox.create();
+    sandboxes.push(template);
+    const pod = await template.podDir("pod", volumes);
+    await writeSampleTree(join(pod, "data"));
+    await template.dir("pod/config/nested/deeper");
+    await writeFile(join(pod, "config", "settings.json"), '{"theme":"dark"}\n');
+    await writeFile(join(pod, "config", "nested", "deeper", "key.pem"), "-----BEGIN-----\n");
+    trees = await treesOf(pod);
+    // mkfs debris on a volume: never backed up.
+    await template.dir("pod/data/lost+found");
+    await writeFile(join(pod, "data", "lost+found", "#1234"), "fsck debris");
+    dumpHook = await writeHook(
+      template,
+      "dump-hook.sh",
+      'echo "dump of $BACKUP_APP" > "$BACKUP_DIR/dump.sql"\n',
+    );
+    // What a restore hook sees: BACKUP_DIR's entries, the dump, and which volumes carry the marker.
+    proofHook = await writeHook(
+      template,
+      "proof-hook.sh",
+      `{ ls -A "$BACKUP_DIR"; cat "$BACKUP_DIR/dump.sql"
+        for v in ${volumes.join(" ")}; do [ ! -e "$BACKUP_DIR/$v/.restore-in-progress" ] || echo "marker in $v"; done
+      } > "$PROOF"\n`,
+    );
+    const result = await template.script("backup.sh", envFor(template, pod, { BACKUP_HOOK: dumpHook }));
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  after(async () => {
+    await Promise.all(sandboxes.map((s) => s.cleanup()));
+  });
+
+  it("snapshots each volume as the directory of its name beside the hook's dump and the list of volumes, without lost+found", async () => {
+    const env = template.env("app");
+    const paths = await template.listLatest(env);
+    assert.deepEqual(
+      paths.filter((path) => path.split("/").length === 2),
+      ["/.backup-volumes", "/config", "/data", "/dump.sql"],
+    );
+    assert.ok(paths.includes("/config/nested/deeper/key.pem"));
+    assert.ok(paths.includes("/data/config/nested/deeper/data.bin"));
+    assert.deepEqual(
+      paths.filter((path) => path.includes("lost+found")),
+      [],
+    );
+    const layout = await template.restic(["dump", "--host", "app", "latest", "/.backup-volumes"], env);
+    assert.equal(layout.stdout, "data\nconfig\n");
+  });
+
+  it("restores each volume into its mount point and the dump beside them, marking every volume until the hook is done", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const pod = await box.podDir("restored", volumes);
+    const proof = join(box.root, "proof");
+    const result = await box.script(
+      "restore.sh",
+      envFor(box, pod, { RESTORE_HOOK: proofHook, PROOF: proof }),
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await treesOf(pod), trees);
+    assert.equal(
+      await readFile(proof, "utf8"),
+      ".backup-volumes\nconfig\ndata\ndump.sql\ndump of app\nmarker in data\nmarker in config\n",
+    );
+    assert.deepEqual(markers(pod), []);
+  });
+
+  it("skips the restore and touches nothing when every volume holds data", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const pod = await box.podDir("full", volumes);
+    await writeFile(join(pod, "data", "live.db"), "live");
+    await writeFile(join(pod, "config", "live.json"), "{}");
+    const before = await treesOf(pod);
+    const result = await box.script("restore.sh", envFor(box, pod));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /data already present: skipping the restore/);
+    assert.deepEqual(await treesOf(pod), before);
+  });
+
+  it("fails, touching nothing and naming the parts, when some volumes hold data and others none", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const pod = await box.podDir("mixed", volumes);
+    await box.dir("mixed/config/lost+found");
+    await writeFile(join(pod, "data", "live.db"), "live");
+    const before = await treesOf(pod);
+    const result = await box.script("restore.sh", envFor(box, pod));
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      /only part of the app's data is there: volume data holds data, volume config holds none/,
+    );
+    assert.match(result.stderr, /Nothing was touched/);
+    assert.deepEqual(await treesOf(pod), before);
+    assert.deepEqual(markers(pod), []);
+  });
+
+  it("counts the present-hook's answer as one more part, the database", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const cases: [string, boolean, RegExp][] = [
+      ["present", false, /the database holds data, volume data and volume config hold none/],
+      ["absent", true, /volume data and volume config hold data, the database holds none/],
+      ["present", true, /data already present: skipping the restore/],
+    ];
+    for (const [answer, volumesHoldData, expected] of cases) {
+      const pod = await box.podDir(`${answer}-${volumesHoldData}`, volumes);
+      if (volumesHoldData) for (const volume of volumes) await writeFile(join(pod, volume, "live"), "live");
+      const before = await treesOf(pod);
+      const hook = await writeHook(box, `present-${answer}.sh`, `echo ${answer}\n`);
+      const result = await box.script("restore.sh", envFor(box, pod, { RESTORE_PRESENT_HOOK: hook }));
+      assert.equal(result.code !== 0, !expected.source.includes("skipping"), result.stderr);
+      assert.match(result.stderr, expected);
+      assert.deepEqual(await treesOf(pod), before);
+      assert.deepEqual(await readdir(pod), volumes.toSorted());
+    }
+  });
+
+  it("redoes an unfinished restore: empties every volume and the scratch and restores without asking the present-hook", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const pod = await box.podDir("after-crash", volumes);
+    await writeFile(join(pod, "data", ".restore-in-progress"), "");
+    await writeFile(join(pod, "data", "half-written.bin"), "partial");
+    await writeFile(join(pod, "config", "settings.json"), "partial");
+    await writeFile(join(pod, "dump.sql"), "a dump of the dead restore");
+    await box.dir("after-crash/config/lost+found");
+    const failingPresentHook = await writeHook(box, "present.sh", "echo 'must not be asked' >&2\nexit 7\n");
+    const proof = join(box.root, "proof");
+    const result = await box.script(
+      "restore.sh",
+      envFor(box, pod, { RESTORE_PRESENT_HOOK: failingPresentHook, RESTORE_HOOK: proofHook, PROOF: proof }),
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /a previous restore into volume data did not finish: it starts over/);
+    assert.deepEqual(await describeTree(join(pod, "data")), trees.data);
+    assert.deepEqual(
+      (await describeTree(join(pod, "config"))).filter((entry) => entry.path !== "lost+found"),
+      trees.config,
+    );
+    assert.match(await readFile(proof, "utf8"), /^dump of app$/m);
+    assert.deepEqual(markers(pod), []);
+  });
+
+  it("refuses to back up while any volume holds the restore marker", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const pod = await box.podDir("half-restored", volumes);
+    await writeFile(join(pod, "data", "file"), "data");
+    await writeFile(join(pod, "config", ".restore-in-progress"), "");
+    const env = envFor(box, pod);
+    const result = await box.script("backup.sh", env);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /a restore into .*\/config did not finish/);
+    assert.equal((await box.snapshots(env)).length, 1);
+  });
+
+  it("refuses to restore when the scratch directory holds anything beside the volumes", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const pod = await box.podDir("dirty", volumes);
+    await writeFile(join(pod, "leftover.sql"), "old");
+    const result = await box.script("restore.sh", envFor(box, pod));
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /holds entries beside the volumes \(.*leftover\.sql\)/);
+    assert.deepEqual(await readdir(pod), ["config", "data", "leftover.sql"]);
+    assert.deepEqual(await treesOf(pod), { data: [], config: [] });
+  });
+
+  it("leaves a volume the snapshot holds nothing for empty and says so", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const pod = await box.podDir("grown", [...volumes, "cache"]);
+    const result = await box.script("restore.sh", envFor(box, pod, { BACKUP_VOLUMES: "data config cache" }));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /volume cache: the snapshot holds no files for it/);
+    assert.deepEqual(await readdir(join(pod, "cache")), []);
+    assert.deepEqual(await treesOf(pod), trees);
+  });
+
+  it("restores a snapshot taken before the app had BACKUP_VOLUMES into its one volume, and refuses with several", async () => {
+    const box = await sandbox({ withSnapshot: false });
+    const plain = await box.dir("plain-volume");
+    await writeSampleTree(plain);
+    const tree = await describeTree(plain);
+    const backup = await box.script("backup.sh", box.env("app", { BACKUP_DIR: plain }));
+    assert.equal(backup.code, 0, backup.stderr);
+
+    const several = await box.podDir("several", volumes);
+    const refused = await box.script("restore.sh", envFor(box, several));
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /taken without BACKUP_VOLUMES .* nothing tells which of the volumes data config/,
+    );
+    assert.deepEqual(await treesOf(several), { data: [], config: [] });
+    assert.deepEqual(markers(several), []);
+
+    const one = await box.podDir("one", ["data"]);
+    const restored = await box.script("restore.sh", envFor(box, one, { BACKUP_VOLUMES: "data" }));
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stderr, /taken without BACKUP_VOLUMES: its files go into volume data/);
+    assert.deepEqual(await describeTree(join(one, "data")), tree);
+    assert.deepEqual(await readdir(one), ["data"]);
+  });
+
+  it("warns about each empty volume and still backs up", async () => {
+    const box = await sandbox({ withSnapshot: false });
+    const pod = await box.podDir("new-app", volumes);
+    await writeFile(join(pod, "data", "file"), "data");
+    const result = await box.script("backup.sh", envFor(box, pod));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: volume config \(.*\) is empty/);
+    assert.doesNotMatch(result.stderr, /warning: volume data/);
+  });
+
+  it("leaves the paths BACKUP_EXCLUDE lists out of the snapshot and keeps everything else", async () => {
+    const box = await sandbox({ withSnapshot: false });
+    // One volume as BACKUP_DIR: paths relative to it, restic patterns allowed.
+    const data = await box.dir("plain");
+    for (const dir of ["cache/sub", "keep/cache", "logs"]) await box.dir(`plain/${dir}`);
+    for (const file of ["cache/a", "cache/sub/b", "keep/cache/kept", "logs/x.log", "logs/x.txt", "top.txt"]) {
+      await writeFile(join(data, file), file);
+    }
+    const plainEnv = box.env("plain", { BACKUP_DIR: data, BACKUP_EXCLUDE: "cache/\nlogs/*.log\n\n" });
+    const plain = await box.script("backup.sh", plainEnv);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(await box.listLatest(plainEnv), [
+      "/keep",
+      "/keep/cache",
+      "/keep/cache/kept",
+      "/logs",
+      "/logs/x.txt",
+      "/top.txt",
+    ]);
+    // With volumes: paths start with the volume's name.
+    const pod = await box.podDir("pod", ["data"]);
+    await box.dir("pod/data/icon_cache/large");
+    await box.dir("pod/data/attachments/icon_cache");
+    await writeFile(join(pod, "data", "icon_cache", "large", "a.png"), "icon");
+    await writeFile(join(pod, "data", "attachments", "icon_cache", "kept.bin"), "kept");
+    await writeFile(join(pod, "data", "db.sqlite3"), "rows");
+    const podEnv = box.env("pod", {
+      BACKUP_DIR: pod,
+      BACKUP_VOLUMES: "data",
+      BACKUP_EXCLUDE: "data/icon_cache",
+    });
+    const withVolumes = await box.script("backup.sh", podEnv);
+    assert.equal(withVolumes.code, 0, withVolumes.stderr);
+    assert.match(withVolumes.stderr, /excluding data\/icon_cache/);
+    assert.deepEqual(await box.listLatest(podEnv), [
+      "/.backup-volumes",
+      "/data",
+      "/data/attachments",
+      "/data/attachments/icon_cache",
+      "/data/attachments/icon_cache/kept.bin",
+      "/data/db.sqlite3",
+    ]);
+  });
+
+  it("exits 2 naming the setting when a volume or an exclude is invalid", async () => {
+    const box = await sandbox({ withSnapshot: false });
+    const pod = await box.podDir("pod", volumes);
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ["backup.sh", { BACKUP_VOLUMES: "data Config" }, /BACKUP_VOLUMES: 'Config' is not a volume name/],
+      ["restore.sh", { BACKUP_VOLUMES: "data_1" }, /BACKUP_VOLUMES: 'data_1' is not a volume name/],
+      [
+        "restore.sh",
+        { BACKUP_VOLUMES: "data missing" },
+        /\/missing \(the mount point of volume missing\) is not a directory/,
+      ],
+      ["backup.sh", { BACKUP_VOLUMES: "data data" }, /names volume 'data' twice/],
+      [
+        "backup.sh",
+        { BACKUP_EXCLUDE: "/etc" },
+        /BACKUP_EXCLUDE: '\/etc' is not a path relative to BACKUP_DIR/,
+      ],
+      [
+        "backup.sh",
+        { BACKUP_EXCLUDE: "data/cache\n../elsewhere" },
+        /BACKUP_EXCLUDE: '\.\.\/elsewhere' must not hold/,
+      ],
+      [
+        "backup.sh",
+        { BACKUP_EXCLUDE: "data/../config" },
+        /BACKUP_EXCLUDE: 'data\/\.\.\/config' must not hold/,
+      ],
+    ];
+    for (const [script, extra, message] of cases) {
+      const result = await box.script(script as "backup.sh" | "restore.sh", envFor(box, pod, extra));
+      assert.equal(result.code, 2, `${script} ${JSON.stringify(extra)}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+    assert.deepEqual(await readdir(box.storeDir), []);
   });
 });

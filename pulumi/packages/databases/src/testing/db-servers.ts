@@ -265,3 +265,55 @@ export class MariadbServer {
     await exited;
   }
 }
+
+/** Who runs a statement: an account and its password (and, for PostgreSQL, the database). */
+export interface Login {
+  user: string;
+  password: string;
+  database?: string;
+}
+
+/** A throwaway PostgreSQL or MariaDB server behind one interface, for tests both engines share. */
+export interface DatabaseServer {
+  kind: "postgresql" | "mariadb";
+  port: number;
+  /** The admin account the server was started with. */
+  admin: Login;
+  /** DB_HOST, DB_PORT, DB_USER and DB_PASSWORD_FILE of an account. */
+  connectionEnv(user: string, passwordFile: string): Record<string, string>;
+  /** Runs SQL and returns the rows, tab- (MariaDB) or "|"-separated (PostgreSQL); throws when it fails. */
+  sql(sql: string, as: Login): Promise<string>;
+  trySql(sql: string, as: Login): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+/** Starts a server of either engine in `dir` with an admin account of the given password. */
+export async function startDatabaseServer(
+  kind: DatabaseServer["kind"],
+  dir: string,
+  adminPassword: string,
+): Promise<DatabaseServer> {
+  if (kind === "postgresql") {
+    const server = await PostgresServer.start(dir, adminPassword);
+    return {
+      kind,
+      port: server.port,
+      admin: { user: "postgres", password: adminPassword },
+      connectionEnv: (user, passwordFile) => ({ ...server.connectionEnv(passwordFile), DB_USER: user }),
+      sql: (sql, as) => server.sql(as.database ?? "postgres", sql, as.password, as.user),
+      trySql: (sql, as) => server.trySql(as.database ?? "postgres", sql, as.password, as.user),
+      stop: () => server.stop(),
+    };
+  }
+  const admin = { user: "admin", password: adminPassword };
+  const server = await MariadbServer.start(dir, admin);
+  return {
+    kind,
+    port: server.port,
+    admin,
+    connectionEnv: (user, passwordFile) => server.connectionEnv(user, passwordFile),
+    sql: (sql, as) => server.sql(sql, as.user, as.password),
+    trySql: (sql, as) => server.trySql(sql, as.user, as.password),
+    stop: () => server.stop(),
+  };
+}

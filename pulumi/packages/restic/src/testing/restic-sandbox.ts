@@ -140,6 +140,23 @@ export class ResticSandbox {
     return run("restic", args, { env, input });
   }
 
+  /** The paths the app's latest snapshot holds, as `restic ls` prints them ("/dir/file"). */
+  async listLatest(env: NodeJS.ProcessEnv, app = String(env.BACKUP_APP)): Promise<string[]> {
+    const result = await this.restic(["ls", "--host", app, "latest"], env);
+    if (result.code !== 0) throw new Error(`restic ls failed: ${result.stderr}`);
+    return result.stdout.split("\n").filter((line) => line.startsWith("/"));
+  }
+
+  /**
+   * A pod's BACKUP_DIR with volumes: a fresh scratch directory holding one empty directory (the
+   * volume's mount point) per name.
+   */
+  async podDir(name: string, volumes: readonly string[]): Promise<string> {
+    const dir = await this.dir(name);
+    for (const volume of volumes) await mkdir(join(dir, volume));
+    return dir;
+  }
+
   /** The snapshots of the repository as restic's JSON describes them. */
   async snapshots(env: NodeJS.ProcessEnv): Promise<ResticSnapshotJson[]> {
     const result = await this.restic(["snapshots", "--json"], env);
