@@ -39,6 +39,14 @@ export const tailnetPolicyConfig = z.object({
     ),
   /** Tags of VPN relays that advertise exit nodes (the vpn project); none by default. */
   exitNodeTags: z.array(tag).default([]),
+  /**
+   * The ports the admins reach in the routed ranges: the gateways' HTTP(S) by default; add the
+   * ports of apps reached by address, such as Syncthing's `tcp:22000` and `udp:22000`.
+   */
+  ports: z
+    .array(z.string().regex(/^(tcp|udp):[1-9][0-9]{0,4}$/, { error: "expected tcp:<port> or udp:<port>" }))
+    .min(1)
+    .default(["tcp:80", "tcp:443"]),
 });
 
 export type TailnetPolicyConfig = z.output<typeof tailnetPolicyConfig>;

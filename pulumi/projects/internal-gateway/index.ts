@@ -8,10 +8,10 @@ import {
   getStack,
   getTailscaleProvider,
   requireStackOutput,
+  reservedServiceAddress,
 } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
-import { gatewayAddress } from "./address";
 import { routerConfig, type TailnetPolicyConfig, tailnetPolicyConfig } from "./config";
 
 const gatewayClass = "internal";
@@ -60,6 +60,7 @@ function createTailnetPolicy(
       admins: settings.admins,
       routes: Object.values(settings.serviceCidrs),
       exitNodeTags: settings.exitNodeTags,
+      ports: settings.ports,
     });
     return JSON.stringify(policy, null, 2);
   });
@@ -72,13 +73,13 @@ function createTailnetPolicy(
 }
 
 export default async function main() {
-  const router = readConfig("router", routerConfig);
+  const routerSettings = readConfig("router", routerConfig);
   const owns = await ownsTailnetPolicy();
   const policySettings = readTailnetPolicyConfig(owns);
   const { server, network } = getSharedEnvironment();
   const namespace = createNamespace({ name: "internal-gateway", provider: getKubernetesProvider() });
 
-  const clusterIp = network.apply((ranges) => gatewayAddress(ranges.serviceCidr));
+  const clusterIp = network.apply((ranges) => reservedServiceAddress(ranges.serviceCidr, "internal-gateway"));
   const traefik = createTraefik({
     namespace,
     gatewayClass,
@@ -91,12 +92,12 @@ export default async function main() {
 
   const serviceCidr = network.apply((ranges) => ranges.serviceCidr);
   const routerHostname = server.apply((facts) => `${facts.name}-router`);
-  createSubnetRouter({
+  const router = createSubnetRouter({
     name: routerName,
     namespace,
     hostname: routerHostname,
     routes: [serviceCidr],
-    tag: router.tag,
+    tag: routerSettings.tag,
     tailscaleProvider: getTailscaleProvider(),
     destinations: [
       {
@@ -106,7 +107,7 @@ export default async function main() {
     ],
   });
 
-  if (policySettings) createTailnetPolicy(policySettings, router.tag, serviceCidr);
+  if (policySettings) createTailnetPolicy(policySettings, routerSettings.tag, serviceCidr);
 
   return {
     /** The GatewayClass of private apps' Gateways. */
@@ -123,6 +124,8 @@ export default async function main() {
     advertisedRoutes: serviceCidr.apply((cidr) => [cidr]),
     /** The subnet router's device name in the tailnet. */
     routerHostname,
+    /** Labels of the subnet router's pods: tailnet traffic into the cluster comes from them. */
+    routerPodLabels: router.workload.selector,
     /** Whether this stack manages the tailnet policy. */
     managesTailnetPolicy: policySettings !== undefined,
   };

@@ -1,20 +1,26 @@
 import { charts, readConfig } from "@infra/core";
 import { createHelmRelease, createNamespace } from "@infra/k8s";
-import { exposeInternalHttpService, getKubernetesProvider, getSharedEnvironment } from "@projects/common";
+import {
+  exposeInternalHttpService,
+  getKubernetesProvider,
+  getSharedEnvironment,
+  resolveHostname,
+} from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import { createDashboardAccess } from "./access";
 import { dashboardValues, proxy, releaseName } from "./chart";
-import { adminConfig, dashboardHostname, hostnameConfig } from "./config";
+import { adminConfig, hostnameConfig } from "./config";
 import { createDashboardPolicies } from "./policies";
 
 const provider = getKubernetesProvider();
-const { server, domain } = getSharedEnvironment();
+const { server } = getSharedEnvironment();
 const admin = readConfig("admin", adminConfig);
 const serverName = server.apply((facts) => facts.name);
-const hostname = dashboardHostname({
+// A tool of this server: its name carries the server's.
+const hostname = resolveHostname({
+  label: "dashboard",
+  scope: "server",
   configured: readConfig("hostname", hostnameConfig),
-  server: serverName,
-  domain,
 });
 
 const dashboardNamespace = createNamespace({ name: "kubernetes-dashboard", provider });

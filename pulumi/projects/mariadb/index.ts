@@ -1,7 +1,6 @@
 import { readConfig } from "@infra/core";
 import { createDatabaseServer, serverStorageConfig } from "@infra/databases";
-import { readBackupConfig } from "@infra/restic";
-import { getKubernetesProvider, getSharedEnvironment } from "@projects/common";
+import { getBackupConfig, getKubernetesProvider, getSharedEnvironment } from "@projects/common";
 
 const storage = readConfig("storage", serverStorageConfig);
 
@@ -10,7 +9,7 @@ const database = createDatabaseServer({
   provider: getKubernetesProvider(),
   storageSize: storage.size,
   ...(storage.className ? { storageClassName: storage.className } : {}),
-  backup: readBackupConfig(),
+  backup: getBackupConfig(),
   kubeContext: getSharedEnvironment().server.apply((server) => server.kubeContext),
 });
 

@@ -1,4 +1,5 @@
 import { cidrRange, readConfig, readSecretConfig } from "@infra/core";
+import { readBackupConfig } from "@infra/restic";
 import type { ClusterNetwork, ServerFacts } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -57,3 +58,20 @@ export const cloudflareApiToken = readSecretConfig("cloudflareApiToken");
 /** The Tailscale OAuth client that creates auth keys and manages the tailnet policy. */
 export const tailscale = readConfig("tailscale", tailscaleConfig);
 export const tailscaleOauthClientSecret = readSecretConfig("tailscaleOauthClientSecret");
+
+const backupConfig = readBackupConfig();
+/**
+ * The stack's backup settings (`backup:*`), set here once and read by every stateful project:
+ * where the repositories live, which hosts the jobs may reach, the default schedule and retention.
+ */
+export const backup = {
+  remote: backupConfig.remote,
+  storage: backupConfig.storage,
+  schedule: backupConfig.schedule,
+  retention: backupConfig.retention,
+};
+/** The rclone config and restic password that open every repository. */
+export const backupSecrets = pulumi.secret({
+  rcloneConfig: backupConfig.rcloneConfig,
+  resticPassword: backupConfig.resticPassword,
+});

@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { join, relative, resolve } from "node:path";
+import { parse, parseAllDocuments } from "yaml";
 
 const exampleDataDir = join(__dirname, "..", "example-data");
 
@@ -9,6 +10,8 @@ export interface InvokeAnswer {
   result: Record<string, unknown>;
   /** Set when example data stood in for a real source; says which. */
   example?: string;
+  /** Secret values the answer made up, which synth's output must never show. */
+  secrets?: string[];
 }
 
 interface InvokeContext {
@@ -46,6 +49,51 @@ function yamlDecode(inputs: Record<string, unknown>): InvokeAnswer {
   return { result: { result } };
 }
 
+const repositoryRoot = resolve(__dirname, "..", "..", "..");
+// The only local command programs run: an app's stable secrets decrypted with sops (see
+// pulumi/projects/common/src/app/stable-secrets.ts).
+const sopsDecrypt = /^sops --decrypt --output-type json '([^']+)'$/;
+
+/** The keys an app declares as its stable secrets (`pulumi/apps/<app>/src/secrets.ts`). */
+function declaredSecretKeys(app: string): string[] {
+  const file = join(repositoryRoot, "pulumi", "apps", app, "src", "secrets.ts");
+  if (!existsSync(file)) throw new Error(`synth: app "${app}" declares no stable secrets (no ${file})`);
+  return Object.keys((require(file) as { secrets: Record<string, unknown> }).secrets);
+}
+
+/**
+ * Synth never decrypts. It answers a placeholder for each key of the app's secrets file (sops
+ * leaves keys in clear text) or, without the file, for each key the app declares, so the program
+ * sees the keys it will see for real.
+ */
+function localRun(inputs: Record<string, unknown>, context: InvokeContext): InvokeAnswer {
+  const command = typeof inputs.command === "string" ? inputs.command : "";
+  const file = sopsDecrypt.exec(command)?.[1];
+  const app = file ? /\/secrets\/apps\/([a-z0-9-]+)\.yaml$/.exec(file)?.[1] : undefined;
+  if (!file || !app) {
+    throw new Error(`synth runs no local command; "${command}" is not a decryption of an app's secrets`);
+  }
+  const shown = relative(repositoryRoot, file);
+  const keys = existsSync(file)
+    ? Object.keys((parse(readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>).filter(
+        (key) => key !== "sops",
+      )
+    : declaredSecretKeys(app);
+  const values = Object.fromEntries(
+    keys.map((key) => [
+      key,
+      createHash("sha256").update(`synth-app-secret:${context.stack}:${shown}:${key}`).digest("base64url"),
+    ]),
+  );
+  return {
+    result: { stdout: JSON.stringify(values), stderr: "" },
+    example: existsSync(file)
+      ? `${shown} (its keys, with placeholder values: synth does not decrypt)`
+      : `${shown} does not exist yet (placeholders for the keys app ${app} declares; task app:secrets APP=${app})`,
+    secrets: Object.values(values),
+  };
+}
+
 const handlers: Record<string, (inputs: Record<string, unknown>, context: InvokeContext) => InvokeAnswer> = {
   "terraform:state:getLocalReference": terraformLocalState,
   "cloudflare:index/getIpRanges:getIpRanges": () => ({
@@ -53,6 +101,7 @@ const handlers: Record<string, (inputs: Record<string, unknown>, context: Invoke
     example: "Cloudflare IP ranges (pinned example data)",
   }),
   "kubernetes:yaml:decode": yamlDecode,
+  "command:local:run": localRun,
 };
 
 /** Answers a provider function call the way its provider would, offline. */

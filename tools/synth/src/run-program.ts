@@ -226,6 +226,7 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
         cwd: project.dir,
       });
       if (answer.example && !run.examples.includes(answer.example)) run.examples.push(answer.example);
+      run.generatedSecrets.push(...(answer.secrets ?? []));
       return answer.result;
     },
   };

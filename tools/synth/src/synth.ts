@@ -111,8 +111,10 @@ export async function synthStack(
     }
   }
 
-  const wanted =
-    options.projects ?? [...projects.values()].filter((p) => p.stacks.includes(stack)).map((p) => p.name);
+  // A requested project renders on the stacks it is placed on (has a stack file for) only.
+  const wanted = (options.projects ?? [...projects.keys()]).filter((name) =>
+    projects.get(name)?.stacks.includes(stack),
+  );
   for (const name of [...wanted].sort()) await synthProject(name);
   return result;
 }
@@ -130,6 +132,14 @@ export async function synth(options: SynthOptions): Promise<StackSynth[]> {
   for (const stack of stacks) {
     if (!allStacks.includes(stack))
       throw new Error(`Unknown stack "${stack}"; stacks: ${allStacks.join(", ")}`);
+  }
+  for (const name of options.projects ?? []) {
+    if (!stacks.some((stack) => projects.get(name)?.stacks.includes(stack))) {
+      throw new Error(
+        `Project "${name}" has no stack among ${stacks.join(", ")}; it is placed on: ` +
+          `${projects.get(name)?.stacks.join(", ") || "no stack"}`,
+      );
+    }
   }
   const results: StackSynth[] = [];
   for (const stack of stacks) results.push(await synthStack(stack, projects, options));

@@ -1,3 +1,4 @@
+export * from "./hosts";
 export * from "./policy";
 export * from "./presets";
 export * from "./rules";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { identityLabel } from "@infra/k8s";
+import * as pulumi from "@pulumi/pulumi";
 import { createPolicy } from "./policy";
 import { renderErrors, renderPolicies } from "./testing/render-policies";
 
@@ -192,5 +193,41 @@ describe("createPolicy", () => {
       }),
     );
     assert.deepEqual(errors, ["Policy empty allows nothing: give it ingress or egress rules"]);
+  });
+
+  it("translates rules computed from another stack's outputs, beside rules known when it is written", async () => {
+    const { policy } = await renderPolicies((cluster) =>
+      createPolicy({
+        name: "backups",
+        description: "Backups reach their storage.",
+        namespace: cluster.namespace("apps"),
+        subject: { workload: cluster.workload("apps", "backup") },
+        ingress: allowHost,
+        egress: pulumi.output([{ peers: [{ cidrs: ["203.0.113.0/24"] }], ports: [{ port: 443 }] }]),
+      }),
+    );
+    assert.deepEqual(policy("backups").spec, {
+      description: "Backups reach their storage.",
+      endpointSelector: { matchLabels: { [identityLabel]: "backup" } },
+      ingress: [{ fromEntities: ["host"] }],
+      egress: [
+        { toCIDRSet: [{ cidr: "203.0.113.0/24" }], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }] },
+      ],
+    });
+  });
+
+  it("reports a computed rule that allows nothing as the policy's error", async () => {
+    const errors = await renderErrors((cluster) =>
+      createPolicy({
+        name: "nowhere",
+        description: "Nothing.",
+        namespace: cluster.namespace("apps"),
+        subject: "all",
+        egress: pulumi.output([]),
+      }),
+    );
+    // The engine names the property the computation failed in.
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? "", /"spec": Policy nowhere allows nothing: give it ingress or egress rules$/);
   });
 });

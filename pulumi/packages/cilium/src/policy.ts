@@ -1,6 +1,6 @@
 import { namespacedResourceName, objectLabels, type Workload } from "@infra/k8s";
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import {
   dnsVisibilityRule,
   endpointSelector,
@@ -9,6 +9,12 @@ import {
   usesFqdns,
   workloadSelector,
 } from "./rules";
+
+/**
+ * A policy's rules: known when the program is written, or computed from another stack's outputs
+ * (the backup storage hosts `shared` exports). Computed rules hold plain data only, no workloads.
+ */
+export type Rules = Rule[] | pulumi.Output<Rule[]>;
 
 /** Which pods a policy applies to. */
 export type PolicySubject =
@@ -30,9 +36,9 @@ interface PolicyArgsBase {
   /** The pods it applies to. */
   subject: PolicySubject;
   /** Traffic the pods may receive. */
-  ingress?: Rule[];
+  ingress?: Rules;
   /** Traffic the pods may send. */
-  egress?: Rule[];
+  egress?: Rules;
   /** Extra Pulumi options. */
   options?: Omit<pulumi.CustomResourceOptions, "parent" | "provider">;
 }
@@ -57,8 +63,14 @@ function subjectSelector(subject: PolicySubject, clusterwide: boolean): Record<s
   return endpointSelector(subject.labels);
 }
 
-/** The `spec` of a Cilium policy for these arguments (exported for tests and analysis). */
-export function policySpec(args: NamespacedPolicyArgs | ClusterwidePolicyArgs): Record<string, unknown> {
+type PolicyArgs = NamespacedPolicyArgs | ClusterwidePolicyArgs;
+/** Policy arguments whose rules are known (distributes over the two kinds of policy). */
+type KnownRules<T> = T extends unknown
+  ? Omit<T, "ingress" | "egress"> & { ingress?: Rule[]; egress?: Rule[] }
+  : never;
+
+/** The `spec` of a Cilium policy whose rules are known (exported for tests and analysis). */
+export function policySpec(args: KnownRules<PolicyArgs>): Record<string, unknown> {
   const ingress = (args.ingress ?? []).flatMap((rule) => translateRule(rule, "ingress"));
   const egress = (args.egress ?? []).flatMap((rule) => translateRule(rule, "egress"));
   if ((args.egress ?? []).some(usesFqdns)) egress.unshift(dnsVisibilityRule());
@@ -73,13 +85,32 @@ export function policySpec(args: NamespacedPolicyArgs | ClusterwidePolicyArgs): 
   };
 }
 
+// Computed rules resolve inside an apply; rules known now are translated at once, so a mistake
+// in them fails where the policy is written. Known rules never pass through `pulumi.output`,
+// which would try to unwrap the workloads they name.
+function specOf(args: PolicyArgs): pulumi.Input<Record<string, unknown>> {
+  const { ingress, egress } = args;
+  if (!pulumi.Output.isInstance(ingress) && !pulumi.Output.isInstance(egress)) {
+    return policySpec({ ...args, ingress, egress } as KnownRules<PolicyArgs>);
+  }
+  const resolve = (rules: Rules | undefined): pulumi.Output<Rule[] | undefined> =>
+    pulumi.Output.isInstance(rules) ? rules : (pulumi.output(undefined) as pulumi.Output<undefined>);
+  return resolve(ingress).apply((ingressRules) =>
+    resolve(egress).apply((egressRules) =>
+      policySpec({
+        ...args,
+        ingress: pulumi.Output.isInstance(ingress) ? ingressRules : ingress,
+        egress: pulumi.Output.isInstance(egress) ? egressRules : egress,
+      } as KnownRules<PolicyArgs>),
+    ),
+  );
+}
+
 /**
  * Creates a Cilium policy. With enforcement `always`, a pod talks to nothing a policy does not
  * allow; each policy adds allowed paths, in the direction(s) it lists.
  */
-export function createPolicy(
-  args: NamespacedPolicyArgs | ClusterwidePolicyArgs,
-): k8s.apiextensions.CustomResource {
+export function createPolicy(args: PolicyArgs): k8s.apiextensions.CustomResource {
   const labels = objectLabels(args.name);
   if ("namespace" in args) {
     return new k8s.apiextensions.CustomResource(
@@ -88,7 +119,7 @@ export function createPolicy(
         apiVersion: "cilium.io/v2",
         kind: "CiliumNetworkPolicy",
         metadata: { name: args.name, namespace: args.namespace.metadata.name, labels },
-        spec: policySpec(args),
+        spec: specOf(args),
       },
       { ...args.options, parent: args.namespace },
     );
@@ -99,7 +130,7 @@ export function createPolicy(
       apiVersion: "cilium.io/v2",
       kind: "CiliumClusterwideNetworkPolicy",
       metadata: { name: args.name, labels },
-      spec: policySpec(args),
+      spec: specOf(args),
     },
     { ...args.options, provider: args.provider },
   );

@@ -29,6 +29,36 @@ export const dnsLabel = z
   .string({ error: dnsLabelExpected })
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: dnsLabelExpected });
 
+const externalHostExpected =
+  "expected a DNS name (smtp.example.com), a pattern (*.example.com), an IPv4 address or an IPv4 CIDR";
+/** A host outside the cluster that a policy may let pods reach: a DNS name, `*.` pattern, IPv4 address or CIDR. */
+export const externalHost = z
+  .string({ error: externalHostExpected })
+  .refine(
+    (value) =>
+      domainName.safeParse(value.replace(/^\*\./, "")).success ||
+      ipv4.safeParse(value).success ||
+      ipv4Cidr.safeParse(value).success,
+    { error: externalHostExpected },
+  );
+
+const volumeSizeExpected = "expected a volume size such as 10Gi";
+/** A volume's size in Mi, Gi or Ti, such as 10Gi. */
+export const volumeSize = z
+  .string({ error: volumeSizeExpected })
+  .regex(/^[1-9][0-9]*(Mi|Gi|Ti)$/, { error: volumeSizeExpected });
+
+/** A volume's `size` and storage class, as a project's `storage` config sets them. */
+export function storageConfig(defaultSize: string) {
+  return z
+    .strictObject({
+      size: volumeSize.default(defaultSize),
+      /** The storage class; the cluster's default (k3s: local-path) when omitted. */
+      className: z.string().min(1).optional(),
+    })
+    .default({ size: defaultSize });
+}
+
 /** An e-mail address. */
 export const email = z.email({ error: "expected an e-mail address such as admin@example.com" });
 

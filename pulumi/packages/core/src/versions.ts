@@ -48,4 +48,21 @@ export const images = {
   postgresql: "postgres:15.17-bookworm",
   /** MariaDB server and its backup jobs' clients; 10.11 (LTS) is the version the hooks are proven with. */
   mariadb: "mariadb:10.11.17",
+  /** Vaultwarden (Bitwarden-compatible password manager), its Alpine build. */
+  vaultwarden: "vaultwarden/server:1.37.2-alpine",
+  /** Syncthing (file synchronisation), the project's own image (release v2.1.6's notes name the tag). */
+  syncthing: "syncthing/syncthing:2.1.6",
+  /** n8n (workflow automation), the stable 2.x line (n8n-io/n8n release n8n@2.48.5). */
+  n8n: "docker.n8n.io/n8nio/n8n:2.48.5",
+  /**
+   * n8n's task runners (launcher, JavaScript and Python runners) for external mode, distroless
+   * build (uid 65532). Its version must be n8n's (docs.n8n.io, "Task runners").
+   */
+  n8nRunners: "n8nio/runners:2.48.5-distroless",
+  /**
+   * Etebase (the EteSync server): no official image; victorrds/etebase is the maintained community
+   * one, its Alpine build. Tags are `<server version>-<flavor>` (victor-rds/docker-etebase:
+   * `.github/workflows/call_build_push.yml`), the server version from its `server_version` (v0.14.2).
+   */
+  etebase: "victorrds/etebase:0.14.2-alpine",
 } as const satisfies Record<string, string>;

@@ -2,36 +2,24 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { createNamespace, createWorkload } from "@infra/k8s";
+import { createNamespace, createWorkload, selectorLabels } from "@infra/k8s";
 import * as k8s from "@pulumi/kubernetes";
 import { redactSecrets } from "@tools/synth/src/secrets";
 import { render } from "@tools/synth/src/testing";
-import { type AppDatabaseArgs, createMariadbDatabase, createPostgresqlDatabase } from "./database";
+import {
+  type AppDatabase,
+  type AppDatabaseArgs,
+  createMariadbDatabase,
+  createPostgresqlDatabase,
+} from "./database";
 import { databaseScriptsDir } from "./engines";
 import type { DatabaseServerInfo } from "./server";
+import { exampleServerInfo } from "./testing/server-info";
 import { connectionUrl } from "./url";
 
-/** The postgresql project's `server` export, as the app reads it. */
-const postgresql: DatabaseServerInfo = {
-  kind: "postgresql",
-  host: "postgresql.postgresql.svc.cluster.local",
-  port: 5432,
-  namespace: "postgresql",
-  adminUser: "postgres",
-  adminSecret: { name: "postgresql-admin", key: "password" },
-  podLabels: { "app.kubernetes.io/name": "postgresql" },
-};
-
-const mariadb: DatabaseServerInfo = {
-  ...postgresql,
-  kind: "mariadb",
-  host: "mariadb.mariadb.svc.cluster.local",
-  port: 3306,
-  namespace: "mariadb",
-  adminUser: "root",
-  adminSecret: { name: "mariadb-admin", key: "password" },
-  podLabels: { "app.kubernetes.io/name": "mariadb" },
-};
+/** The database projects' `server` exports, as the app reads them. */
+const postgresql = exampleServerInfo("postgresql");
+const mariadb = exampleServerInfo("mariadb");
 
 async function renderDatabase(
   create: typeof createPostgresqlDatabase,
@@ -43,13 +31,15 @@ async function renderDatabase(
     () => {
       const provider = new k8s.Provider("cluster", { context: "test" });
       const namespace = createNamespace({ name: "notes", provider });
-      const app = createWorkload({ name: "notes", namespace, container: { image: "example/notes:1.0" } });
-      const database = create({ name: "notes", app, server, provider, ...options });
+      // The database comes first; its client's policies select the pods by the labels the
+      // workload will derive from its name.
+      const database = create({ name: "notes", namespace, server, provider, ...options });
+      const policies = database.allowClient({ name: "notes-worker", labels: selectorLabels("notes-worker") });
       createWorkload({
         name: "notes-worker",
         namespace,
         container: { image: "example/notes:1.0" },
-        options: { dependsOn: database.dependsOn },
+        options: { dependsOn: [...database.dependsOn, ...policies] },
       });
     },
     { stack },
@@ -69,7 +59,7 @@ async function renderDatabase(
 describe("createPostgresqlDatabase", () => {
   it("puts the connection, with a percent-encoded URL, into a Secret in the app's namespace", async () => {
     const { rendered } = await renderDatabase(createPostgresqlDatabase, postgresql, {
-      database: "notes db",
+      database: "notes_db",
       user: "notes@app",
     });
     const secret = rendered.manifest("Secret", "notes-database");
@@ -83,17 +73,17 @@ describe("createPostgresqlDatabase", () => {
         password,
         host: "postgresql.postgresql.svc.cluster.local",
         port: 5432,
-        database: "notes db",
+        database: "notes_db",
       }),
       host: "postgresql.postgresql.svc.cluster.local",
       port: "5432",
-      database: "notes db",
+      database: "notes_db",
       username: "notes@app",
       password,
     });
     assert.match(
       secret.stringData.url,
-      /^postgresql:\/\/notes%40app:[\w-]+@postgresql\.postgresql\.svc\.cluster\.local:5432\/notes%20db$/,
+      /^postgresql:\/\/notes%40app:[\w-]+@postgresql\.postgresql\.svc\.cluster\.local:5432\/notes_db$/,
     );
   });
 
@@ -114,6 +104,13 @@ describe("createPostgresqlDatabase", () => {
     assert.deepEqual(job.spec.template.spec.containers[0].command.slice(-1), [
       "postgresql-create-database.sh",
     ]);
+  });
+
+  it("leaves a database in the server's backup unless its app backs it up itself", async () => {
+    const { env } = await renderDatabase(createPostgresqlDatabase, postgresql);
+    assert.equal(env("notes-notes-database").APP_DATABASE_BACKUP, "server");
+    const byApp = await renderDatabase(createPostgresqlDatabase, postgresql, { backedUpByApp: true });
+    assert.equal(byApp.env("notes-notes-database").APP_DATABASE_BACKUP, "app");
   });
 
   it("gives the app its own generated password, which the job sets, never the admin's", async () => {
@@ -152,11 +149,16 @@ describe("createPostgresqlDatabase", () => {
     assert.notEqual(await annotation("cloud-a"), await annotation("cloud-b"));
   });
 
-  it("lets the app reach the server on its port, and the server accept the app and the job only", async () => {
+  it("lets each client reach the server on its port, and the server accept the clients and the job only", async () => {
     const { rendered } = await renderDatabase(createPostgresqlDatabase, postgresql);
     const port = [{ ports: [{ port: "5432", protocol: "TCP" }] }];
     const server = { matchLabels: { "app.kubernetes.io/name": "postgresql" } };
-    assert.deepEqual(rendered.manifest("CiliumNetworkPolicy", "notes-database-to-postgresql").spec.egress, [
+    const egress = rendered.manifest("CiliumNetworkPolicy", "notes-worker-to-postgresql");
+    assert.equal(egress.metadata.namespace, "notes");
+    assert.deepEqual(egress.spec.endpointSelector, {
+      matchLabels: { "app.kubernetes.io/name": "notes-worker" },
+    });
+    assert.deepEqual(egress.spec.egress, [
       {
         toEndpoints: [
           { matchLabels: { ...server.matchLabels, "k8s:io.kubernetes.pod.namespace": "postgresql" } },
@@ -164,16 +166,24 @@ describe("createPostgresqlDatabase", () => {
         toPorts: port,
       },
     ]);
-    const ingress = rendered.manifest("CiliumNetworkPolicy", "notes-notes-to-server");
+    const ingress = rendered.manifest("CiliumNetworkPolicy", "postgresql-from-notes-notes-worker");
     assert.equal(ingress.metadata.namespace, "postgresql");
     assert.deepEqual(ingress.spec.endpointSelector, server);
     assert.deepEqual(ingress.spec.ingress, [
       {
         fromEndpoints: [
-          { matchLabels: { "app.kubernetes.io/name": "notes", "k8s:io.kubernetes.pod.namespace": "notes" } },
+          {
+            matchLabels: {
+              "app.kubernetes.io/name": "notes-worker",
+              "k8s:io.kubernetes.pod.namespace": "notes",
+            },
+          },
         ],
         toPorts: port,
       },
+    ]);
+    const job = rendered.manifest("CiliumNetworkPolicy", "postgresql-from-notes-notes-database");
+    assert.deepEqual(job.spec.ingress, [
       {
         fromEndpoints: [{ matchLabels: { "app.kubernetes.io/name": "notes-notes-database" } }],
         toPorts: port,
@@ -184,7 +194,43 @@ describe("createPostgresqlDatabase", () => {
     ]);
   });
 
-  it("makes the app's workload depend on the database job", async () => {
+  it("starts the database job only once the server lets it in", async () => {
+    const { rendered } = await renderDatabase(createPostgresqlDatabase, postgresql);
+    const find = (type: string, name: string) =>
+      rendered.resources.find((resource) => resource.type === type && resource.name === name);
+    const job = find("kubernetes:batch/v1:Job", "postgresql/notes-notes-database");
+    for (const policy of ["notes-notes-database-to-server", "postgresql-from-notes-notes-database"]) {
+      const urn = find("kubernetes:cilium.io/v2:CiliumNetworkPolicy", `postgresql/${policy}`)?.urn ?? "";
+      assert.ok(job?.dependsOn.includes(urn), policy);
+    }
+  });
+
+  it("dumps and loads the database in the app's backups with the app's credentials, never the admin's", async () => {
+    let hooks: AppDatabase["backupHooks"] | undefined;
+    await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      const namespace = createNamespace({ name: "notes", provider });
+      hooks = createPostgresqlDatabase({
+        name: "notes",
+        namespace,
+        server: postgresql,
+        provider,
+      }).backupHooks;
+    });
+    const env = hooks?.environment.env ?? {};
+    assert.deepEqual(
+      [env.DB_USER, env.DB_DATABASES, env.DB_PASSWORD_FILE],
+      ["notes", "notes", "/secrets/database/password"],
+    );
+    assert.equal(hooks?.online, undefined);
+    assert.equal(hooks?.offline, undefined);
+    assert.deepEqual(
+      [hooks?.backup, hooks?.present, hooks?.restore],
+      ["postgresql-backup-hook.sh", "postgresql-present-hook.sh", "postgresql-restore-hook.sh"],
+    );
+  });
+
+  it("makes a client's workload depend on the database job", async () => {
     const { rendered } = await renderDatabase(createPostgresqlDatabase, postgresql);
     const find = (type: string, name: string) =>
       rendered.resources.find((resource) => resource.type === type && resource.name === name);
@@ -205,9 +251,8 @@ describe("createPostgresqlDatabase", () => {
     const rendered = await render(() => {
       const provider = new k8s.Provider("cluster", { context: "test" });
       const namespace = createNamespace({ name: "notes", provider });
-      const app = createWorkload({ name: "notes", namespace, container: { image: "example/notes:1.0" } });
-      createPostgresqlDatabase({ name: "notes", app, server: postgresql, provider });
-      createPostgresqlDatabase({ name: "search", app, server: postgresql, provider });
+      createPostgresqlDatabase({ name: "notes", namespace, server: postgresql, provider });
+      createPostgresqlDatabase({ name: "search", namespace, server: postgresql, provider });
     });
     assert.deepEqual(rendered.errors, []);
     assert.equal(rendered.manifest("Job", "notes-search-database").metadata.namespace, "postgresql");
@@ -217,6 +262,11 @@ describe("createPostgresqlDatabase", () => {
   it("refuses a server of another kind", async () => {
     const { rendered } = await renderDatabase(createPostgresqlDatabase, mariadb);
     assert.match(rendered.errors.join("\n"), /the server given is mariadb, not postgresql/);
+  });
+
+  it("refuses a database name its dump could not be a file of", async () => {
+    const { rendered } = await renderDatabase(createPostgresqlDatabase, postgresql, { database: "notes/db" });
+    assert.match(rendered.errors.join("\n"), /database "notes\/db": letters, digits/);
   });
 
   it("refuses a name PostgreSQL would cut short", async () => {

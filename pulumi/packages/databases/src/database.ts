@@ -7,13 +7,13 @@ import {
   identityLabel,
   namespacedResourceName,
   secretKeyRef,
-  type Workload,
 } from "@infra/k8s";
+import type { BackupHooks } from "@infra/restic";
 import { createScriptBundle, scriptPod } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { type DatabaseEngine, databaseScripts, engines } from "./engines";
+import { type DatabaseEngine, type DatabaseKind, databaseScripts, engines } from "./engines";
 import type { DatabaseServerInfo } from "./server";
 import { connectionUrl } from "./url";
 
@@ -23,42 +23,80 @@ export interface AppDatabaseArgs {
    * `<name>-database`; the database and user are called `<name>` unless given.
    */
   name: string;
-  /** The app's workload: the policies let it, and no other pod of its namespace, reach the server. */
-  app: Workload;
+  /** The app's namespace: its Secret lives there, and so do the pods `allowClient` lets in. */
+  namespace: k8s.core.v1.Namespace;
   /** The database project's `server` export: `requireStackOutput("postgresql", "server")`. */
   server: pulumi.Input<DatabaseServerInfo>;
   /** The cluster's Kubernetes provider (the database job and a policy live in the server's namespace). */
   provider: k8s.Provider;
-  /** The database's name (any text); `name` by default. */
+  /** The database's name; `name` by default. Letters, digits, "_" and "-": its dump is a file. */
   database?: string;
   /** The user's name (any text); `name` by default. */
   user?: string;
+  /** The parent of what is made outside the app's namespace (the app's component). */
+  parent?: pulumi.Resource;
+  /**
+   * Whether the app's own backups hold the database (with `backupHooks`): the server's backup
+   * then leaves it out, so a restored server never brings it back beside the app's own copy.
+   * @default false
+   */
+  backedUpByApp?: boolean;
+}
+
+/** Pods of the app's namespace that use the database, by the labels that select them. */
+export interface DatabaseClient {
+  /** Names the policies (a DNS label): the workload's name, or `backup` for the app's backup jobs. */
+  name: string;
+  /** Their identity labels. */
+  labels: Record<string, string>;
 }
 
 export interface AppDatabase {
+  kind: DatabaseKind;
+  /** The database's and the user's names. */
+  database: string;
+  user: string;
   /** In the app's namespace: `url`, `host`, `port`, `database`, `username`, `password`. */
   secret: k8s.core.v1.Secret;
   /** Creates the database and user, and sets the password (idempotent; rerun when it changes). */
   job: k8s.batch.v1.Job;
-  /** What the app's workload must depend on: its database exists before it starts. */
+  /** What a workload using the database must depend on: it exists before it starts. */
   dependsOn: pulumi.Resource[];
+  /**
+   * Lets a client's pods reach the server on its port, and the server accept them: one policy on
+   * each side, selecting the client by its labels (so it may be called before its workload exists).
+   */
+  allowClient(client: DatabaseClient): k8s.apiextensions.CustomResource[];
+  /**
+   * Hooks that dump and restore this database with the app's own credentials (never the
+   * admin's), for the app's backup jobs (`createJobPair`); the jobs must be a client.
+   */
+  backupHooks: BackupHooks;
 }
 
-// One read of the server's namespace per provider, however many databases a program creates.
-const serverNamespaces = new WeakMap<k8s.Provider, Map<string, k8s.core.v1.Namespace>>();
+// One read of the server's namespace per owner (the app's component, else the provider), however
+// many databases a program creates.
+const serverNamespaces = new WeakMap<object, Map<string, k8s.core.v1.Namespace>>();
 
-function serverNamespace(engine: DatabaseEngine, provider: k8s.Provider): k8s.core.v1.Namespace {
-  const known = serverNamespaces.get(provider) ?? new Map<string, k8s.core.v1.Namespace>();
-  serverNamespaces.set(provider, known);
+function serverNamespace(
+  engine: DatabaseEngine,
+  provider: k8s.Provider,
+  parent: pulumi.Resource | undefined,
+): k8s.core.v1.Namespace {
+  const owner = parent ?? provider;
+  const known = serverNamespaces.get(owner) ?? new Map<string, k8s.core.v1.Namespace>();
+  serverNamespaces.set(owner, known);
   let namespace = known.get(engine.name);
   if (!namespace) {
-    namespace = getExistingNamespace(engine.name, provider);
+    namespace = getExistingNamespace(engine.name, provider, parent);
     known.set(engine.name, namespace);
   }
   return namespace;
 }
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+// The dump of a database is `<database>.pgdump` and the hooks take a list of names.
+const dumpableName = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 
 function checkName(engine: DatabaseEngine, what: string, value: string, maxBytes: number): void {
   if (value === "" || value.includes("\0") || Buffer.byteLength(value) > maxBytes) {
@@ -66,14 +104,22 @@ function checkName(engine: DatabaseEngine, what: string, value: string, maxBytes
   }
 }
 
+/** Where an app's backup jobs read the database Secret (its `password` file among them). */
+export const appDatabaseSecretDir = "/secrets/database";
+
 function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDatabase {
-  const { app, name } = args;
+  const { name } = args;
   const database = args.database ?? name;
   const user = args.user ?? name;
   // PostgreSQL cuts longer identifiers silently, which would leave the URL naming another one.
   checkName(engine, "database", database, engine.kind === "postgresql" ? 63 : 64);
   checkName(engine, "user", user, engine.kind === "postgresql" ? 63 : 80);
-  const appNamespace = namespacedResourceName({ name, namespace: app.namespace }).split("/")[0];
+  if (!dumpableName.test(database)) {
+    throw new Error(
+      `${engine.kind} database "${database}": letters, digits, "_" and "-" (its dump is a file)`,
+    );
+  }
+  const appNamespace = namespacedResourceName({ name, namespace: args.namespace }).split("/")[0];
   // Objects in the server's namespace carry the app's namespace: apps of two namespaces may share a name.
   const prefix = `${appNamespace}-${name}`;
   const jobName = `${prefix}-database`;
@@ -88,13 +134,15 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
   });
   const serverPods = { [identityLabel]: server.apply((info) => info.podLabels[identityLabel] ?? "") };
   const port = [{ port: engine.port }];
+  const parent = args.parent ? { parent: args.parent } : {};
 
-  const password = new random.RandomPassword(`${appNamespace}/${name}-database-password`, {
-    length: 32,
+  const password = new random.RandomPassword(
+    `${appNamespace}/${name}-database-password`,
     // Letters and digits: ~190 bits; the URL and the SQL quote any character anyway.
-    special: false,
-  });
-  const namespace = serverNamespace(engine, args.provider);
+    { length: 32, special: false },
+    parent,
+  );
+  const namespace = serverNamespace(engine, args.provider, args.parent);
   const credentials = createSecret({
     name: `${prefix}-database-password`,
     namespace,
@@ -119,10 +167,29 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
           APP_DATABASE: database,
           APP_USER: user,
           APP_PASSWORD: secretKeyRef(credentials, "password"),
+          APP_DATABASE_BACKUP: args.backedUpByApp ? "app" : "server",
         },
       },
     ],
   });
+  const jobPods = { [identityLabel]: jobName };
+  // The job logs in only once the server lets it in.
+  const jobPolicies = [
+    createPolicy({
+      name: `${jobName}-to-server`,
+      description: `The database job of ${name} (namespace ${appNamespace}) reaches ${engine.name}.`,
+      namespace,
+      subject: { labels: jobPods },
+      egress: [{ peers: [{ endpoints: serverPods }], ports: port }],
+    }),
+    createPolicy({
+      name: `${engine.name}-from-${jobName}`,
+      description: `${engine.name} accepts the database job of ${name} (namespace ${appNamespace}).`,
+      namespace,
+      subject: { labels: serverPods },
+      ingress: [{ peers: [{ endpoints: jobPods }], ports: port }],
+    }),
+  ];
   const job = createJob({
     name: jobName,
     namespace,
@@ -134,33 +201,12 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
       ),
     },
     ...scriptPod(bundle, { script: engine.files.createDatabase }),
-  });
-
-  createPolicy({
-    name: `${name}-database-to-${engine.name}`,
-    description: `${app.name} reaches its ${engine.kind} database.`,
-    namespace: app.namespace,
-    subject: { workload: app },
-    egress: [{ peers: [{ endpoints: serverPods, namespace: server.namespace }], ports: port }],
-  });
-  createPolicy({
-    name: `${prefix}-to-server`,
-    description: `${engine.name} accepts ${app.name} of namespace ${appNamespace} and its database job.`,
-    namespace,
-    subject: { labels: serverPods },
-    ingress: [{ peers: [{ workload: app }, { endpoints: { [identityLabel]: jobName } }], ports: port }],
-  });
-  createPolicy({
-    name: `${jobName}-to-server`,
-    description: `The database job of ${app.name} reaches ${engine.name}.`,
-    namespace,
-    subject: { labels: { [identityLabel]: jobName } },
-    egress: [{ peers: [{ endpoints: serverPods }], ports: port }],
+    options: { dependsOn: jobPolicies },
   });
 
   const secret = createSecret({
     name: `${name}-database`,
-    namespace: app.namespace,
+    namespace: args.namespace,
     stringData: {
       url: pulumi.all([server, password.result]).apply(([info, secretPassword]) =>
         connectionUrl({
@@ -179,14 +225,65 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
       password: password.result,
     },
   });
-  return { secret, job, dependsOn: [job, secret] };
+
+  const allowClient = (client: DatabaseClient): k8s.apiextensions.CustomResource[] => {
+    if (!dnsLabel.test(client.name))
+      throw new Error(`Database client "${client.name}" needs a DNS label name`);
+    return [
+      createPolicy({
+        name: `${client.name}-to-${engine.name}`,
+        description: `${client.name} reaches its ${engine.kind} database ${database}.`,
+        namespace: args.namespace,
+        subject: { labels: client.labels },
+        egress: [{ peers: [{ endpoints: serverPods, namespace: server.namespace }], ports: port }],
+      }),
+      createPolicy({
+        name: `${engine.name}-from-${appNamespace}-${client.name}`,
+        description: `${engine.name} accepts ${client.name} of namespace ${appNamespace}.`,
+        namespace,
+        subject: { labels: serverPods },
+        ingress: [{ peers: [{ endpoints: client.labels, namespace: appNamespace }], ports: port }],
+      }),
+    ];
+  };
+
+  const { files } = engine;
+  const backupHooks: BackupHooks = {
+    environment: {
+      name: `${engine.kind}-app-database`,
+      image: engine.image,
+      scripts: databaseScripts(files.lib, files.backup, files.present, files.restore),
+      env: {
+        DB_HOST: server.host,
+        DB_PORT: server.port.apply(String),
+        DB_USER: user,
+        DB_PASSWORD_FILE: `${appDatabaseSecretDir}/password`,
+        DB_DATABASES: database,
+      },
+      mounts: [{ volume: secret, mountPath: appDatabaseSecretDir, defaultMode: 0o400 }],
+    },
+    backup: files.backup,
+    present: files.present,
+    restore: files.restore,
+  };
+
+  return {
+    kind: engine.kind,
+    database,
+    user,
+    secret,
+    job,
+    dependsOn: [job, secret],
+    allowClient,
+    backupHooks,
+  };
 }
 
 /**
  * Gives an app its own PostgreSQL database and login role, with its own generated password (never
  * the superuser's): a Job in the server's namespace creates them idempotently, a Secret in the
- * app's namespace holds the connection (`url` is percent-encoded), and policies let the app reach
- * the server (both directions). Make the app's workload depend on `dependsOn`.
+ * app's namespace holds the connection (`url` is percent-encoded), and `allowClient` opens the
+ * way for the pods that use it. Make those pods' workload depend on `dependsOn`.
  */
 export function createPostgresqlDatabase(args: AppDatabaseArgs): AppDatabase {
   return createAppDatabase(engines.postgresql, args);

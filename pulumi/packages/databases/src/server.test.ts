@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { images } from "@infra/core";
-import { resticScriptsDir, storageHosts } from "@infra/restic";
+import { resticScriptsDir } from "@infra/restic";
+import { exampleBackupConfig } from "@infra/restic/src/testing/backup-config";
 import { documentedVariables } from "@infra/restic/src/testing/readme";
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
 import { render } from "@tools/synth/src/testing";
 import { type DatabaseKind, databaseScriptsDir } from "./engines";
 import { createDatabaseServer, type DatabaseServer } from "./server";
@@ -18,14 +18,7 @@ async function renderServer(kind: DatabaseKind) {
       kind,
       provider: new k8s.Provider("cluster", { context: "test" }),
       storageSize: "5Gi",
-      backup: {
-        remote: "storage:homelab-backups",
-        storage: storageHosts(["s3.example.com"], [443]),
-        schedule: "15 3 * * *",
-        retention: { daily: 7, weekly: 4, monthly: 6 },
-        rcloneConfig: pulumi.secret("[storage]\ntype = s3\n"),
-        resticPassword: pulumi.secret("restic password"),
-      },
+      backup: exampleBackupConfig({ schedule: "15 3 * * *" }),
       kubeContext: "cloud-a",
     });
   });

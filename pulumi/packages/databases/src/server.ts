@@ -39,7 +39,7 @@ export interface DatabaseServerArgs {
   /** The storage class; the cluster's default when omitted. */
   storageClassName?: string;
   resources?: ResourcesArgs;
-  /** The stack's backup settings (`readBackupConfig()`). */
+  /** The stack's backup settings (`getBackupConfig()` of @projects/common). */
   backup: BackupConfig;
   /** The server's kube context, for the final backup. */
   kubeContext: pulumi.Input<string>;
@@ -85,7 +85,8 @@ export function createDatabaseServer(args: DatabaseServerArgs): DatabaseServer {
   const backups = createJobPair({
     app: engine.name,
     namespace,
-    volume: data,
+    // Dumped through the server, not backed up as files; the offline jobs run a private server on it.
+    requires: [data],
     schedule: args.backup.schedule,
     retention: args.backup.retention,
     repository: createBackupRepository({ namespace, config: args.backup }),

@@ -22,4 +22,10 @@ describe("serverStorageConfig", () => {
       [["size", "expected a volume size such as 10Gi"]],
     );
   });
+
+  it("refuses a misspelled key instead of quietly giving the default size", () => {
+    const result = serverStorageConfig.safeParse({ sise: "20Gi" });
+    assert.equal(result.success, false);
+    assert.match(result.error?.issues[0]?.message ?? "", /Unrecognized key: "sise"/);
+  });
 });

@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import {
   type NamespacedObjectArgs,
   namespacedMetadata,
@@ -48,7 +49,7 @@ export function createJob(args: JobArgs): k8s.batch.v1.Job {
 
 export interface CronJobArgs extends NamespacedObjectArgs, PodArgs, JobPolicyArgs {
   /** Cron schedule, for example `"30 3 * * *"`. */
-  schedule: string;
+  schedule: pulumi.Input<string>;
   /** IANA time zone of the schedule; the cluster's (UTC on our servers) when omitted. */
   timeZone?: string;
   /** `Forbid` by default: a run never overlaps the previous one. */

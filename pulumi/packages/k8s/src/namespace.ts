@@ -30,8 +30,16 @@ export function createNamespace(args: NamespaceArgs): k8s.core.v1.Namespace {
 
 /**
  * Reads a namespace that the cluster already has (for example `kube-system`), so objects can be
- * created in it through the server's provider without Pulumi owning the namespace itself.
+ * created in it through the server's provider without Pulumi owning the namespace itself. With a
+ * parent (an app's component), the read and what is created in it show under that parent.
  */
-export function getExistingNamespace(name: string, provider: k8s.Provider): k8s.core.v1.Namespace {
-  return registerNamespace(k8s.core.v1.Namespace.get(name, name, { provider }), name);
+export function getExistingNamespace(
+  name: string,
+  provider: k8s.Provider,
+  parent?: pulumi.Resource,
+): k8s.core.v1.Namespace {
+  return registerNamespace(
+    k8s.core.v1.Namespace.get(name, name, { provider, ...(parent ? { parent } : {}) }),
+    name,
+  );
 }

@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import type { ContainerArgs } from "./container";
 import {
   type NamespacedObjectArgs,
@@ -29,10 +30,18 @@ export interface ServiceArgs extends Omit<NamespacedObjectArgs, "namespace"> {
   type?: "ClusterIP" | "NodePort" | "LoadBalancer";
   /** Give the Service no cluster IP (a StatefulSet's governing service). */
   headless?: boolean;
+  /**
+   * A fixed cluster IP inside the service range, for a Service reached by address from outside
+   * the cluster (through a subnet router); Kubernetes picks one otherwise.
+   */
+  clusterIp?: pulumi.Input<string>;
 }
 
 /** Creates a Service that selects a workload's pods by its identity label. */
 export function createService(args: ServiceArgs): k8s.core.v1.Service {
+  if (args.headless && args.clusterIp !== undefined) {
+    throw new Error(`Service ${args.name}: a headless Service has no cluster IP to fix`);
+  }
   const objectArgs = { ...args, namespace: args.workload.namespace };
   return new k8s.core.v1.Service(
     namespacedResourceName(objectArgs),
@@ -41,6 +50,7 @@ export function createService(args: ServiceArgs): k8s.core.v1.Service {
       spec: {
         type: args.type ?? "ClusterIP",
         ...(args.headless ? { clusterIP: "None" } : {}),
+        ...(args.clusterIp === undefined ? {} : { clusterIP: args.clusterIp }),
         selector: args.workload.selector,
         ports: args.ports.map((port) => ({
           name: port.name,

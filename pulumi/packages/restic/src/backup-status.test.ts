@@ -29,7 +29,10 @@ describe("task backup:status", { skip: missing.length > 0 ? `needs ${missing.joi
   let box: ResticSandbox;
   let bin: string;
 
-  /** A project directory with a stack file, and what its deployed stack would answer. */
+  /**
+   * A project directory with a stack file, and what its deployed stack would answer; the shared
+   * project holds the stack's backup secrets.
+   */
   async function project(
     projects: string,
     name: string,
@@ -38,15 +41,16 @@ describe("task backup:status", { skip: missing.length > 0 ? `needs ${missing.joi
     const dir = join(projects, name);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "Pulumi.cloud-a.yaml"), "config: {}\n");
-    if (!backups) return;
-    await writeFile(join(dir, "outputs.json"), JSON.stringify({ backups }));
-    await writeFile(
-      join(dir, "config.json"),
-      JSON.stringify({
-        "backup:resticPassword": (await readFile(box.passwordFile, "utf8")).trim(),
-        "backup:rcloneConfig": await readFile(box.rcloneConfig, "utf8"),
-      }),
-    );
+    if (name === "shared") {
+      await writeFile(
+        join(dir, "config.json"),
+        JSON.stringify({
+          "backup:resticPassword": (await readFile(box.passwordFile, "utf8")).trim(),
+          "backup:rcloneConfig": await readFile(box.rcloneConfig, "utf8"),
+        }),
+      );
+    }
+    if (backups) await writeFile(join(dir, "outputs.json"), JSON.stringify({ backups }));
   }
 
   async function status(projects: string) {
@@ -88,6 +92,7 @@ describe("task backup:status", { skip: missing.length > 0 ? `needs ${missing.joi
     await project(projects, "mariadb", [
       { app: "mariadb", schedule: "0 4 * * *", repository: box.repository },
     ]);
+    await project(projects, "shared");
     const result = await status(projects);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stdout, /^mariadb\s+none\s+-\s+0 4 \* \* \*\s+STALE$/m);
@@ -102,6 +107,7 @@ describe("task backup:status", { skip: missing.length > 0 ? `needs ${missing.joi
     await project(projects, "mariadb", [
       { app: "mariadb", schedule: "0 4 * * *", repository: `rclone:local:${box.root}/missing` },
     ]);
+    await project(projects, "shared");
     const result = await status(projects);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /mariadb: cannot read the repository of mariadb/);

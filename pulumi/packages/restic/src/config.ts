@@ -1,9 +1,10 @@
-import { ConfigError, domainName, ipv4, ipv4Cidr, port } from "@infra/core";
+import { classifyHosts, type ExternalHosts } from "@infra/cilium";
+import { ConfigError, externalHost, port, readConfig } from "@infra/core";
 import * as pulumi from "@pulumi/pulumi";
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 
-/** The config namespace every stateful project reads its backup settings from (`backup:<key>`). */
+/** The config namespace of the backup settings, set once per stack in the `shared` project (`backup:<key>`). */
 export const backupConfigNamespace = "backup";
 
 /** How many daily, weekly and monthly snapshots an app keeps (`0` turns a rule off). */
@@ -13,18 +14,13 @@ export interface Retention {
   monthly: number;
 }
 
-/** The hosts the backup jobs may reach: the storage behind the rclone remote. */
-export interface StorageHosts {
-  fqdns: string[];
-  /** `*.example.com` patterns. */
-  fqdnPatterns: string[];
-  /** IPv4 ranges (an address is a /32). */
-  cidrs: string[];
+/** The hosts the backup jobs may reach: the storage behind the rclone remote, on its ports. */
+export interface StorageHosts extends ExternalHosts {
   ports: number[];
 }
 
-/** A stack's backup settings (`backup:*` config). */
-export interface BackupConfig {
+/** A stack's backup settings, as `shared` reads them from `backup:*` and exports them. */
+export interface BackupSettings {
   /**
    * `<remote>:<bucket>[/<path>]` of the rclone config: each app's repository is
    * `rclone:<remote>:<bucket>[/<path>]/<app>`, the same on every cluster.
@@ -34,10 +30,26 @@ export interface BackupConfig {
   /** The default backup schedule (a CronJob schedule, UTC). */
   schedule: string;
   retention: Retention;
-  /** The rclone config file's content (a secret). */
+}
+
+/** The secrets that open every repository (shared exports them as secrets). */
+export interface BackupSecrets {
+  /** The rclone config file's content. */
   rcloneConfig: pulumi.Output<string>;
-  /** The restic repositories' password (a secret): the same on every stack, or no other cluster can restore. */
+  /** The restic repositories' password: the same on every stack, or no other cluster can restore. */
   resticPassword: pulumi.Output<string>;
+}
+
+/**
+ * What an app's backup jobs are made with: the stack's settings (read from `shared` by the
+ * projects, so they may still be outputs), with the app's own schedule and retention if it has
+ * them, and the secrets.
+ */
+export interface BackupConfig extends BackupSecrets {
+  remote: pulumi.Input<string>;
+  storage: pulumi.Input<StorageHosts>;
+  schedule: pulumi.Input<string>;
+  retention: pulumi.Input<Retention>;
 }
 
 const remoteExpected =
@@ -48,18 +60,6 @@ const remote = z
   .refine((value) => !value.endsWith("/") && !value.includes("//") && !value.split("/").includes(".."), {
     error: remoteExpected,
   });
-
-const hostExpected =
-  "expected a DNS name (storage.example.com), a pattern (*.example.com), an IPv4 address or an IPv4 CIDR";
-const storageHost = z
-  .string({ error: hostExpected })
-  .refine(
-    (value) =>
-      domainName.safeParse(value.replace(/^\*\./, "")).success ||
-      ipv4.safeParse(value).success ||
-      ipv4Cidr.safeParse(value).success,
-    { error: hostExpected },
-  );
 
 const cronExpected = "expected a CronJob schedule such as 30 3 * * * (UTC)";
 const schedule = z.string({ error: cronExpected }).refine(
@@ -75,15 +75,20 @@ const schedule = z.string({ error: cronExpected }).refine(
 );
 
 const keep = z.number().int().min(0);
+const defaultRetention: Retention = { daily: 7, weekly: 4, monthly: 6 };
 
 const schemas = {
   remote,
-  storageHosts: z.array(storageHost).min(1, { error: "list at least one storage host" }),
+  storageHosts: z.array(externalHost).min(1, { error: "list at least one storage host" }),
   storagePorts: z.array(port).min(1).default([443]),
   schedule: schedule.default("30 3 * * *"),
   retention: z
-    .object({ daily: keep.default(7), weekly: keep.default(4), monthly: keep.default(6) })
-    .default({ daily: 7, weekly: 4, monthly: 6 }),
+    .strictObject({
+      daily: keep.default(defaultRetention.daily),
+      weekly: keep.default(defaultRetention.weekly),
+      monthly: keep.default(defaultRetention.monthly),
+    })
+    .default(defaultRetention),
 };
 
 function stackFile(): string {
@@ -136,22 +141,17 @@ function readSecret(key: string): pulumi.Output<string> {
 
 /** Turns `backup:storageHosts` entries into the peers of the storage policy. */
 export function storageHosts(hosts: readonly string[], ports: readonly number[]): StorageHosts {
-  const isAddress = (host: string) => ipv4.safeParse(host).success || ipv4Cidr.safeParse(host).success;
-  return {
-    fqdns: hosts.filter((host) => !isAddress(host) && !host.startsWith("*.")),
-    fqdnPatterns: hosts.filter((host) => host.startsWith("*.")),
-    cidrs: hosts.filter(isAddress).map((host) => (host.includes("/") ? host : `${host}/32`)),
-    ports: [...ports],
-  };
+  return { ...classifyHosts(hosts), ports: [...ports] };
 }
 
 /**
- * Reads the stack's backup settings from the `backup:` config namespace (the same keys in every
- * stateful project): `remote`, `storageHosts`, optional `storagePorts` (443), `schedule`
- * (`30 3 * * *`) and `retention` (7 daily, 4 weekly, 6 monthly), and the secrets `rcloneConfig`
- * and `resticPassword`. A missing or bad value fails with the key, the stack and what is expected.
+ * Reads the stack's backup settings from the `backup:` config namespace (in the `shared`
+ * project's stack file, once per stack): `remote`, `storageHosts`, optional `storagePorts` (443),
+ * `schedule` (`30 3 * * *`) and `retention` (7 daily, 4 weekly, 6 monthly), and the secrets
+ * `rcloneConfig` and `resticPassword`. A missing or bad value fails with the key, the stack and
+ * what is expected.
  */
-export function readBackupConfig(): BackupConfig {
+export function readBackupConfig(): BackupSettings & BackupSecrets {
   return {
     remote: read("remote", schemas.remote),
     storage: storageHosts(
@@ -162,5 +162,38 @@ export function readBackupConfig(): BackupConfig {
     retention: read("retention", schemas.retention),
     rcloneConfig: readSecret("rcloneConfig"),
     resticPassword: readSecret("resticPassword"),
+  };
+}
+
+/** What a stateful project may set for its own backups (`<project>:backup`); the stack's otherwise. */
+export interface BackupOverrides {
+  schedule?: string;
+  retention?: Partial<Retention>;
+}
+
+/** `<project>:backup`: the project's own schedule and retention; unknown keys are refused. */
+export const backupOverridesConfig = z
+  .strictObject({
+    schedule: schedule.optional(),
+    retention: z
+      .strictObject({ daily: keep.optional(), weekly: keep.optional(), monthly: keep.optional() })
+      .optional(),
+  })
+  .default({});
+
+/** Reads the project's `<project>:backup` overrides (schedule and retention), failing on a bad or unknown key. */
+export function readBackupOverrides(): BackupOverrides {
+  return readConfig("backup", backupOverridesConfig);
+}
+
+/** The stack's backup config with a project's own schedule and retention in place of the stack's. */
+export function withBackupOverrides(config: BackupConfig, overrides: BackupOverrides): BackupConfig {
+  const retention = overrides.retention;
+  return {
+    ...config,
+    schedule: overrides.schedule ?? config.schedule,
+    retention: retention
+      ? pulumi.output(config.retention).apply((stack) => ({ ...stack, ...retention }))
+      : config.retention,
   };
 }

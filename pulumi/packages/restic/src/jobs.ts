@@ -1,7 +1,7 @@
 import { createCronJob, createJob, type NamespacedObjectArgs, type VolumeMountArgs } from "@infra/k8s";
 import { type ScriptBundle, scriptPod, scriptsDir } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { Retention } from "./config";
 
 /** The label every pod of an app's backup and restore jobs carries (their policies select it). */
@@ -29,9 +29,11 @@ interface AppJobArgs extends Pick<NamespacedObjectArgs, "namespace" | "options">
 
 export interface BackupJobArgs extends AppJobArgs {
   /** When it runs (a CronJob schedule, UTC). */
-  schedule: string;
+  schedule: pulumi.Input<string>;
   /** Snapshots kept; the scripts' defaults (7 daily, 4 weekly, 6 monthly) when omitted. */
-  retention?: Retention;
+  retention?: pulumi.Input<Retention>;
+  /** Paths under the backup directory left out of the snapshots (BACKUP_EXCLUDE). */
+  exclude?: string[];
   /** A file of the bundle run before the snapshot (BACKUP_HOOK), e.g. a database dump. */
   backupHook?: string;
   /**
@@ -54,16 +56,18 @@ export function backupJobName(app: string, final = false): string {
 
 /** Creates the CronJob that backs an app up with backup.sh (or its final-backup template). */
 export function createBackupJob(args: BackupJobArgs): k8s.batch.v1.CronJob {
-  const env: Record<string, string> = {
+  const retention = args.retention === undefined ? undefined : pulumi.output(args.retention);
+  const env: Record<string, pulumi.Input<string>> = {
     ...(args.final ? { BACKUP_REASON: "final" } : {}),
-    ...(args.retention
+    ...(retention
       ? {
-          BACKUP_KEEP_DAILY: String(args.retention.daily),
-          BACKUP_KEEP_WEEKLY: String(args.retention.weekly),
-          BACKUP_KEEP_MONTHLY: String(args.retention.monthly),
+          BACKUP_KEEP_DAILY: retention.apply((keep) => String(keep.daily)),
+          BACKUP_KEEP_WEEKLY: retention.apply((keep) => String(keep.weekly)),
+          BACKUP_KEEP_MONTHLY: retention.apply((keep) => String(keep.monthly)),
         }
       : {}),
     ...(args.backupHook ? { BACKUP_HOOK: `${scriptsDir}/${args.backupHook}` } : {}),
+    ...(args.exclude && args.exclude.length > 0 ? { BACKUP_EXCLUDE: args.exclude.join("\n") } : {}),
   };
   const options = args.final
     ? { ...args.options, transformations: [...(args.options?.transformations ?? []), suspend] }

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { createNamespace, createPersistentVolumeClaim, createWorkload } from "@infra/k8s";
+import { createNamespace, createPersistentVolumeClaim, createSecret, createWorkload } from "@infra/k8s";
 import type { ScriptEnvironment } from "@infra/scripting";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { render } from "@tools/synth/src/testing";
 import { type BackupConfig, storageHosts } from "./config";
 import { finalBackupScript } from "./final-backup";
-import { type BackupHooks, createJobPair, type JobPair } from "./pair";
+import { type BackupHooks, createJobPair, type JobPair, type JobPairArgs } from "./pair";
 import { createBackupRepository } from "./repository";
 import { documentedVariables } from "./testing/readme";
 import { resticScriptsDir } from "./testing/restic-sandbox";
@@ -17,19 +17,20 @@ import { resticScriptsDir } from "./testing/restic-sandbox";
 const rcloneConfig = "[storage]\ntype = s3\nsecret_access_key = rclone-secret-value\n";
 const resticPassword = "restic-password-value";
 
+/** The stack's settings as a project gets them: outputs of the shared project's stack. */
 function backupConfig(): BackupConfig {
   return {
-    remote: "storage:homelab-backups",
-    storage: storageHosts(["s3.example.com", "*.backup.example.net", "203.0.113.0/24"], [443]),
-    schedule: "30 3 * * *",
-    retention: { daily: 7, weekly: 4, monthly: 6 },
+    remote: pulumi.output("storage:homelab-backups"),
+    storage: pulumi.output(storageHosts(["s3.example.com", "*.backup.example.net", "203.0.113.0/24"], [443])),
+    schedule: pulumi.output("30 3 * * *"),
+    retention: pulumi.output({ daily: 7, weekly: 4, monthly: 6 }),
     rcloneConfig: pulumi.secret(rcloneConfig),
     resticPassword: pulumi.secret(resticPassword),
   };
 }
 
-/** Hooks shaped like the databases': scripts in every job, a private server in the offline ones. */
-function fakeHooks(volume: k8s.core.v1.PersistentVolumeClaim): BackupHooks {
+/** Hooks shaped like a database server's: scripts in every job, a private server in the offline ones. */
+function serverHooks(volume: k8s.core.v1.PersistentVolumeClaim): BackupHooks {
   const server: ScriptEnvironment = {
     name: "server",
     scripts: { "start.sh": "echo start\n", "stop.sh": "echo stop\n" },
@@ -51,28 +52,66 @@ function fakeHooks(volume: k8s.core.v1.PersistentVolumeClaim): BackupHooks {
   };
 }
 
-/** Renders an app with its job pair the way a project wires them, on a stack. */
-async function renderPair(options: { stack?: string; hooks?: boolean } = {}) {
+/** Hooks shaped like an app's own database: reached the same way by every job, through its Secret. */
+function appDatabaseHooks(credentials: k8s.core.v1.Secret): BackupHooks {
+  return {
+    environment: {
+      name: "app-database",
+      scripts: { "dump.sh": "echo dump\n", "present.sh": "echo absent\n", "load.sh": "echo load\n" },
+      env: { DB_HOST: "db.example.svc", DB_PASSWORD_FILE: "/secrets/database/password" },
+      mounts: [{ volume: credentials, mountPath: "/secrets/database" }],
+    },
+    backup: "dump.sh",
+    present: "present.sh",
+    restore: "load.sh",
+  };
+}
+
+/**
+ * Renders an app with its job pair the way a project wires them, on a stack: by default an app
+ * with two volumes (`data`, whose `cache` is left out, and `config`); with `hooks` a database
+ * server (its volume is dumped, not backed up as files) or an app with its own database too.
+ */
+async function renderPair(options: { stack?: string; hooks?: "server" | "app-database" } = {}) {
   let pair: JobPair | undefined;
   const rendered = await render(
     () => {
       const provider = new k8s.Provider("cluster", { context: "test" });
       const namespace = createNamespace({ name: "notes", provider });
-      const volume = createPersistentVolumeClaim({ name: "notes-data", namespace, size: "1Gi" });
+      const data = createPersistentVolumeClaim({ name: "notes-data", namespace, size: "1Gi" });
+      const config = createPersistentVolumeClaim({ name: "notes-config", namespace, size: "1Gi" });
+      const credentials = createSecret({ name: "notes-database", namespace, stringData: { password: "pw" } });
+      const databaseJob = createWorkload({ name: "notes-database", namespace, container: { image: "db:1" } });
+      const server = options.hooks === "server";
       pair = createJobPair({
         app: "notes",
         namespace,
-        volume,
+        ...(server
+          ? { hooks: serverHooks(data), requires: [data] }
+          : {
+              volumes: [
+                { name: "data", claim: data, exclude: ["cache"] },
+                { name: "config", claim: config },
+              ],
+            }),
+        ...(options.hooks === "app-database"
+          ? { hooks: appDatabaseHooks(credentials), requires: [databaseJob.resource] }
+          : {}),
         schedule: "30 3 * * *",
-        retention: { daily: 3, weekly: 2, monthly: 1 },
+        retention: pulumi.output({ daily: 3, weekly: 2, monthly: 1 }),
         repository: createBackupRepository({ namespace, config: backupConfig() }),
-        ...(options.hooks ? { hooks: fakeHooks(volume) } : {}),
         kubeContext: options.stack ?? "cloud-a",
       });
       createWorkload({
         name: "notes",
         namespace,
-        container: { image: "example/notes:1.0", volumeMounts: [{ volume, mountPath: "/data" }] },
+        container: {
+          image: "example/notes:1.0",
+          volumeMounts: [
+            { volume: data, mountPath: "/data" },
+            { volume: config, mountPath: "/config" },
+          ],
+        },
         options: { dependsOn: pair.dependsOn },
       });
     },
@@ -131,7 +170,9 @@ describe("createJobPair", () => {
       assert.ok(documented.has(name), `${name} is not in the README`);
     }
     assert.equal(backup.BACKUP_APP, "notes");
-    assert.equal(backup.BACKUP_DIR, "/data");
+    assert.equal(backup.BACKUP_DIR, "/backup");
+    assert.equal(backup.BACKUP_VOLUMES, "data config");
+    assert.equal(backup.BACKUP_EXCLUDE, "data/cache");
     assert.deepEqual(
       [backup.BACKUP_KEEP_DAILY, backup.BACKUP_KEEP_WEEKLY, backup.BACKUP_KEEP_MONTHLY],
       ["3", "2", "1"],
@@ -170,18 +211,23 @@ describe("createJobPair", () => {
     assert.equal(rendered.manifest("Secret", rclone.secret).stringData[rclone.key], rcloneConfig);
   });
 
-  it("mounts a plain app's volume read-only for backups and writable for the restore", async () => {
+  it("mounts each volume under the scratch directory, read-only for backups and writable for the restore", async () => {
     const { container } = await renderPair();
-    const dataMount = (kind: string, name: string) =>
-      container(kind, name).container.volumeMounts.find(
-        (mount: Record<string, string>) => mount.mountPath === "/data",
+    const mounts = (kind: string, name: string) =>
+      container(kind, name).container.volumeMounts.filter((mount: { mountPath: string }) =>
+        mount.mountPath.startsWith("/backup"),
       );
-    assert.deepEqual(dataMount("CronJob", "notes-backup"), {
-      name: "pvc-notes-data",
-      mountPath: "/data",
-      readOnly: true,
-    });
-    assert.deepEqual(dataMount("Job", "notes-restore"), { name: "pvc-notes-data", mountPath: "/data" });
+    assert.deepEqual(mounts("CronJob", "notes-backup"), [
+      { name: "backup-scratch", mountPath: "/backup" },
+      { name: "pvc-notes-data", mountPath: "/backup/data", readOnly: true },
+      { name: "pvc-notes-config", mountPath: "/backup/config", readOnly: true },
+    ]);
+    assert.deepEqual(mounts("CronJob", "notes-final-backup"), mounts("CronJob", "notes-backup"));
+    assert.deepEqual(mounts("Job", "notes-restore"), [
+      { name: "backup-scratch", mountPath: "/backup" },
+      { name: "pvc-notes-data", mountPath: "/backup/data" },
+      { name: "pvc-notes-config", mountPath: "/backup/config" },
+    ]);
   });
 
   it("copies restic and rclone in from their pinned images before the script runs", async () => {
@@ -223,11 +269,12 @@ describe("createJobPair", () => {
     assert.equal(env("CronJob", "notes-backup").BACKUP_REASON, undefined);
   });
 
-  it("deletes the volume, secrets, scripts and policy only after the final backup's delete ran", async () => {
+  it("deletes the volumes, secrets, scripts and policy only after the final backup's delete ran", async () => {
     const { resource } = await renderPair();
     const final = resource("command:local:Command", "notes/notes-final-backup");
     for (const [type, name] of [
       ["kubernetes:core/v1:PersistentVolumeClaim", "notes/notes-data"],
+      ["kubernetes:core/v1:PersistentVolumeClaim", "notes/notes-config"],
       ["kubernetes:core/v1:Secret", "notes/restic-password"],
       ["kubernetes:core/v1:Secret", "notes/rclone-config"],
       ["kubernetes:core/v1:ConfigMap", "notes/notes-backup-scripts"],
@@ -283,10 +330,11 @@ describe("createJobPair", () => {
     }
   });
 
-  it("with hooks, dumps into a scratch directory online and runs the restore and final backup offline", async () => {
-    const { env, container, rendered } = await renderPair({ hooks: true });
+  it("for a database server, dumps into the scratch directory online and runs the restore and final backup offline", async () => {
+    const { env, container, rendered } = await renderPair({ hooks: "server" });
     const scheduled = env("CronJob", "notes-backup");
     assert.equal(scheduled.BACKUP_DIR, "/backup");
+    assert.equal(scheduled.BACKUP_VOLUMES, undefined);
     assert.equal(scheduled.BACKUP_HOOK, "/opt/scripts/dump.sh");
     assert.equal(scheduled.DB_HOST, "db.example.svc");
     const restore = env("Job", "notes-restore");
@@ -309,21 +357,97 @@ describe("createJobPair", () => {
     );
   });
 
-  it("refuses an app name its final backup job could not be named after", async () => {
-    const rendered = await render(() => {
-      const namespace = createNamespace({
-        name: "x",
-        provider: new k8s.Provider("cluster", { context: "test" }),
-      });
-      createJobPair({
-        app: "a-very-long-application-name-for-a-job",
-        namespace,
-        volume: createPersistentVolumeClaim({ name: "data", namespace, size: "1Gi" }),
-        schedule: "@daily",
-        repository: createBackupRepository({ namespace, config: backupConfig() }),
-        kubeContext: "test",
-      });
-    });
-    assert.match(rendered.errors.join("\n"), /at most 35 characters/);
+  it("backs an app's volumes and its own database up together, every job reaching it the same way", async () => {
+    const { env, rendered, resource } = await renderPair({ hooks: "app-database" });
+    for (const [kind, name] of [
+      ["CronJob", "notes-backup"],
+      ["CronJob", "notes-final-backup"],
+      ["Job", "notes-restore"],
+    ] as const) {
+      const variables = env(kind, name);
+      assert.equal(variables.BACKUP_VOLUMES, "data config", name);
+      assert.equal(variables.DB_HOST, "db.example.svc", name);
+    }
+    assert.equal(env("CronJob", "notes-backup").BACKUP_HOOK, "/opt/scripts/dump.sh");
+    assert.equal(env("Job", "notes-restore").RESTORE_HOOK, "/opt/scripts/load.sh");
+    // One bundle serves all three jobs: no private server runs.
+    assert.throws(() => rendered.manifest("ConfigMap", "notes-offline-backup-scripts"));
+    // The jobs start after the database exists, and it stays until the final backup ran.
+    const database = resource("kubernetes:apps/v1:Deployment", "notes/notes-database");
+    assert.ok(resource("kubernetes:batch/v1:Job", "notes/notes-restore").dependsOn.includes(database.urn));
+    assert.ok(resource("command:local:Command", "notes/notes-final-backup").dependsOn.includes(database.urn));
   });
+
+  it("exports the app, its schedule and its repository for task backup:status", async () => {
+    const { pair } = await renderPair();
+    const entry = await new Promise((resolve) =>
+      pulumi
+        .all([pair.entry.namespace, pair.entry.schedule, pair.entry.repository])
+        .apply(([namespace, schedule, repository]) =>
+          resolve({ app: pair.entry.app, namespace, schedule, repository }),
+        ),
+    );
+    assert.deepEqual(entry, {
+      app: "notes",
+      namespace: "notes",
+      schedule: "30 3 * * *",
+      repository: "rclone:storage:homelab-backups/notes",
+    });
+  });
+
+  const refused: {
+    should: string;
+    args: (claim: k8s.core.v1.PersistentVolumeClaim) => Partial<JobPairArgs>;
+    error: RegExp;
+  }[] = [
+    {
+      should: "an app name its final backup job could not be named after",
+      args: (claim) => ({
+        app: "a-very-long-application-name-for-a-job",
+        volumes: [{ name: "data", claim }],
+      }),
+      error: /at most 35 characters/,
+    },
+    { should: "a pair with nothing to back up", args: () => ({ volumes: [] }), error: /nothing to back up/ },
+    {
+      should: "a volume whose name is not a directory name of the snapshot",
+      args: (claim) => ({ volumes: [{ name: "Data Dir", claim }] }),
+      error: /volume "Data Dir" needs a DNS label name/,
+    },
+    {
+      should: "two volumes of one name",
+      args: (claim) => ({
+        volumes: [
+          { name: "data", claim },
+          { name: "data", claim },
+        ],
+      }),
+      error: /two volumes are named "data"/,
+    },
+    {
+      should: "an excluded path outside its volume",
+      args: (claim) => ({ volumes: [{ name: "data", claim, exclude: ["../config"] }] }),
+      error: /"\.\.\/config" is not a path inside volume data/,
+    },
+  ];
+  for (const { should, args, error } of refused) {
+    it(`refuses ${should}`, async () => {
+      const rendered = await render(() => {
+        const namespace = createNamespace({
+          name: "x",
+          provider: new k8s.Provider("cluster", { context: "test" }),
+        });
+        const claim = createPersistentVolumeClaim({ name: "data", namespace, size: "1Gi" });
+        createJobPair({
+          app: "notes",
+          namespace,
+          schedule: "@daily",
+          repository: createBackupRepository({ namespace, config: backupConfig() }),
+          kubeContext: "test",
+          ...args(claim),
+        });
+      });
+      assert.match(rendered.errors.join("\n"), error);
+    });
+  }
 });

@@ -2,7 +2,7 @@ import { emptyDir, type VolumeMountArgs } from "@infra/k8s";
 import { createScriptBundle, type ScriptBundle, type ScriptEnvironment } from "@infra/scripting";
 import type * as command from "@pulumi/command";
 import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { Retention } from "./config";
 import { createFinalBackup } from "./final-backup";
 import { backupPodLabels, createBackupJob, createRestoreJob } from "./jobs";
@@ -10,37 +10,60 @@ import { createStoragePolicy } from "./policy";
 import { type BackupRepository, repositoryOf, resticEnvironment } from "./repository";
 
 /**
- * Hooks for data that is not files on the volume (a database): the backup dumps it into a scratch
+ * Hooks for data that is not files on a volume (a database): the backup dumps it into the scratch
  * BACKUP_DIR, the restore loads the dump and asks whether the data is already there.
  */
 export interface BackupHooks {
   /** What every job of the pair needs for the hooks: their scripts, client settings, secrets. */
   environment: ScriptEnvironment;
-  /** Added to the scheduled backup, which runs next to the app: how to reach the app's server. */
-  online: ScriptEnvironment;
   /**
-   * Added to the restore job and the final backup, which run while the app is stopped: mounts the
-   * app's volume and starts (setup) and stops (cleanup) what the hooks talk to.
+   * Added to the scheduled backup only, which runs while the data's server serves: how to reach
+   * it. Omitted when every job reaches the data the same way (an app's database on the shared
+   * server: the app is stopped, not the server).
    */
-  offline: ScriptEnvironment;
+  online?: ScriptEnvironment;
+  /**
+   * Added to the restore job and the final backup, which run while the data's own server is
+   * stopped: mounts its volume and starts (setup) and stops (cleanup) a private server on it.
+   */
+  offline?: ScriptEnvironment;
   /** Files of `environment`: BACKUP_HOOK, RESTORE_PRESENT_HOOK and RESTORE_HOOK. */
   backup: string;
   present: string;
   restore: string;
 }
 
+/** A volume backed up as files: the snapshot's directory `<name>`. */
+export interface BackupVolume {
+  /**
+   * Its directory in the snapshot (a DNS label). Keep it stable: a renamed volume no longer
+   * finds its files in older snapshots.
+   */
+  name: string;
+  claim: k8s.core.v1.PersistentVolumeClaim;
+  /** Paths inside the volume that are not backed up (what the app rebuilds itself: caches, indexes). */
+  exclude?: string[];
+}
+
 export interface JobPairArgs {
   /** The app: its repository is `rclone:<remote>/<app>`; letters, digits, ".", "_", "-". */
   app: string;
   namespace: k8s.core.v1.Namespace;
-  /** The app's data volume: backed up as it is, or, with hooks, what their offline environment mounts. */
-  volume: k8s.core.v1.PersistentVolumeClaim;
+  /** The volumes backed up as files. */
+  volumes?: BackupVolume[];
+  /** Hooks for the data that is not files (a database). At least one of `volumes` and `hooks`. */
+  hooks?: BackupHooks;
+  /**
+   * What the jobs need besides the volumes (the volume a private server runs on, an app's
+   * database and the policies that reach it): the jobs are created after it, and it is deleted
+   * only after the final backup succeeded.
+   */
+  requires?: pulumi.Resource[];
   /** When the scheduled backup runs (a CronJob schedule, UTC). */
-  schedule: string;
-  retention?: Retention;
+  schedule: pulumi.Input<string>;
+  retention?: pulumi.Input<Retention>;
   /** Where the repositories live and the Secrets that open them (`createBackupRepository`). */
   repository: BackupRepository;
-  hooks?: BackupHooks;
   /** The server's kube context (`getSharedEnvironment().server`): the final backup runs kubectl with it. */
   kubeContext: pulumi.Input<string>;
 }
@@ -49,8 +72,8 @@ export interface JobPairArgs {
 export interface BackupEntry {
   app: string;
   namespace: pulumi.Output<string>;
-  schedule: string;
-  repository: string;
+  schedule: pulumi.Output<string>;
+  repository: pulumi.Output<string>;
 }
 
 export interface JobPair {
@@ -74,54 +97,87 @@ export interface JobPair {
 }
 
 const appName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const volumeName = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 // The final backup's job is named <app>-final-backup-<UTC timestamp>, at most 63 characters.
 const maxAppLength = 63 - "-final-backup-20250101000000".length;
 
-/**
- * Backs up an app's volume (or, with hooks, its database) on a schedule and restores it before the
- * app starts, and takes a final backup when the app is destroyed:
- * - a CronJob running backup.sh, a Job running restore.sh (Pulumi waits for it), a suspended
- *   CronJob that is the final backup's template, and a command whose delete runs the final backup;
- * - the policy that lets these jobs reach the storage hosts and nothing else.
- * Give the app's workload `dependsOn: pair.dependsOn`: a failed restore then fails the deployment
- * before the app starts on an empty volume, and `pulumi destroy` stops the app, takes the final
- * backup, and deletes the volume only after it succeeded.
- */
-export function createJobPair(args: JobPairArgs): JobPair {
-  const { app, namespace, hooks } = args;
+/** The scratch directory every job of a pair backs up from and restores into. */
+export const backupDir = "/backup";
+
+function checkArgs(args: JobPairArgs): void {
+  const { app } = args;
   if (!appName.test(app) || app.length > maxAppLength) {
     throw new Error(
       `Backup app "${app}": letters, digits, ".", "_", "-", at most ${maxAppLength} characters`,
     );
   }
+  const names = (args.volumes ?? []).map((volume) => volume.name);
+  if (names.length === 0 && !args.hooks) throw new Error(`Backup of ${app}: nothing to back up`);
+  for (const name of names) {
+    if (!volumeName.test(name)) throw new Error(`Backup of ${app}: volume "${name}" needs a DNS label name`);
+    if (names.indexOf(name) !== names.lastIndexOf(name)) {
+      throw new Error(`Backup of ${app}: two volumes are named "${name}"`);
+    }
+  }
+  for (const volume of args.volumes ?? []) {
+    for (const path of volume.exclude ?? []) {
+      if (path === "" || path.startsWith("/") || path.split("/").includes("..")) {
+        throw new Error(`Backup of ${app}: "${path}" is not a path inside volume ${volume.name}`);
+      }
+    }
+  }
+}
+
+/**
+ * Backs up an app's volumes (each a directory of the snapshot) and, with hooks, its database (a
+ * dump beside them) on a schedule, into one repository; restores them before the app starts; and
+ * takes a final backup when the app is destroyed:
+ * - a CronJob running backup.sh, a Job running restore.sh (Pulumi waits for it), a suspended
+ *   CronJob that is the final backup's template, and a command whose delete runs the final backup;
+ * - the policy that lets these jobs reach the storage hosts and nothing else.
+ * Give the app's workload `dependsOn: pair.dependsOn`: a failed restore then fails the deployment
+ * before the app starts on an empty volume, and `pulumi destroy` stops the app, takes the final
+ * backup, and deletes the volumes (and `keep`) only after it succeeded.
+ */
+export function createJobPair(args: JobPairArgs): JobPair {
+  checkArgs(args);
+  const { app, namespace, hooks } = args;
+  const volumes = args.volumes ?? [];
   const repository = repositoryOf(args.repository.remote, app);
-  // Without hooks the volume itself is backed up; with hooks, a dump in a scratch directory.
-  const backupDir = hooks ? "/backup" : "/data";
   const appEnvironment: ScriptEnvironment = {
     name: "app",
-    env: { BACKUP_APP: app, BACKUP_DIR: backupDir, RESTIC_REPOSITORY: repository },
-    ...(hooks ? { mounts: [{ volume: emptyDir("backup-scratch"), mountPath: backupDir }] } : {}),
+    env: {
+      BACKUP_APP: app,
+      BACKUP_DIR: backupDir,
+      RESTIC_REPOSITORY: repository,
+      ...(volumes.length > 0 ? { BACKUP_VOLUMES: volumes.map((volume) => volume.name).join(" ") } : {}),
+    },
+    // The volumes mount below it; a database dump is written beside them.
+    mounts: [{ volume: emptyDir("backup-scratch"), mountPath: backupDir }],
   };
   const base = [resticEnvironment(args.repository), appEnvironment];
-  const volumeMount = (readOnly: boolean): VolumeMountArgs[] =>
-    hooks ? [] : [{ volume: args.volume, mountPath: backupDir, readOnly }];
+  const volumeMounts = (readOnly: boolean): VolumeMountArgs[] =>
+    volumes.map((volume) => ({ volume: volume.claim, mountPath: `${backupDir}/${volume.name}`, readOnly }));
+  const exclude = volumes.flatMap((volume) => (volume.exclude ?? []).map((path) => `${volume.name}/${path}`));
 
+  const hookEnvironments = (extra: ScriptEnvironment | undefined) =>
+    hooks ? [hooks.environment, ...(extra ? [extra] : [])] : [];
   const online = createScriptBundle({
     name: `${app}-backup-scripts`,
     namespace,
-    environments: hooks ? [...base, hooks.environment, hooks.online] : base,
+    environments: [...base, ...hookEnvironments(hooks?.online)],
   });
-  const offline = hooks
+  const offline = hooks?.offline
     ? createScriptBundle({
         name: `${app}-offline-backup-scripts`,
         namespace,
-        environments: [...base, hooks.environment, hooks.offline],
+        environments: [...base, ...hookEnvironments(hooks.offline)],
       })
     : online;
 
   // The jobs' pods reach nothing before the storage policy exists: a restore would fail.
   const policy = createStoragePolicy({ app, namespace, storage: args.repository.storage });
-  const options = { dependsOn: [policy] };
+  const options = { dependsOn: [policy, ...(args.requires ?? [])] };
   const backupJob = (final: boolean) =>
     createBackupJob({
       app,
@@ -130,7 +186,8 @@ export function createJobPair(args: JobPairArgs): JobPair {
       schedule: args.schedule,
       ...(args.retention ? { retention: args.retention } : {}),
       ...(hooks ? { backupHook: hooks.backup } : {}),
-      mounts: volumeMount(true),
+      ...(exclude.length > 0 ? { exclude } : {}),
+      mounts: volumeMounts(true),
       final,
       options,
     });
@@ -141,10 +198,10 @@ export function createJobPair(args: JobPairArgs): JobPair {
     namespace,
     bundle: offline,
     ...(hooks ? { presentHook: hooks.present, restoreHook: hooks.restore } : {}),
-    mounts: volumeMount(false),
+    mounts: volumeMounts(false),
     options,
   });
-  const bundles = hooks ? [online, offline] : [online];
+  const bundles = offline === online ? [online] : [online, offline];
   const finalBackup = createFinalBackup({
     app,
     namespace,
@@ -153,7 +210,8 @@ export function createJobPair(args: JobPairArgs): JobPair {
     kubeContext: args.kubeContext,
     dependsOn: [
       restore,
-      args.volume,
+      ...volumes.map((volume) => volume.claim),
+      ...(args.requires ?? []),
       args.repository.passwordSecret,
       args.repository.rcloneSecret,
       policy,
@@ -168,6 +226,11 @@ export function createJobPair(args: JobPairArgs): JobPair {
     podLabels: backupPodLabels(app),
     bundles,
     dependsOn: [restore, finalBackup],
-    entry: { app, namespace: namespace.metadata.name, schedule: args.schedule, repository },
+    entry: {
+      app,
+      namespace: namespace.metadata.name,
+      schedule: pulumi.output(args.schedule),
+      repository,
+    },
   };
 }

@@ -5,6 +5,7 @@ import { createSecret, emptyDir, type NamespacedObjectArgs } from "@infra/k8s";
 import type { ScriptEnvironment, ToolPackage } from "@infra/scripting";
 import { toolsDir } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig, StorageHosts } from "./config";
 
 /** The directory of the shipped scripts (backup.sh, restore.sh, common.sh, final-backup.sh). */
@@ -40,12 +41,12 @@ export const backupTools: ToolPackage[] = [
 /** The repositories of one namespace's apps: where they live, how to open them, who may be reached. */
 export interface BackupRepository {
   /** `<remote>:<bucket>[/<path>]` under which each app has its own repository. */
-  remote: string;
+  remote: pulumi.Input<string>;
   /** The restic password (`password`). */
   passwordSecret: k8s.core.v1.Secret;
   /** The rclone config (`rclone.conf`). */
   rcloneSecret: k8s.core.v1.Secret;
-  storage: StorageHosts;
+  storage: pulumi.Input<StorageHosts>;
 }
 
 export interface BackupRepositoryArgs extends Pick<NamespacedObjectArgs, "namespace" | "options"> {
@@ -75,8 +76,8 @@ export function createBackupRepository(args: BackupRepositoryArgs): BackupReposi
  * An app's repository: `rclone:<remote>:<bucket>[/<path>]/<app>`. It names the app and never the
  * cluster, so any cluster restores it.
  */
-export function repositoryOf(remote: string, app: string): string {
-  return `rclone:${remote}/${app}`;
+export function repositoryOf(remote: pulumi.Input<string>, app: string): pulumi.Output<string> {
+  return pulumi.interpolate`rclone:${remote}/${app}`;
 }
 
 /** What every backup and restore job needs: the scripts, restic and rclone, the repository's secrets. */

@@ -8,6 +8,7 @@ const args: TailnetPolicyArgs = {
   admins: { group: "group:admins", members: ["admin@example.com"] },
   routes: ["10.43.0.0/16", "10.45.0.0/16"],
   exitNodeTags: [],
+  ports: ["tcp:80", "tcp:443"],
 };
 
 describe("tailnetPolicy", () => {
@@ -23,9 +24,16 @@ describe("tailnetPolicy", () => {
     assert.deepEqual(policy.groups, { "group:admins": ["admin@example.com"] });
   });
 
-  it("lets the admins reach the routed ranges on HTTP and HTTPS only", () => {
+  it("lets the admins reach the routed ranges on the listed ports only", () => {
     assert.deepEqual(tailnetPolicy(args).grants, [
       { src: ["group:admins"], dst: ["10.43.0.0/16", "10.45.0.0/16"], ip: ["tcp:80", "tcp:443"] },
+    ]);
+    const sync = tailnetPolicy({ ...args, ports: ["tcp:80", "tcp:443", "tcp:22000", "udp:22000"] });
+    assert.deepEqual((sync.grants as { ip: string[] }[])[0]?.ip, [
+      "tcp:80",
+      "tcp:443",
+      "tcp:22000",
+      "udp:22000",
     ]);
   });
 

@@ -9,15 +9,18 @@ export interface TailnetPolicyArgs {
   routes: string[];
   /** Tags of exit nodes (VPN relays) the policy auto-approves and lets the admins use. */
   exitNodeTags: string[];
+  /**
+   * What the admins reach in the routed ranges, as `tcp:<port>` / `udp:<port>`: the gateways'
+   * HTTP(S) and the ports of apps reached by address (Syncthing's sync protocol). The clusters'
+   * policies decide which pod answers on which.
+   */
+  ports: string[];
 }
-
-/** Ports the gateways listen on behind the routes. */
-const gatewayPorts = ["tcp:80", "tcp:443"];
 
 /**
  * The tailnet policy file. It is one document per tailnet, so it lists what every server needs:
  * each server's subnet router is auto-approved for its service range, and the admins reach the
- * gateways in those ranges on HTTP(S) and nothing else there.
+ * routed ranges on the listed ports only.
  */
 export function tailnetPolicy(args: TailnetPolicyArgs): Record<string, unknown> {
   const tags = [args.routerTag, ...args.exitNodeTags];
@@ -29,7 +32,7 @@ export function tailnetPolicy(args: TailnetPolicyArgs): Record<string, unknown> 
       ...(args.exitNodeTags.length > 0 ? { exitNode: args.exitNodeTags } : {}),
     },
     grants: [
-      { src: [args.admins.group], dst: args.routes, ip: gatewayPorts },
+      { src: [args.admins.group], dst: args.routes, ip: args.ports },
       ...(args.exitNodeTags.length > 0
         ? [{ src: [args.admins.group], dst: ["autogroup:internet"], ip: ["*"] }]
         : []),

@@ -63,7 +63,7 @@ async function renderExposures(): Promise<RenderedProgram> {
           selector: { "app.kubernetes.io/name": "grafana" },
         },
         hostname: "tools.cloud-a.example.com",
-        pathPrefix: "/grafana",
+        pathPrefixes: ["/grafana"],
       });
     },
     { project: "notes", stack: "cloud-a", stackExports },

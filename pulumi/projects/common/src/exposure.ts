@@ -23,6 +23,9 @@ export interface ServiceReference {
   targetPort?: number;
 }
 
+/** Which gateway a Service is reached through: the tailnet's (private) or Cloudflare's (public). */
+export type GatewayKind = "private" | "public";
+
 export interface ExposeHttpServiceArgs {
   /** Names the Gateway, Certificate, routes and policy. */
   name: string;
@@ -32,12 +35,21 @@ export interface ExposeHttpServiceArgs {
   service: WorkloadService | ServiceReference;
   /** The app's DNS name; a certificate is issued for it. */
   hostname: pulumi.Input<string>;
-  /** Only requests under this path reach the Service (all by default). */
-  pathPrefix?: string;
+  /**
+   * Only requests under these paths reach the Service.
+   * @default ["/"]
+   */
+  pathPrefixes?: string[];
 }
 
 /** What exposing a Service created. */
-export interface ExposedHttpService {
+export interface ExposedHttpService extends HttpExposure {
+  /** Lets the gateway's Traefik pods reach the Service's pods. */
+  policy: k8s.apiextensions.CustomResource;
+}
+
+/** The Gateway API objects and DNS record that make a hostname reach a Service. */
+export interface HttpExposure {
   certificate: k8s.apiextensions.CustomResource;
   dnsRecord: cloudflare.DnsRecord;
   gateway: k8s.apiextensions.CustomResource;
@@ -47,18 +59,31 @@ export interface ExposedHttpService {
     /** The HTTP listener's only route: a redirect to HTTPS. */
     httpRedirect: k8s.apiextensions.CustomResource;
   };
-  /** Lets the gateway's Traefik pods reach the Service's pods. */
-  policy: k8s.apiextensions.CustomResource;
 }
 
 /** What a gateway project exports, as the exposure reads it. */
 interface GatewayFacts {
   project: "internal-gateway" | "public-gateway";
   /** The DNS record's target. */
-  address: pulumi.Output<string>;
+  address: () => pulumi.Output<string>;
   /** Proxied records hide the address behind Cloudflare (public apps only). */
   proxied: boolean;
 }
+
+const gateways: Record<GatewayKind, GatewayFacts> = {
+  // The internal gateway's fixed cluster IP, which the subnet router makes reachable from the tailnet only.
+  private: {
+    project: "internal-gateway",
+    address: () => requireStackOutput<string>("internal-gateway", "clusterIp"),
+    proxied: false,
+  },
+  // The server's public address; the public Traefik only accepts Cloudflare's proxies.
+  public: {
+    project: "public-gateway",
+    address: () => requireStackOutput<string>("public-gateway", "publicIp"),
+    proxied: true,
+  },
+};
 
 interface ListenerPorts {
   http: number;
@@ -92,9 +117,71 @@ function normalizeService(service: WorkloadService | ServiceReference): {
   };
 }
 
-function exposeHttpService(gateway: GatewayFacts, args: ExposeHttpServiceArgs): ExposedHttpService {
+export interface GatewayIngressPolicyArgs {
+  /** Names the policy: `<name>-from-<gateway project>`. */
+  name: string;
+  namespace: k8s.core.v1.Namespace;
+  gateway: GatewayKind;
+  /** The pods behind the Service. */
+  subject: PolicySubject;
+  /** The port they listen on. */
+  port: number;
+}
+
+/**
+ * Lets exactly the gateway's Traefik pods reach the pods behind an exposed Service on their port.
+ * It selects the pods by labels, so it can exist before their workload does.
+ */
+export function createGatewayIngressPolicy(args: GatewayIngressPolicyArgs): k8s.apiextensions.CustomResource {
+  const gateway = gateways[args.gateway];
+  const podLabels = gatewayOutput<Record<string, string>>(gateway, "podLabels");
+  return createPolicy({
+    name: `${args.name}-from-${gateway.project}`,
+    description: `The ${gateway.project}'s Traefik reaches ${args.name} on port ${args.port}.`,
+    namespace: args.namespace,
+    subject: args.subject,
+    ingress: [
+      {
+        peers: [
+          {
+            // The identity label selects the gateway's Traefik pods within its namespace.
+            endpoints: { [identityLabel]: podLabels.apply((labels) => requireLabel(labels, gateway)) },
+            namespace: gatewayOutput<string>(gateway, "namespace"),
+          },
+        ],
+        ports: [{ port: args.port }],
+      },
+    ],
+  });
+}
+
+export interface HttpExposureArgs {
+  /** Names the Gateway, Certificate and routes. */
+  name: string;
+  namespace: k8s.core.v1.Namespace;
+  gateway: GatewayKind;
+  /** The Service the routes lead to, and its port. */
+  service: { name: pulumi.Input<string>; port: number };
+  hostname: pulumi.Input<string>;
+  /** @default ["/"] */
+  pathPrefixes?: string[];
+  /** The parent of the DNS record (the app's component); the rest lives in the namespace. */
+  parent?: pulumi.Resource;
+}
+
+/**
+ * Makes a hostname reach a Service through a gateway: a Gateway of the gateway's class in the
+ * app's namespace (HTTPS with a certificate from the `public` issuer, HTTP redirecting to it),
+ * the route for the paths, and an A record to the gateway's address (proxied by Cloudflare for
+ * the public one). The policy that lets the gateway in is `createGatewayIngressPolicy`.
+ */
+export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
   const { name, namespace } = args;
-  const service = normalizeService(args.service);
+  const gateway = gateways[args.gateway];
+  const pathPrefixes = args.pathPrefixes ?? ["/"];
+  if (pathPrefixes.length === 0 || pathPrefixes.some((path) => !path.startsWith("/"))) {
+    throw new Error(`Exposure ${name}: path prefixes start with "/" (got ${pathPrefixes.join(", ")})`);
+  }
   const named = (objectName: string) => ({
     metadata: namespacedMetadata({ name: objectName, namespace }),
     resourceName: namespacedResourceName({ name: objectName, namespace }),
@@ -174,8 +261,8 @@ function exposeHttpService(gateway: GatewayFacts, args: ExposeHttpServiceArgs): 
         hostnames: [args.hostname],
         rules: [
           {
-            matches: [{ path: { type: "PathPrefix", value: args.pathPrefix ?? "/" } }],
-            backendRefs: [{ group: "", kind: "Service", name: service.name, port: service.port }],
+            matches: pathPrefixes.map((value) => ({ path: { type: "PathPrefix", value } })),
+            backendRefs: [{ group: "", kind: "Service", name: args.service.name, port: args.service.port }],
           },
         ],
       },
@@ -203,43 +290,46 @@ function exposeHttpService(gateway: GatewayFacts, args: ExposeHttpServiceArgs): 
     redirectObject.options,
   );
 
-  const podLabels = gatewayOutput<Record<string, string>>(gateway, "podLabels");
-  const policy = createPolicy({
-    name: `${name}-from-${gateway.project}`,
-    description: `The ${gateway.project}'s Traefik reaches ${name} on port ${service.targetPort}.`,
+  const dnsRecord = createDnsRecord({
+    name,
     namespace,
-    subject: service.subject,
-    ingress: [
-      {
-        peers: [
-          {
-            // The identity label selects the gateway's Traefik pods within its namespace.
-            endpoints: { [identityLabel]: podLabels.apply((labels) => requireLabel(labels, gateway)) },
-            namespace: gatewayOutput<string>(gateway, "namespace"),
-          },
-        ],
-        ports: [{ port: service.targetPort }],
-      },
-    ],
+    hostname: args.hostname,
+    address: gateway.address(),
+    proxied: gateway.proxied,
+    ...(args.parent ? { parent: args.parent } : {}),
   });
 
-  const dnsRecord = new cloudflare.DnsRecord(
-    namespacedResourceName({ name, namespace }),
+  return { certificate, dnsRecord, gateway: gatewayResource, routes: { https, httpRedirect } };
+}
+
+export interface DnsRecordArgs {
+  /** Names the Pulumi resource, with the namespace: `<namespace>/<name>`. */
+  name: string;
+  namespace: k8s.core.v1.Namespace;
+  hostname: pulumi.Input<string>;
+  address: pulumi.Input<string>;
+  /** Behind Cloudflare's proxy (public apps only). */
+  proxied: boolean;
+  parent?: pulumi.Resource;
+}
+
+/** An A record in the site's zone, naming this project and stack as its only owner. */
+export function createDnsRecord(args: DnsRecordArgs): cloudflare.DnsRecord {
+  return new cloudflare.DnsRecord(
+    namespacedResourceName({ name: args.name, namespace: args.namespace }),
     {
       zoneId: getCloudflareZoneId(),
       name: args.hostname,
       type: "A",
-      content: gateway.address,
-      proxied: gateway.proxied,
+      content: args.address,
+      proxied: args.proxied,
       // Automatic TTL (the only one a proxied record may have).
       ttl: 1,
       // Two stacks must never manage one record: the comment names the owner (synth checks it).
       comment: `Managed by Pulumi: ${pulumi.getProject()}/${pulumi.getStack()}`,
     },
-    { provider: getCloudflareProvider() },
+    { provider: getCloudflareProvider(), ...(args.parent ? { parent: args.parent } : {}) },
   );
-
-  return { certificate, dnsRecord, gateway: gatewayResource, routes: { https, httpRedirect }, policy };
 }
 
 function requireLabel(labels: Record<string, string>, gateway: GatewayFacts): string {
@@ -250,6 +340,26 @@ function requireLabel(labels: Record<string, string>, gateway: GatewayFacts): st
   return value;
 }
 
+function exposeHttpService(gateway: GatewayKind, args: ExposeHttpServiceArgs): ExposedHttpService {
+  const service = normalizeService(args.service);
+  const policy = createGatewayIngressPolicy({
+    name: args.name,
+    namespace: args.namespace,
+    gateway,
+    subject: service.subject,
+    port: service.targetPort,
+  });
+  const exposure = createHttpExposure({
+    name: args.name,
+    namespace: args.namespace,
+    gateway,
+    service,
+    hostname: args.hostname,
+    ...(args.pathPrefixes ? { pathPrefixes: args.pathPrefixes } : {}),
+  });
+  return { ...exposure, policy };
+}
+
 /**
  * Exposes a Service to the tailnet: a Gateway of the `internal` class in the app's namespace
  * (HTTPS with a certificate from the `public` issuer, HTTP redirecting to it), the route, the
@@ -257,14 +367,7 @@ function requireLabel(labels: Record<string, string>, gateway: GatewayFacts): st
  * gateway's fixed cluster IP, which the subnet router makes reachable from the tailnet only.
  */
 export function exposeInternalHttpService(args: ExposeHttpServiceArgs): ExposedHttpService {
-  return exposeHttpService(
-    {
-      project: "internal-gateway",
-      address: requireStackOutput<string>("internal-gateway", "clusterIp"),
-      proxied: false,
-    },
-    args,
-  );
+  return exposeHttpService("private", args);
 }
 
 /**
@@ -274,12 +377,5 @@ export function exposeInternalHttpService(args: ExposeHttpServiceArgs): ExposedH
  * server's public address (the public Traefik only accepts Cloudflare's proxies).
  */
 export function exposePublicHttpService(args: ExposeHttpServiceArgs): ExposedHttpService {
-  return exposeHttpService(
-    {
-      project: "public-gateway",
-      address: requireStackOutput<string>("public-gateway", "publicIp"),
-      proxied: true,
-    },
-    args,
-  );
+  return exposeHttpService("public", args);
 }

@@ -23,6 +23,12 @@ before(async () => {
 });
 after(() => output.remove());
 
+/** The stack's backup settings, set once in the shared project's stack file. */
+const backupSettings = (stack: string) => output.config(stack, "shared");
+/** A database server's own schedule (`<kind>:backup.schedule`), else the stack's. */
+const scheduleOf = (stack: string, kind: string) =>
+  output.config(stack, kind)[`${kind}:backup`]?.schedule ?? backupSettings(stack)["backup:schedule"];
+
 function each(check: (stack: string, kind: (typeof databases)[number]) => void): void {
   for (const stack of exampleStacks) for (const kind of databases) check(stack, kind);
 }
@@ -56,20 +62,20 @@ describe("the database layers' backups on the example stacks", () => {
     assert.deepEqual(output.problems, []);
   });
 
-  it("run after the CNI, reading the server's kube context from shared", () => {
+  it("run after the CNI, reading the server's kube context and the stack's backup settings from shared", () => {
     for (const stack of exampleStacks) {
       const order = output.order(stack).map((entry) => entry.project);
       for (const kind of databases)
         assert.ok(order.indexOf(kind) > order.indexOf("cilium"), `${stack}: ${order}`);
       const reads = output.order(stack).find((entry) => entry.project === "postgresql")?.reads;
-      assert.deepEqual(reads?.shared, ["server"]);
+      assert.deepEqual(reads?.shared?.sort(), ["backup", "backupSecrets", "server"]);
     }
   });
 
   it("back each server up on its configured schedule, and restore it with a job", () => {
     each((stack, kind) => {
       const scheduled = output.manifest(stack, kind, "CronJob", `${kind}-backup`);
-      assert.equal(scheduled.spec.schedule, output.config(stack, kind)["backup:schedule"]);
+      assert.equal(scheduled.spec.schedule, scheduleOf(stack, kind));
       assert.equal(scheduled.spec.suspend, undefined);
       assert.deepEqual(podSpec(scheduled).containers[0].command, [
         "/bin/bash",
@@ -136,7 +142,7 @@ describe("the database layers' backups on the example stacks", () => {
         (stack) => env(output.manifest(stack, kind, "Job", `${kind}-restore`)).RESTIC_REPOSITORY,
       );
       assert.equal(new Set(repositories).size, 1, `${repositories}`);
-      assert.equal(repositories[0], `rclone:${output.config("cloud-a", kind)["backup:remote"]}/${kind}`);
+      assert.equal(repositories[0], `rclone:${backupSettings("cloud-a")["backup:remote"]}/${kind}`);
       for (const stack of exampleStacks) assert.ok(!repositories[0]?.includes(stack));
     }
   });
@@ -164,7 +170,7 @@ describe("the database layers' backups on the example stacks", () => {
 
   it("let the backup jobs out to the configured storage hosts and ports only", () => {
     each((stack, kind) => {
-      const config = output.config(stack, kind);
+      const config = backupSettings(stack);
       const ports = (config["backup:storagePorts"] ?? [443]).map((port: number) => ({
         port: String(port),
         protocol: "TCP",
@@ -189,7 +195,7 @@ describe("the database layers' backups on the example stacks", () => {
         ["shared", "cilium", ...databases].flatMap((project) => output.manifests(stack, project)),
       );
       for (const kind of databases) {
-        const config = output.config(stack, kind);
+        const config = backupSettings(stack);
         const port: number = config["backup:storagePorts"]?.[0] ?? 443;
         for (const job of [`${kind}-backup`, `${kind}-restore`, `${kind}-final-backup`]) {
           const from = `${kind}/${job}`;
@@ -214,8 +220,8 @@ describe("the database layers' backups on the example stacks", () => {
         {
           app: kind,
           namespace: kind,
-          schedule: output.config(stack, kind)["backup:schedule"],
-          repository: `rclone:${output.config(stack, kind)["backup:remote"]}/${kind}`,
+          schedule: scheduleOf(stack, kind),
+          repository: `rclone:${backupSettings(stack)["backup:remote"]}/${kind}`,
         },
       ]);
       assert.equal(outputs.server.host, `${kind}.${kind}.svc.cluster.local`);

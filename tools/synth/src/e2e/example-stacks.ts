@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { readProject } from "../projects";
+import { buildModel, type Model, stackObjects } from "../reachability";
 import { synthAndValidate } from "../report";
+import { type ResourceRecord, runProgram } from "../run-program";
+import { unwrapSecrets } from "../secrets";
+import { readStackConfig, type StackConfig } from "../stack-config";
+import { isKubernetesObject } from "../write";
 
 const repoRoot = resolve(__dirname, "..", "..", "..", "..");
 const projectsDir = join(repoRoot, "pulumi", "projects");
@@ -15,6 +21,7 @@ export const exampleStacks = ["cloud-a", "cloud-b", "local-a"] as const;
 export interface WrittenResource {
   type: string;
   name: string;
+  urn: string;
   parent: string | null;
   dependsOn: string[];
   provider: string | null;
@@ -32,6 +39,11 @@ export interface ExampleOutput {
   /** The object of a kind and name a project rendered; fails the test when there is none. */
   manifest(stack: string, project: string, kind: string, name: string): Record<string, any>;
   resources(stack: string, project: string): WrittenResource[];
+  /**
+   * The resource of a type and name (`<namespace>/<name>` for namespaced objects) a project
+   * created, with its urn and dependencies; fails the test when there is none.
+   */
+  resource(stack: string, project: string, type: string, name: string): WrittenResource;
   /** The Helm release a project installs (its resources.json inputs). */
   release(stack: string, project: string): Record<string, any>;
   outputs(stack: string, project: string): Record<string, any>;
@@ -39,7 +51,82 @@ export interface ExampleOutput {
   files(stack: string): { path: string; text: string }[];
   /** A project's config of a stack, as written in its Pulumi.<stack>.yaml. */
   config(stack: string, project: string): Record<string, any>;
+  /**
+   * The stack's reachability model, as validation builds it: the Cilium policies of every project
+   * synth ran, and the pods of their Helm releases (Traefik, the tailnet router).
+   */
+  model(stack: string): Model;
+  /** The Cilium policies a project renders whose endpoint selector is exactly these labels. */
+  policiesSelecting(
+    stack: string,
+    project: string,
+    matchLabels: Record<string, string>,
+  ): Record<string, any>[];
+  /** The fields of a project's DNS record (`<namespace>/<name>`) that matter: where it points, and whether Cloudflare proxies it. */
+  dnsRecord(stack: string, project: string, name: string): DnsRecord;
+  /**
+   * How an app exposes one of its services through a gateway: the hostnames and rules of its
+   * HTTPRoute `name`, the class of its Gateway `name`, and its DNS record `<namespace>/<name>`.
+   */
+  exposure(stack: string, project: string, name: string): Exposure;
+  /** An app's backup jobs, which all use its one repository: the scheduled and final backups, and the restore. */
+  backupJobs(stack: string, app: string): Record<string, any>[];
+  /**
+   * Runs a project of a stack again with its config changed (`change` edits the values the CLI
+   * would pass, and may mark keys secret), against the exports of the projects synth ran.
+   */
+  rerun(stack: string, project: string, change: (config: StackConfig) => void): Promise<Rerun>;
   remove(): void;
+}
+
+/** What a project rendered when run again with other config: its objects with secrets unwrapped. */
+export interface Rerun {
+  errors: string[];
+  resources: ResourceRecord[];
+  manifests: Record<string, any>[];
+  /** The object of a kind and name it rendered; fails the test (with the run's errors) when there is none. */
+  manifest(kind: string, name: string): Record<string, any>;
+}
+
+/** What `ExampleOutput.dnsRecord` reads of a DNS record. */
+export interface DnsRecord {
+  name: string;
+  type: string;
+  content: string;
+  proxied: boolean;
+}
+
+/** What `ExampleOutput.exposure` reads of an exposure. */
+export interface Exposure {
+  hostnames: string[];
+  rules: Record<string, any>[];
+  gatewayClass: string;
+  record: DnsRecord;
+}
+
+/**
+ * A `rerun` change that sets a project's keys as `pulumi config set` would: each of `settings`
+ * (objects and arrays as JSON), and each of `secrets`, marked secret.
+ */
+export function setConfig(
+  project: string,
+  settings: Record<string, unknown>,
+  secrets: Record<string, string> = {},
+): (config: StackConfig) => void {
+  return (config) => {
+    for (const [key, value] of Object.entries(settings)) {
+      config.values[`${project}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    for (const [key, value] of Object.entries(secrets)) {
+      config.values[`${project}:${key}`] = value;
+      config.secretKeys.push(`${project}:${key}`);
+    }
+  };
+}
+
+/** The example stacks a project has a stack file for: where it is placed. */
+export function placement(project: string): string[] {
+  return exampleStacks.filter((stack) => existsSync(join(projectsDir, project, `Pulumi.${stack}.yaml`)));
 }
 
 function listFiles(dir: string): string[] {
@@ -54,10 +141,11 @@ function readJson(path: string): any {
 }
 
 /**
- * Synthesizes and validates `projects` (with every project they reference) on the example stacks
- * into a temporary directory, exactly as `yarn synth` does, and reads what it wrote.
+ * Synthesizes and validates `projects` (with every project they reference; every project when
+ * omitted) on the example stacks into a temporary directory, exactly as `yarn synth` does, and
+ * reads what it wrote.
  */
-export async function synthExampleStacks(projects: string[]): Promise<ExampleOutput> {
+export async function synthExampleStacks(projects?: string[]): Promise<ExampleOutput> {
   const outDir = mkdtempSync(join(tmpdir(), "synth-e2e-"));
   const report = await synthAndValidate({
     projectsDir,
@@ -65,7 +153,7 @@ export async function synthExampleStacks(projects: string[]): Promise<ExampleOut
     outDir,
     validate: true,
     stacks: [...exampleStacks],
-    projects,
+    ...(projects ? { projects } : {}),
   });
   const projectDir = (stack: string, project: string) => join(outDir, stack, project);
   const manifests = (stack: string, project: string) =>
@@ -74,18 +162,32 @@ export async function synthExampleStacks(projects: string[]): Promise<ExampleOut
     );
   const resources = (stack: string, project: string): WrittenResource[] =>
     readJson(join(projectDir(stack, project), "resources.json"));
+  const manifest = (stack: string, project: string, kind: string, name: string) => {
+    const found = manifests(stack, project).find(
+      (object) => object.kind === kind && object.metadata?.name === name,
+    );
+    assert.ok(found, `${stack}/${project} rendered no ${kind} ${name}`);
+    return found;
+  };
+  const resource = (stack: string, project: string, type: string, name: string) => {
+    const found = resources(stack, project).find(
+      (candidate) => candidate.type === type && candidate.name === name,
+    );
+    assert.ok(found, `${stack}/${project} has no ${type} ${name}`);
+    return found;
+  };
+  const dnsRecord = (stack: string, project: string, name: string): DnsRecord => {
+    const record = resource(stack, project, "cloudflare:index/dnsRecord:DnsRecord", name).inputs;
+    return { name: record.name, type: record.type, content: record.content, proxied: record.proxied };
+  };
+  const models = new Map<string, Model>();
   return {
     problems: report.problems,
     order: (stack) => readJson(join(outDir, stack, "order.json")).projects,
     manifests,
-    manifest(stack, project, kind, name) {
-      const found = manifests(stack, project).find(
-        (object) => object.kind === kind && object.metadata?.name === name,
-      );
-      assert.ok(found, `${stack}/${project} rendered no ${kind} ${name}`);
-      return found;
-    },
+    manifest,
     resources,
+    resource,
     release(stack, project) {
       const releases = resources(stack, project).filter(
         (resource) => resource.type === "kubernetes:helm.sh/v3:Release",
@@ -98,6 +200,66 @@ export async function synthExampleStacks(projects: string[]): Promise<ExampleOut
       listFiles(join(outDir, stack)).map((path) => ({ path, text: readFileSync(path, "utf8") })),
     config: (stack, project) =>
       parse(readFileSync(join(projectsDir, project, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {},
+    model(stack) {
+      const cached = models.get(stack);
+      if (cached) return cached;
+      const synth = report.results.find((result) => result.stack === stack);
+      assert.ok(synth, `synth returned no stack ${stack}`);
+      const projects = stackObjects(synth);
+      const model = buildModel(
+        projects.flatMap((project) => project.manifests),
+        { releases: projects.flatMap((project) => project.releases) },
+      );
+      models.set(stack, model);
+      return model;
+    },
+    policiesSelecting: (stack, project, matchLabels) =>
+      manifests(stack, project).filter(
+        (object) =>
+          object.kind === "CiliumNetworkPolicy" &&
+          JSON.stringify(object.spec.endpointSelector) === JSON.stringify({ matchLabels }),
+      ),
+    dnsRecord,
+    exposure(stack, project, name) {
+      const route = manifest(stack, project, "HTTPRoute", name);
+      return {
+        hostnames: route.spec.hostnames,
+        rules: route.spec.rules,
+        gatewayClass: manifest(stack, project, "Gateway", name).spec.gatewayClassName,
+        record: dnsRecord(stack, project, `${route.metadata.namespace}/${name}`),
+      };
+    },
+    backupJobs: (stack, app) => [
+      manifest(stack, app, "CronJob", `${app}-backup`),
+      manifest(stack, app, "CronJob", `${app}-final-backup`),
+      manifest(stack, app, "Job", `${app}-restore`),
+    ],
+    async rerun(stack, project, change) {
+      const info = readProject(join(projectsDir, project));
+      const config = readStackConfig(info, stack);
+      change(config);
+      const ran = report.results.find((result) => result.stack === stack)?.projects ?? [];
+      const run = await runProgram(
+        info,
+        stack,
+        config,
+        (name) => ran.find((candidate) => candidate.project === name)?.outputs,
+        [join(repoRoot, "pulumi")],
+      );
+      const rendered = run.resources
+        .filter(isKubernetesObject)
+        .map((object) => unwrapSecrets(object.inputs) as Record<string, any>);
+      return {
+        errors: run.errors,
+        resources: run.resources,
+        manifests: rendered,
+        manifest(kind, name) {
+          const found = rendered.find((object) => object.kind === kind && object.metadata?.name === name);
+          assert.ok(found, `no ${kind} ${name}: ${run.errors.join("\n")}`);
+          return found;
+        },
+      };
+    },
     remove: () => rmSync(outDir, { recursive: true, force: true }),
   };
 }

@@ -201,7 +201,7 @@ describe("the tailnet policy", () => {
     }
   });
 
-  it("auto-approves the router tag for every server's actual service range, and lets the admins reach them on 80/443", () => {
+  it("auto-approves the router tag for every server's actual service range, and lets the admins reach them on the configured ports", () => {
     const [acl] = resources(policyOwner, "internal-gateway", "tailscale:index/acl:Acl");
     const policy = JSON.parse(acl?.inputs.acl);
     const ranges = stacks.map(serviceCidr);
@@ -210,7 +210,14 @@ describe("the tailnet policy", () => {
       Object.fromEntries(ranges.map((range) => [range, ["tag:k8s-router"]])),
     );
     assert.deepEqual(Object.keys(policy.tagOwners).sort(), ["tag:k8s-router", "tag:vpn-relay"]);
-    assert.deepEqual(policy.grants[0], { src: ["group:admins"], dst: ranges, ip: ["tcp:80", "tcp:443"] });
+    const configured = JSON.parse(
+      readStackConfig(readProject(join(projectsDir, "internal-gateway")), policyOwner).values[
+        "internal-gateway:tailnetPolicy"
+      ] ?? "{}",
+    ).ports;
+    assert.deepEqual(policy.grants[0], { src: ["group:admins"], dst: ranges, ip: configured });
+    // The gateways' HTTP(S), and Syncthing's sync protocol on its fixed address.
+    assert.deepEqual(configured, ["tcp:80", "tcp:443", "tcp:22000", "udp:22000"]);
   });
 
   /** Runs internal-gateway on `stack` with its config changed, against the exports synth produced. */

@@ -16,6 +16,6 @@ export type { Endpoint, Model, ModelOptions, Policy, PolicyRule, Service } from 
 export { buildModel } from "./model";
 export type { Protocol } from "./ports";
 export type { ProbePort } from "./probes";
-export { openPaths, probePorts, probeSources } from "./probes";
+export { egressPaths, openPaths, probePorts, probeSources } from "./probes";
 export type { ProjectObjects } from "./stack";
 export { stackObjects } from "./stack";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { chartPods } from "./charts";
 import { buildModel } from "./model";
-import { openPaths, probePorts, probeSources } from "./probes";
+import { egressPaths, openPaths, probePorts, probeSources } from "./probes";
 import { ccnp, cnp, deployment, modelOf } from "./testing";
 
 describe("buildModel endpoints", () => {
@@ -123,7 +123,7 @@ describe("buildModel policies", () => {
 });
 
 describe("probes", () => {
-  const model = modelOf([
+  const objects = [
     deployment("a", "app", { ports: [{ containerPort: 8080 }] }),
     cnp("a", "in", {
       endpointSelector: {},
@@ -135,7 +135,8 @@ describe("probes", () => {
       ],
       egress: [{ toFQDNs: [{ matchPattern: "*.example.com" }] }],
     }),
-  ]);
+  ];
+  const model = modelOf(objects);
 
   it("probes every port a rule or container names and one nothing names, on every protocol", () => {
     const ports = probePorts(model);
@@ -167,6 +168,39 @@ describe("probes", () => {
         "world:198.51.100.128 30010/UDP",
         "world:198.51.100.128 30010/SCTP",
       ],
+    );
+  });
+
+  it("finds every destination an endpoint's egress reaches, down to the names a rule allows", () => {
+    assert.deepEqual(
+      [...new Set(egressPaths(model, "a/app").map((path) => path.to))],
+      // The FQDN rule matches a name only with its lookups through the DNS proxy, which no rule
+      // sends: nothing is open.
+      [],
+    );
+    const withDns = modelOf([
+      ...objects,
+      cnp("a", "dns", {
+        endpointSelector: {},
+        egress: [
+          {
+            toEndpoints: [
+              {
+                matchLabels: { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns" },
+              },
+            ],
+            toPorts: [{ ports: [{ port: "53", protocol: "UDP" }], rules: { dns: [{ matchPattern: "*" }] } }],
+          },
+        ],
+      }),
+    ]);
+    const paths = egressPaths(withDns, "a/app");
+    // The names the pattern matches, on every port (the rule names none); kube-dns answers
+    // nothing here, since no policy of its admits the lookups.
+    assert.deepEqual([...new Set(paths.map((path) => path.to))], ["world:x.example.com"]);
+    assert.equal(
+      paths.filter((path) => path.to === "world:x.example.com").length,
+      probePorts(withDns).length,
     );
   });
 });

@@ -73,3 +73,21 @@ export function openPaths(model: Model, to: string, sources: string[] = probeSou
       .filter((result) => result.outcome !== "denied"),
   );
 }
+
+/**
+ * Every flow from the endpoint `from` the policies allow (fully or partly), at every probe port,
+ * to each of `targets` (every probe source by default: each endpoint, and the world at every
+ * address and name a rule names and beyond them): what a pod can reach, for egress matrices.
+ */
+export function egressPaths(
+  model: Model,
+  from: string,
+  targets: string[] = probeSources(model),
+): FlowResult[] {
+  const ports = probePorts(model);
+  return targets.flatMap((to) =>
+    ports
+      .map((port) => explain(model, { from, to, ...port }))
+      .filter((result) => result.outcome !== "denied"),
+  );
+}

@@ -2,10 +2,9 @@ import { spawn } from "node:child_process";
 import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { storageHosts } from "@infra/restic";
+import { exampleBackupConfig } from "@infra/restic/src/testing/backup-config";
 import { closedPort, run } from "@infra/restic/src/testing/restic-sandbox";
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
 import { render } from "@tools/synth/src/testing";
 import type { DatabaseKind } from "../engines";
 import { createDatabaseServer } from "../server";
@@ -170,14 +169,7 @@ export async function renderDatabaseJobs(kind: DatabaseKind): Promise<RenderedDa
       kind,
       provider: new k8s.Provider("cluster", { context: "test" }),
       storageSize: "1Gi",
-      backup: {
-        remote: "storage:backups",
-        storage: storageHosts(["s3.example.com"], [443]),
-        schedule: "30 3 * * *",
-        retention: { daily: 7, weekly: 4, monthly: 6 },
-        rcloneConfig: pulumi.secret("[storage]\ntype = local\n"),
-        resticPassword: pulumi.secret("password"),
-      },
+      backup: exampleBackupConfig(),
       kubeContext: "test",
     }),
   );

@@ -1,0 +1,3 @@
+export * from "./config";
+export * from "./n8n";
+export * from "./secrets";

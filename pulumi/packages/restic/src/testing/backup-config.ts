@@ -1,0 +1,26 @@
+import * as pulumi from "@pulumi/pulumi";
+import { type BackupConfig, type BackupSettings, storageHosts } from "../config";
+
+/** A stack's backup settings as the shared project exports them, for tests. */
+export const exampleBackupSettings: BackupSettings = {
+  remote: "storage:homelab-backups",
+  storage: storageHosts(["s3.example.com"], [443]),
+  schedule: "30 3 * * *",
+  retention: { daily: 7, weekly: 4, monthly: 6 },
+};
+
+/** The secrets of `exampleBackupSettings`, in plain text. */
+export const exampleBackupSecrets = {
+  rcloneConfig: "[storage]\ntype = s3\n",
+  resticPassword: "restic password",
+};
+
+/** What a project makes its backup jobs with, for tests: the example settings, secrets kept secret. */
+export function exampleBackupConfig(overrides: Partial<BackupSettings> = {}): BackupConfig {
+  return {
+    ...exampleBackupSettings,
+    ...overrides,
+    rcloneConfig: pulumi.secret(exampleBackupSecrets.rcloneConfig),
+    resticPassword: pulumi.secret(exampleBackupSecrets.resticPassword),
+  };
+}

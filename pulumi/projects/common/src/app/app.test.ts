@@ -1,0 +1,401 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { exampleServerInfo } from "@infra/databases/src/testing/server-info";
+import { exampleBackupSecrets, exampleBackupSettings } from "@infra/restic/src/testing/backup-config";
+import { type RenderedProgram, render } from "@tools/synth/src/testing";
+import { z } from "zod";
+import { type App, createApp } from "./app";
+import { readAppConfig } from "./config";
+
+const gateway = (gatewayClass: string, namespace: string) => ({
+  gatewayClass,
+  namespace,
+  podLabels: { "app.kubernetes.io/name": "traefik" },
+  listenerPorts: { http: 8000, https: 8443 },
+});
+
+/** What the layers below an app export on stack cloud-a, as the app reads them. */
+const stackExports = {
+  shared: {
+    server: { name: "cloud-a", kubeContext: "cloud-a" },
+    network: { clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16", clusterDnsIp: "10.43.0.10" },
+    domain: "example.com",
+    cloudflare: { zoneId: "0123456789abcdef0123456789abcdef" },
+    cloudflareApiToken: "cf-token",
+    backup: exampleBackupSettings,
+    backupSecrets: exampleBackupSecrets,
+  },
+  cilium: {},
+  "cert-manager": { issuers: { public: "public", plain: "plain" } },
+  postgresql: { server: exampleServerInfo("postgresql") },
+  "internal-gateway": {
+    ...gateway("internal", "internal-gateway"),
+    clusterIp: "10.43.0.53",
+    routerPodLabels: { "app.kubernetes.io/name": "tailscale-router" },
+  },
+  "public-gateway": { ...gateway("public", "public-gateway"), publicIp: "203.0.113.10" },
+};
+
+interface RenderedApp extends RenderedProgram {
+  /** The resource of a type and Pulumi name; fails the test when there is none. */
+  resource(type: string, name: string): RenderedProgram["resources"][number];
+  /** Whether `dependent` was registered depending on `dependency` (types and names). */
+  dependsOn(dependent: [string, string], dependency: [string, string]): boolean;
+  env(kind: string, name: string): Record<string, any>;
+}
+
+/** Renders an app written with the kit, as the project `notes` on stack cloud-a. */
+async function renderApp(
+  write: (app: App) => void,
+  config: Record<string, unknown> = {},
+  secretKeys: string[] = [],
+): Promise<RenderedApp> {
+  const rendered = await render(() => write(createApp({ name: "notes" })), {
+    project: "notes",
+    stack: "cloud-a",
+    stackExports,
+    config,
+    secretKeys,
+  });
+  const resource = (type: string, name: string) => {
+    const found = rendered.resources.find((candidate) => candidate.type === type && candidate.name === name);
+    assert.ok(found, `no ${type} ${name}`);
+    return found;
+  };
+  const podSpec = (object: Record<string, any>) =>
+    object.kind === "CronJob" ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec;
+  return {
+    ...rendered,
+    resource,
+    dependsOn: (dependent, dependency) =>
+      resource(...dependent).dependsOn.includes(resource(...dependency).urn),
+    env: (kind, name) =>
+      Object.fromEntries(
+        podSpec(rendered.manifest(kind, name)).containers[0].env.map((variable: Record<string, any>) => [
+          variable.name,
+          variable.value ?? variable.valueFrom,
+        ]),
+      ),
+  };
+}
+
+const deployment = "kubernetes:apps/v1:Deployment";
+const policy = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
+const job = "kubernetes:batch/v1:Job";
+
+/** An app with a database, a backed-up volume with a cache, a scratch volume, and a private web service. */
+function notes(app: App): void {
+  const database = app.database("postgresql");
+  const data = app.volume({ name: "data", storage: { size: "1Gi" }, backup: { exclude: ["cache"] } });
+  const scratch = app.volume({ name: "scratch", storage: { size: "1Gi" }, backup: false });
+  app.service({
+    port: 8080,
+    container: {
+      image: "example/notes:1.0",
+      env: { DATABASE_URL: database.url },
+      volumeMounts: [
+        { volume: data, mountPath: "/data" },
+        { volume: scratch, mountPath: "/scratch" },
+      ],
+    },
+    exposures: [{ gateway: "private", hostname: "notes.example.com" }],
+  });
+  app.service({ name: "notes-static", port: 8081, container: { image: "example/notes-static:1.0" } });
+}
+
+describe("createApp", () => {
+  it("puts every resource of the app under its component, so a preview shows the app as one tree", async () => {
+    const rendered = await renderApp(notes);
+    assert.deepEqual(rendered.errors, []);
+    const component = rendered.resource("homelab:apps:App", "notes");
+    const byUrn = new Map(rendered.resources.map((resource) => [resource.urn, resource]));
+    const underComponent = (urn: string | undefined): boolean =>
+      urn === component.urn || (urn !== undefined && underComponent(byUrn.get(urn)?.parent));
+    const outside = rendered.resources.filter(
+      (resource) =>
+        resource !== component &&
+        !resource.type.startsWith("pulumi:") &&
+        !underComponent(resource.parent) &&
+        // The stack's shared providers serve every app of the project.
+        !resource.type.startsWith("pulumi:providers:"),
+    );
+    assert.deepEqual(
+      outside.map((resource) => `${resource.type} ${resource.name}`),
+      [],
+    );
+  });
+
+  it("starts a service only after the app's restore, its database and the policies its pods need", async () => {
+    const rendered = await renderApp(notes);
+    const web: [string, string] = [deployment, "notes/notes"];
+    for (const dependency of [
+      [job, "notes/notes-restore"],
+      ["command:local:Command", "notes/notes-final-backup"],
+      [job, "postgresql/notes-notes-database"],
+      [policy, "notes/notes-to-postgresql"],
+      [policy, "postgresql/postgresql-from-notes-notes"],
+      [policy, "notes/notes-from-internal-gateway"],
+    ] as [string, string][]) {
+      assert.ok(rendered.dependsOn(web, dependency), dependency.join(" "));
+    }
+  });
+
+  it("lets only the services whose containers reference the database reach it", async () => {
+    const rendered = await renderApp(notes);
+    const names = rendered.manifests
+      .filter((object: Record<string, any>) => object.kind === "CiliumNetworkPolicy")
+      .map((object: Record<string, any>) => `${object.metadata.namespace}/${object.metadata.name}`);
+    assert.ok(names.includes("notes/notes-to-postgresql"));
+    assert.ok(!names.some((name) => name.includes("notes-static")), names.join(", "));
+    assert.equal(
+      rendered.dependsOn([deployment, "notes/notes-static"], [job, "postgresql/notes-notes-database"]),
+      false,
+    );
+  });
+
+  it("backs the marked volumes and the database up into one repository named after the app", async () => {
+    const rendered = await renderApp(notes);
+    const backup = rendered.env("CronJob", "notes-backup");
+    assert.equal(backup.RESTIC_REPOSITORY, "rclone:storage:homelab-backups/notes");
+    assert.equal(backup.BACKUP_VOLUMES, "data");
+    assert.equal(backup.BACKUP_EXCLUDE, "data/cache");
+    assert.equal(backup.BACKUP_HOOK, "/opt/scripts/postgresql-backup-hook.sh");
+    // With the app's own credentials, on its database only.
+    assert.equal(backup.DB_USER, "notes");
+    assert.equal(backup.DB_DATABASES, "notes");
+    assert.equal(
+      rendered.env("Job", "notes-restore").RESTORE_PRESENT_HOOK,
+      "/opt/scripts/postgresql-present-hook.sh",
+    );
+    const egress = rendered.manifest("CiliumNetworkPolicy", "backup-to-postgresql");
+    assert.deepEqual(egress.spec.endpointSelector, { matchLabels: { "backup.infra/app": "notes" } });
+    // The restore loads into the database the app's job created.
+    assert.ok(rendered.dependsOn([job, "notes/notes-restore"], [job, "postgresql/notes-notes-database"]));
+  });
+
+  it("keeps the database until the final backup of the stopped app succeeded", async () => {
+    const rendered = await renderApp(notes);
+    const final: [string, string] = ["command:local:Command", "notes/notes-final-backup"];
+    assert.ok(rendered.dependsOn(final, [job, "postgresql/notes-notes-database"]));
+    assert.ok(rendered.dependsOn(final, ["kubernetes:core/v1:Secret", "notes/notes-database"]));
+    assert.ok(rendered.dependsOn(final, [policy, "notes/backup-to-postgresql"]));
+    assert.ok(rendered.dependsOn(final, ["kubernetes:core/v1:PersistentVolumeClaim", "notes/data"]));
+    assert.equal(
+      rendered.dependsOn(final, ["kubernetes:core/v1:PersistentVolumeClaim", "notes/scratch"]),
+      false,
+    );
+  });
+
+  it("gives an app with no data no backups", async () => {
+    let app: App | undefined;
+    const rendered = await renderApp((created) => {
+      app = created;
+      created.service({ port: 8080, container: { image: "example/notes:1.0" } });
+    });
+    assert.deepEqual(rendered.errors, []);
+    assert.deepEqual(app?.backups(), []);
+    assert.throws(() => rendered.manifest("CronJob", "notes-backup"));
+  });
+
+  it("refuses a backed-up volume or a database created after its first service, which its backups could not hold", async () => {
+    for (const late of [
+      (app: App) => app.volume({ name: "late", storage: { size: "1Gi" } }),
+      (app: App) => app.database("postgresql"),
+    ]) {
+      const rendered = await renderApp((app) => {
+        app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+        late(app);
+      });
+      assert.match(rendered.errors.join("\n"), /is created after the app's first service/);
+    }
+  });
+
+  it("lets a service reach the hosts it declares outside the cluster, and nothing else there", async () => {
+    const rendered = await renderApp((app) => {
+      app.service({
+        port: 8080,
+        container: { image: "example/notes:1.0" },
+        egress: [
+          { hosts: ["smtp.example.com"], ports: [{ port: 587 }] },
+          { hosts: ["198.51.100.7"], ports: [{ port: 443 }] },
+        ],
+      });
+    });
+    const { spec } = rendered.manifest("CiliumNetworkPolicy", "notes-egress");
+    assert.deepEqual(spec.endpointSelector, { matchLabels: { "app.kubernetes.io/name": "notes" } });
+    assert.deepEqual(spec.egress.slice(1), [
+      {
+        toFQDNs: [{ matchName: "smtp.example.com" }],
+        toPorts: [{ ports: [{ port: "587", protocol: "TCP" }] }],
+      },
+      { toCIDRSet: [{ cidr: "198.51.100.7/32" }], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }] },
+    ]);
+  });
+
+  it("exposes a service through each gateway it names, on its own hostname and paths", async () => {
+    const rendered = await renderApp((app) => {
+      app.service({
+        port: 5678,
+        container: { image: "example/notes:1.0" },
+        exposures: [
+          { gateway: "private", hostname: "notes.example.com" },
+          { gateway: "public", hostname: "hooks.example.com", paths: ["/webhook/"], name: "notes-hooks" },
+        ],
+      });
+    });
+    assert.equal(rendered.manifest("Gateway", "notes").spec.gatewayClassName, "internal");
+    assert.equal(rendered.manifest("Gateway", "notes-hooks").spec.gatewayClassName, "public");
+    assert.deepEqual(rendered.manifest("HTTPRoute", "notes-hooks").spec.rules, [
+      {
+        matches: [{ path: { type: "PathPrefix", value: "/webhook/" } }],
+        backendRefs: [{ group: "", kind: "Service", name: "notes", port: 5678 }],
+      },
+    ]);
+    const records = rendered.resources
+      .filter((resource) => resource.type === "cloudflare:index/dnsRecord:DnsRecord")
+      .map((resource) => [resource.inputs.name, resource.inputs.content, resource.inputs.proxied]);
+    assert.deepEqual(records, [
+      ["notes.example.com", "10.43.0.53", false],
+      ["hooks.example.com", "203.0.113.10", true],
+    ]);
+    assert.ok(
+      rendered.dependsOn([deployment, "notes/notes"], [policy, "notes/notes-hooks-from-public-gateway"]),
+    );
+  });
+
+  it("refuses two exposures of one service that would share a name", async () => {
+    const rendered = await renderApp((app) => {
+      app.service({
+        port: 8080,
+        container: { image: "example/notes:1.0" },
+        exposures: [
+          { gateway: "private", hostname: "notes.example.com" },
+          { gateway: "public", hostname: "notes-public.example.com" },
+        ],
+      });
+    });
+    assert.match(rendered.errors.join("\n"), /name every exposure after the first/);
+  });
+
+  it("routes tailnet ports to a service on its fixed address, with the policies on both sides", async () => {
+    const rendered = await renderApp((app) => {
+      app.service({
+        port: 8384,
+        container: {
+          image: "example/sync:1.0",
+          ports: [
+            { name: "sync-tcp", port: 22000 },
+            { name: "sync-udp", port: 22000, protocol: "UDP" },
+          ],
+        },
+        tailnetPorts: {
+          address: "syncthing",
+          hostname: "sync.example.com",
+          ports: [
+            { name: "sync-tcp", port: 22000 },
+            { name: "sync-udp", port: 22000, protocol: "UDP" },
+          ],
+        },
+      });
+    });
+    const service = rendered.manifest("Service", "notes-tailnet");
+    assert.equal(service.spec.clusterIP, "10.43.0.54");
+    assert.deepEqual(
+      service.spec.ports.map((port: Record<string, unknown>) => [port.port, port.protocol]),
+      [
+        [22000, "TCP"],
+        [22000, "UDP"],
+      ],
+    );
+    const router = rendered.manifest("CiliumNetworkPolicy", "tailscale-router-to-notes");
+    assert.equal(router.metadata.namespace, "internal-gateway");
+    assert.deepEqual(router.spec.egress[0].toEndpoints, [
+      { matchLabels: { "app.kubernetes.io/name": "notes", "k8s:io.kubernetes.pod.namespace": "notes" } },
+    ]);
+    const ingress = rendered.manifest("CiliumNetworkPolicy", "notes-from-tailnet");
+    assert.deepEqual(ingress.spec.ingress[0].fromEndpoints, [
+      {
+        matchLabels: {
+          "app.kubernetes.io/name": "tailscale-router",
+          "k8s:io.kubernetes.pod.namespace": "internal-gateway",
+        },
+      },
+    ]);
+    const record = rendered.resources.find(
+      (resource) => resource.type === "cloudflare:index/dnsRecord:DnsRecord",
+    )?.inputs;
+    assert.deepEqual(
+      [record?.name, record?.content, record?.proxied],
+      ["sync.example.com", "10.43.0.54", false],
+    );
+  });
+
+  it("fails naming the file and the task to run when the app's stable secrets cannot be read", async () => {
+    const rendered = await renderApp((app) => {
+      app.stableSecrets({ key: { kind: "bytes", bytes: 32, encoding: "base64" } });
+    });
+    assert.match(
+      rendered.errors.join("\n"),
+      /Cannot decrypt secrets\/apps\/notes\.yaml, the stable secrets of app notes .*task app:secrets APP=notes/,
+    );
+  });
+
+  it("takes the project's own backup schedule and retention over the stack's", async () => {
+    const rendered = await renderApp(notes, {
+      "notes:backup": { schedule: "0 2 * * *", retention: { daily: 14 } },
+    });
+    assert.equal(rendered.manifest("CronJob", "notes-backup").spec.schedule, "0 2 * * *");
+    const env = rendered.env("CronJob", "notes-backup");
+    assert.deepEqual(
+      [env.BACKUP_KEEP_DAILY, env.BACKUP_KEEP_WEEKLY, env.BACKUP_KEEP_MONTHLY],
+      ["14", "4", "6"],
+    );
+  });
+
+  it("refuses backup settings in an app's stack file, which belong to the shared project's", async () => {
+    const rendered = await renderApp(notes, { "backup:remote": "storage:elsewhere" });
+    assert.match(
+      rendered.errors.join("\n"),
+      /sets backup:remote, but backup settings are set once per stack, in pulumi\/projects\/shared\/Pulumi\.cloud-a\.yaml/,
+    );
+  });
+});
+
+describe("readAppConfig", () => {
+  const schema = z.object({ signupsAllowed: z.boolean().default(false), hostname: z.string().optional() });
+
+  async function read(config: Record<string, unknown>, secretKeys: string[] = []) {
+    let result: unknown;
+    const rendered = await render(
+      () => {
+        result = readAppConfig(schema, ["smtpPassword"]);
+      },
+      { project: "notes", stack: "cloud-a", config, secretKeys },
+    );
+    return { result, errors: rendered.errors };
+  }
+
+  it("reads each key of the schema, with its default", async () => {
+    const { result, errors } = await read({ "notes:hostname": "notes.example.com" });
+    assert.deepEqual(errors, []);
+    assert.deepEqual((result as { settings: unknown }).settings, {
+      signupsAllowed: false,
+      hostname: "notes.example.com",
+    });
+  });
+
+  it("fails on a key the project does not read, instead of ignoring a typo", async () => {
+    const { errors } = await read({ "notes:sigupsAllowed": true });
+    assert.match(
+      errors.join("\n"),
+      /Stack "cloud-a" sets "notes:sigupsAllowed", which project "notes" does not read .*Its keys: backup, hostname, signupsAllowed, smtpPassword/,
+    );
+  });
+
+  it("keeps a configured secret secret and refuses one stored in plain text", async () => {
+    const secret = await read({ "notes:smtpPassword": "pw" }, ["notes:smtpPassword"]);
+    assert.deepEqual(secret.errors, []);
+    const plain = await read({ "notes:smtpPassword": "pw" });
+    assert.match(plain.errors.join("\n"), /"notes:smtpPassword" of stack "cloud-a" is stored in plain text/);
+  });
+});

@@ -1,0 +1,248 @@
+import type { AppSecretsSpec } from "@infra/app-secrets";
+import {
+  type AppDatabase,
+  createMariadbDatabase,
+  createPostgresqlDatabase,
+  type DatabaseKind,
+  type DatabaseServerInfo,
+} from "@infra/databases";
+import {
+  createNamespace,
+  createPersistentVolumeClaim,
+  createSecret,
+  type EnvValueFrom,
+  secretKeyRef,
+} from "@infra/k8s";
+import {
+  type BackupEntry,
+  type BackupVolume,
+  backupPodLabels,
+  createBackupRepository,
+  createJobPair,
+  type JobPair,
+} from "@infra/restic";
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { getBackupConfig } from "../backup";
+import { getKubernetesProvider } from "../kubernetes";
+import { getSharedEnvironment } from "../shared";
+import { requireStackOutput } from "../stack-reference";
+import { type AppService, type AppServiceArgs, createAppService, registerDatabaseRef } from "./service";
+import { readAppSecrets } from "./stable-secrets";
+
+export interface AppArgs {
+  /** The app's name (a DNS label): its namespace, the root of its resources and its backup repository. */
+  name: string;
+}
+
+export interface AppVolumeArgs {
+  /** The claim's name in the app's namespace (a DNS label), also its directory in the app's backups. */
+  name: string;
+  /**
+   * Its size (for example `"5Gi"`) and storage class (the cluster's default, k3s: local-path,
+   * when omitted): what a project's `storage` config (`storageConfig()`) gives.
+   */
+  storage: { size: string; className?: string | undefined };
+  /**
+   * Whether the app's backups hold it (restored before the app starts, backed up on the schedule
+   * and finally when the app is destroyed); `{ exclude }` leaves out paths the app rebuilds itself.
+   * @default true
+   */
+  backup?: boolean | { exclude: string[] };
+}
+
+/** The app's own database, as its containers use it: each field is an environment value. */
+export interface AppDatabaseRefs {
+  kind: DatabaseKind;
+  /** `postgresql://` or `mysql://` URL, user, password and database percent-encoded. */
+  url: EnvValueFrom;
+  host: EnvValueFrom;
+  port: EnvValueFrom;
+  database: EnvValueFrom;
+  username: EnvValueFrom;
+  password: EnvValueFrom;
+  /** The Secret holding them (mount it where an app reads files). */
+  secret: k8s.core.v1.Secret;
+}
+
+export interface AppSecretArgs {
+  /** The Secret's name in the app's namespace. */
+  name: string;
+  /** Its entries; they are stored as Pulumi secrets. */
+  stringData: Record<string, pulumi.Input<string>>;
+}
+
+/** An app's stable secrets: their values (for outputs) and the Secret its containers read them from. */
+export interface AppStableSecrets<Keys extends string> {
+  values: Record<Keys, pulumi.Output<string>>;
+  secret: k8s.core.v1.Secret;
+  /** An environment value read from the Secret. */
+  ref(key: Keys): EnvValueFrom;
+}
+
+/** What an app is made of; every method creates what the app's workloads will use, before them. */
+export interface App {
+  readonly name: string;
+  /** The app's namespace, named after it. */
+  readonly namespace: k8s.core.v1.Namespace;
+  /** The component every resource of the app sits under (`pulumi preview` shows the app as one tree). */
+  readonly component: pulumi.ComponentResource;
+  /**
+   * Its own database and user on the stack's server of that kind (the `postgresql` or `mariadb`
+   * project), with a generated password. The app's backups dump it with the app's credentials;
+   * a service whose containers reference it may reach it, and waits for it.
+   */
+  database(kind: DatabaseKind): AppDatabaseRefs;
+  /** A volume; by default backed up with the app. */
+  volume(args: AppVolumeArgs): k8s.core.v1.PersistentVolumeClaim;
+  /** A Secret of values the app is given (config secrets, derived values). */
+  secret(args: AppSecretArgs): k8s.core.v1.Secret;
+  /**
+   * The secrets the app's data depends on, generated once for the app (not per server) and kept
+   * encrypted in `secrets/apps/<app>.yaml`, in a Secret `<app>-stable`.
+   */
+  stableSecrets<Spec extends AppSecretsSpec>(spec: Spec): AppStableSecrets<Extract<keyof Spec, string>>;
+  /**
+   * A workload and its Service, with exactly the policies it needs (its database, its declared
+   * egress, its gateways), created after the app's restore, its database and those policies.
+   */
+  service(args: AppServiceArgs): AppService;
+  /** The app's backups, for the stack's `backups` export (`task backup:status`). */
+  backups(): BackupEntry[];
+}
+
+const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+interface VolumeEntry {
+  claim: k8s.core.v1.PersistentVolumeClaim;
+  backup: BackupVolume | undefined;
+}
+
+/**
+ * Starts an app: its component and namespace. Then create what it uses (`database`, `volume`,
+ * `secret`, `stableSecrets`) and, last, its `service`s: the first service makes the app's backups
+ * (one repository for its volumes and its database dump, restored before any workload starts),
+ * so everything they hold must exist by then.
+ */
+export function createApp(args: AppArgs): App {
+  const { name } = args;
+  if (!dnsLabel.test(name)) throw new Error(`App "${name}": its name must be a DNS label`);
+  const component = new pulumi.ComponentResource("homelab:apps:App", name, {}, {});
+  const provider = getKubernetesProvider();
+  const namespace = createNamespace({ name, provider, options: { parent: component } });
+  const volumes: VolumeEntry[] = [];
+  const databases = new Map<DatabaseKind, AppDatabase>();
+  let backups: JobPair | null | undefined;
+  let stable: AppStableSecrets<string> | undefined;
+
+  const whileOpen = (what: string) => {
+    if (backups !== undefined) {
+      throw new Error(
+        `App ${name}: ${what} is created after the app's first service, whose backups could not hold it; ` +
+          "create volumes, databases and secrets before services",
+      );
+    }
+  };
+
+  const ensureBackups = (): JobPair | null => {
+    if (backups !== undefined) return backups;
+    const backed = volumes.flatMap((volume) => (volume.backup ? [volume.backup] : []));
+    const [database, ...others] = [...databases.values()];
+    if (others.length > 0) throw new Error(`App ${name}: one database per app is backed up`);
+    if (backed.length === 0 && !database) {
+      backups = null;
+      return backups;
+    }
+    const config = getBackupConfig();
+    // The jobs dump and load the database with the app's credentials: they are one of its clients.
+    const requires = database
+      ? [...database.dependsOn, ...database.allowClient({ name: "backup", labels: backupPodLabels(name) })]
+      : [];
+    backups = createJobPair({
+      app: name,
+      namespace,
+      volumes: backed,
+      ...(database ? { hooks: database.backupHooks } : {}),
+      requires,
+      schedule: config.schedule,
+      retention: config.retention,
+      repository: createBackupRepository({ namespace, config }),
+      kubeContext: getSharedEnvironment().server.apply((server) => server.kubeContext),
+    });
+    return backups;
+  };
+
+  return {
+    name,
+    namespace,
+    component,
+    database(kind) {
+      whileOpen(`its ${kind} database`);
+      if (databases.has(kind)) throw new Error(`App ${name} already has a ${kind} database`);
+      const args = {
+        name,
+        namespace,
+        server: requireStackOutput<DatabaseServerInfo>(kind, "server"),
+        provider,
+        parent: component,
+        // Its dump is in the app's repository (the app's backups always hold its database).
+        backedUpByApp: true,
+      };
+      const database = kind === "postgresql" ? createPostgresqlDatabase(args) : createMariadbDatabase(args);
+      databases.set(kind, database);
+      const ref = (key: string) => registerDatabaseRef(secretKeyRef(database.secret, key), database);
+      return {
+        kind,
+        url: ref("url"),
+        host: ref("host"),
+        port: ref("port"),
+        database: ref("database"),
+        username: ref("username"),
+        password: ref("password"),
+        secret: database.secret,
+      };
+    },
+    volume(volumeArgs) {
+      const backup = volumeArgs.backup ?? true;
+      if (backup !== false) whileOpen(`volume ${volumeArgs.name}, which is backed up,`);
+      const { storage } = volumeArgs;
+      const claim = createPersistentVolumeClaim({
+        name: volumeArgs.name,
+        namespace,
+        size: storage.size,
+        ...(storage.className ? { storageClassName: storage.className } : {}),
+      });
+      volumes.push({
+        claim,
+        backup:
+          backup === false
+            ? undefined
+            : { name: volumeArgs.name, claim, ...(backup === true ? {} : { exclude: backup.exclude }) },
+      });
+      return claim;
+    },
+    secret(secretArgs) {
+      return createSecret({ name: secretArgs.name, namespace, stringData: secretArgs.stringData });
+    },
+    stableSecrets<Spec extends AppSecretsSpec>(spec: Spec) {
+      if (stable) throw new Error(`App ${name} reads its stable secrets once`);
+      const values = readAppSecrets(name, spec, component);
+      const secret = createSecret({ name: `${name}-stable`, namespace, stringData: values });
+      stable = { values, secret, ref: (key) => secretKeyRef(secret, key) };
+      return stable as AppStableSecrets<Extract<keyof Spec, string>>;
+    },
+    service(serviceArgs) {
+      const pair = ensureBackups();
+      return createAppService({
+        app: name,
+        namespace,
+        component,
+        provider,
+        databases: [...databases.values()],
+        backups: pair ?? undefined,
+        args: serviceArgs,
+      });
+    },
+    backups: () => (backups ? [backups.entry] : []),
+  };
+}

@@ -1,0 +1,323 @@
+import { classifyHosts, createPolicy, hostPeers, type PortRule } from "@infra/cilium";
+import type { AppDatabase } from "@infra/databases";
+import {
+  type ContainerArgs,
+  createService,
+  createWorkloadService,
+  type EnvValue,
+  type EnvValueFrom,
+  getExistingNamespace,
+  identityLabel,
+  type PodSecurityArgs,
+  type ServicePortArgs,
+  selectorLabels,
+  type WorkloadService,
+} from "@infra/k8s";
+import type { JobPair } from "@infra/restic";
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  createDnsRecord,
+  createGatewayIngressPolicy,
+  createHttpExposure,
+  type GatewayKind,
+  type HttpExposure,
+} from "../exposure";
+import { reservedServiceAddress, type ServiceAddressOwner } from "../service-addresses";
+import { getSharedEnvironment } from "../shared";
+import { requireStackOutput } from "../stack-reference";
+
+/** Hosts outside the cluster a service must reach, on these ports: nothing else outside is reachable. */
+export interface AppEgress {
+  /** DNS names, `*.` patterns, IPv4 addresses or CIDRs. */
+  hosts: string[];
+  ports: PortRule[];
+}
+
+/** Where a gateway makes a service reachable over HTTPS. */
+export interface AppExposure {
+  /** `private`: the tailnet only, through the internal gateway; `public`: the internet, through Cloudflare. */
+  gateway: GatewayKind;
+  /** Its DNS name (`resolveHostname`). */
+  hostname: pulumi.Input<string>;
+  /**
+   * Only requests under these paths reach the service.
+   * @default ["/"]
+   */
+  paths?: string[];
+  /**
+   * Names its Gateway, Certificate and routes (a DNS label).
+   * @default the service's name; required for every exposure after the first
+   */
+  name?: string;
+}
+
+/**
+ * Ports the tailnet reaches by address, for a protocol no HTTP gateway carries (Syncthing's sync
+ * protocol): a Service on the app's fixed cluster IP, which the internal gateway's subnet router
+ * routes to, and a DNS name for it. The tailnet policy must grant the ports
+ * (`internal-gateway:tailnetPolicy.ports` on the stack that owns it).
+ */
+export interface AppTailnetPorts {
+  /** Whose fixed address it is (`reservedServiceAddresses`). */
+  address: ServiceAddressOwner;
+  hostname: pulumi.Input<string>;
+  /** The ports; the main container must listen on each (`container.ports`). */
+  ports: ServicePortArgs[];
+}
+
+export interface AppServiceArgs {
+  /**
+   * The workload's and Service's name (a DNS label).
+   * @default the app's name
+   */
+  name?: string;
+  /** The port the main container serves HTTP on, and the Service exposes. */
+  port: number;
+  /** @default "http" */
+  portName?: string;
+  /** The main container. Reference the app's database through the fields `app.database()` returns. */
+  container: ContainerArgs;
+  /** Containers beside it, sharing its network. */
+  sidecars?: ContainerArgs[];
+  /** Containers that run to completion before the others start. */
+  initContainers?: ContainerArgs[];
+  podSecurity?: PodSecurityArgs;
+  /** Seconds the pod gets to stop. */
+  terminationGracePeriodSeconds?: number;
+  /** Where gateways make it reachable; nothing else reaches it from outside its namespace. */
+  exposures?: AppExposure[];
+  /** What it reaches outside the cluster; nothing else there. */
+  egress?: AppEgress[];
+  /** Ports the tailnet reaches by address, beside the gateways. */
+  tailnetPorts?: AppTailnetPorts;
+}
+
+/** A service of an app and what exposes it. */
+export interface AppService extends WorkloadService {
+  /** By exposure name. */
+  exposures: Record<string, HttpExposure>;
+  /** `https://<hostname>` of each exposure, in order. */
+  urls: pulumi.Output<string>[];
+  /** The policies its pods need, created before them. */
+  policies: k8s.apiextensions.CustomResource[];
+  /** The Service on its fixed cluster IP, when the tailnet reaches ports of it by address. */
+  tailnetService?: k8s.core.v1.Service;
+}
+
+// The database each environment value of `app.database()` comes from: a service that uses one
+// gets the policies to it and waits for it.
+const databaseRefs = new WeakMap<EnvValueFrom, AppDatabase>();
+
+/** Records that an environment value reads the database's Secret. */
+export function registerDatabaseRef(ref: EnvValueFrom, database: AppDatabase): EnvValueFrom {
+  databaseRefs.set(ref, database);
+  return ref;
+}
+
+function isEnvValueFrom(value: EnvValue): value is EnvValueFrom {
+  return (
+    typeof value === "object" && value !== null && !pulumi.Output.isInstance(value) && "valueFrom" in value
+  );
+}
+
+/** The databases the containers use: through a value of `app.database()`, or by mounting its Secret. */
+function databasesUsed(containers: ContainerArgs[], databases: AppDatabase[]): AppDatabase[] {
+  const used = new Set<AppDatabase>();
+  for (const container of containers) {
+    for (const value of Object.values(container.env ?? {})) {
+      const database = isEnvValueFrom(value) ? databaseRefs.get(value) : undefined;
+      if (database) used.add(database);
+    }
+    for (const mount of container.volumeMounts ?? []) {
+      const database = databases.find((candidate) => candidate.secret === mount.volume);
+      if (database) used.add(database);
+    }
+  }
+  return [...used];
+}
+
+const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function exposureNames(service: string, exposures: AppExposure[]): string[] {
+  const names = exposures.map((exposure, index) => {
+    if (exposure.name === undefined && index > 0) {
+      throw new Error(`Service ${service}: name every exposure after the first`);
+    }
+    return exposure.name ?? service;
+  });
+  for (const name of names) {
+    if (!dnsLabel.test(name))
+      throw new Error(`Service ${service}: exposure "${name}" needs a DNS label name`);
+    if (names.indexOf(name) !== names.lastIndexOf(name)) {
+      throw new Error(`Service ${service}: two exposures are named "${name}"`);
+    }
+  }
+  return names;
+}
+
+const routerProject = "internal-gateway";
+
+/**
+ * The policies of tailnet ports: the subnet router's pods may send to the service's pods on
+ * them (a policy in the router's namespace), and the service's pods accept them.
+ */
+function tailnetPolicies(
+  options: CreateAppServiceArgs,
+  name: string,
+  ports: ServicePortArgs[],
+): k8s.apiextensions.CustomResource[] {
+  const routerLabels = requireStackOutput<Record<string, string>>(routerProject, "routerPodLabels");
+  const router = { [identityLabel]: routerLabels.apply((labels) => labels[identityLabel] ?? "") };
+  const routerNamespace = requireStackOutput<string>(routerProject, "namespace");
+  const rules = ports.map((port) => ({ port: port.port, protocol: port.protocol ?? ("TCP" as const) }));
+  // The app's name is its namespace's: with the service's, it is unique in the router's namespace.
+  const target = name === options.app ? name : `${options.app}-${name}`;
+  return [
+    createPolicy({
+      name: `${name}-from-tailnet`,
+      description: `Tailnet devices reach ${name} by address, through the subnet router.`,
+      namespace: options.namespace,
+      subject: { labels: selectorLabels(name) },
+      ingress: [{ peers: [{ endpoints: router, namespace: routerNamespace }], ports: rules }],
+    }),
+    createPolicy({
+      name: `tailscale-router-to-${target}`,
+      description: `The subnet router forwards tailnet traffic to ${name} of namespace ${options.app}.`,
+      namespace: getExistingNamespace(routerProject, options.provider, options.component),
+      subject: { labels: router },
+      egress: [{ peers: [{ endpoints: selectorLabels(name), namespace: options.app }], ports: rules }],
+    }),
+  ];
+}
+
+export interface CreateAppServiceArgs {
+  /** The app's name, also its namespace's. */
+  app: string;
+  namespace: k8s.core.v1.Namespace;
+  component: pulumi.ComponentResource;
+  provider: k8s.Provider;
+  databases: AppDatabase[];
+  /** The app's backups, if it has data: its workloads start after their restore. */
+  backups: JobPair | undefined;
+  args: AppServiceArgs;
+}
+
+/**
+ * A service of an app: its policies (to the databases its containers reference, to its declared
+ * egress, from its gateways), then its workload and Service, which wait for those policies, for
+ * the app's restore and for its databases, then its exposures.
+ */
+export function createAppService(options: CreateAppServiceArgs): AppService {
+  const { namespace, args } = options;
+  const name = args.name ?? options.app;
+  if (!dnsLabel.test(name)) throw new Error(`App ${options.app}: service "${name}" needs a DNS label name`);
+  // Labels select the pods before their workload exists; they are the identity label it derives.
+  const subject = { labels: selectorLabels(name) };
+  const containers = [args.container, ...(args.sidecars ?? []), ...(args.initContainers ?? [])];
+  const used = databasesUsed(containers, options.databases);
+  const exposures = args.exposures ?? [];
+  const names = exposureNames(name, exposures);
+
+  const policies = [
+    ...used.flatMap((database) => database.allowClient({ name, labels: subject.labels })),
+    ...(args.egress && args.egress.length > 0
+      ? [
+          createPolicy({
+            name: `${name}-egress`,
+            description: `${name} reaches the hosts it declares outside the cluster, and nothing else there.`,
+            namespace,
+            subject,
+            egress: args.egress.map((rule) => {
+              const peers = hostPeers(classifyHosts(rule.hosts));
+              if (peers.length === 0) throw new Error(`Service ${name}: an egress rule names no host`);
+              return { peers, ports: rule.ports };
+            }),
+          }),
+        ]
+      : []),
+    ...exposures.map((exposure, index) =>
+      createGatewayIngressPolicy({
+        name: names[index] as string,
+        namespace,
+        gateway: exposure.gateway,
+        subject,
+        port: args.port,
+      }),
+    ),
+    ...(args.tailnetPorts ? tailnetPolicies(options, name, args.tailnetPorts.ports) : []),
+  ];
+
+  const workloadService = createWorkloadService({
+    name,
+    namespace,
+    port: args.port,
+    ...(args.portName ? { portName: args.portName } : {}),
+    container: args.container,
+    ...(args.sidecars ? { sidecars: args.sidecars } : {}),
+    ...(args.initContainers ? { initContainers: args.initContainers } : {}),
+    ...(args.podSecurity ? { podSecurity: args.podSecurity } : {}),
+    ...(args.terminationGracePeriodSeconds === undefined
+      ? {}
+      : { terminationGracePeriodSeconds: args.terminationGracePeriodSeconds }),
+    options: {
+      dependsOn: [
+        ...(options.backups?.dependsOn ?? []),
+        ...used.flatMap((database) => database.dependsOn),
+        ...policies,
+      ],
+    },
+  });
+
+  const created = Object.fromEntries(
+    exposures.map((exposure, index) => [
+      names[index] as string,
+      createHttpExposure({
+        name: names[index] as string,
+        namespace,
+        gateway: exposure.gateway,
+        service: { name: workloadService.service.metadata.name, port: workloadService.port.number },
+        hostname: exposure.hostname,
+        ...(exposure.paths ? { pathPrefixes: exposure.paths } : {}),
+        parent: options.component,
+      }),
+    ]),
+  );
+  const tailnetService = args.tailnetPorts
+    ? createTailnetService(options, name, workloadService, args.tailnetPorts)
+    : undefined;
+  return {
+    ...workloadService,
+    exposures: created,
+    urls: exposures.map((exposure) => pulumi.interpolate`https://${exposure.hostname}`),
+    policies,
+    ...(tailnetService ? { tailnetService } : {}),
+  };
+}
+
+/** The Service on the app's fixed cluster IP and the DNS name that points at it (not proxied). */
+function createTailnetService(
+  options: CreateAppServiceArgs,
+  name: string,
+  workloadService: WorkloadService,
+  tailnet: AppTailnetPorts,
+): k8s.core.v1.Service {
+  const address = getSharedEnvironment().network.apply((network) =>
+    reservedServiceAddress(network.serviceCidr, tailnet.address),
+  );
+  const service = createService({
+    name: `${name}-tailnet`,
+    workload: workloadService.workload,
+    ports: tailnet.ports,
+    clusterIp: address,
+  });
+  createDnsRecord({
+    name: `${name}-tailnet`,
+    namespace: options.namespace,
+    hostname: tailnet.hostname,
+    address,
+    proxied: false,
+    parent: options.component,
+  });
+  return service;
+}
