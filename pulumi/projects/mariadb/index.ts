@@ -1,11 +1,14 @@
 import { readConfig } from "@infra/core";
 import { createDatabaseServer, serverStorageConfig } from "@infra/databases";
 import { getBackupConfig, getKubernetesProvider, getSharedEnvironment } from "@projects/common";
+import * as pulumi from "@pulumi/pulumi";
 
 const storage = readConfig("storage", serverStorageConfig);
 
 const database = createDatabaseServer({
   kind: "mariadb",
+  // The stack is named after its server.
+  serverName: pulumi.getStack(),
   provider: getKubernetesProvider(),
   storageSize: storage.size,
   ...(storage.className ? { storageClassName: storage.className } : {}),

@@ -238,7 +238,7 @@ for (const spec of kinds) {
       const after = await snapshots();
       assert.equal(after.length, before + 1);
       assert.deepEqual(after.sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).at(-1)?.tags, [
-        spec.kind,
+        `${spec.kind}-test`,
         "final",
       ]);
       const restored = await runJob({

@@ -16,6 +16,7 @@ async function renderServer(kind: DatabaseKind) {
   const rendered = await render(() => {
     server = createDatabaseServer({
       kind,
+      serverName: "cloud-a",
       provider: new k8s.Provider("cluster", { context: "test" }),
       storageSize: "5Gi",
       backup: exampleBackupConfig({ schedule: "15 3 * * *" }),

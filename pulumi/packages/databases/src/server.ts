@@ -32,6 +32,11 @@ export interface DatabaseServerInfo {
 
 export interface DatabaseServerArgs {
   kind: DatabaseKind;
+  /**
+   * The server (its stack's name): the server's backups are `<kind>-<server>`, its own data and
+   * no other server's (apps' databases are in their apps' repositories).
+   */
+  serverName: string;
   /** The server's Kubernetes provider. */
   provider: k8s.Provider;
   /** The data volume's size, for example `20Gi`. */
@@ -84,6 +89,7 @@ export function createDatabaseServer(args: DatabaseServerArgs): DatabaseServer {
   const volumes = { adminSecret, data };
   const backups = createJobPair({
     app: engine.name,
+    identity: `${engine.name}-${args.serverName}`,
     namespace,
     // Dumped through the server, not backed up as files; the offline jobs run a private server on it.
     requires: [data],

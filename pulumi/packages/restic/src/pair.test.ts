@@ -191,6 +191,32 @@ describe("createJobPair", () => {
     ]);
   });
 
+  it("names the repository, and the snapshots' host and tag, by the identity a pair is given", async () => {
+    let pair: JobPair | undefined;
+    const rendered = await render(() => {
+      const namespace = createNamespace({
+        name: "postgresql",
+        provider: new k8s.Provider("cluster", { context: "test" }),
+      });
+      const claim = createPersistentVolumeClaim({ name: "data", namespace, size: "1Gi" });
+      pair = createJobPair({
+        app: "postgresql",
+        identity: "postgresql-cloud-a",
+        namespace,
+        volumes: [{ name: "data", claim }],
+        schedule: "@daily",
+        repository: createBackupRepository({ namespace, config: backupConfig() }),
+        kubeContext: "cloud-a",
+      });
+    });
+    const restore = rendered.manifest("Job", "postgresql-restore").spec.template.spec.containers[0].env;
+    const value = (name: string) =>
+      restore.find((variable: Record<string, string>) => variable.name === name)?.value;
+    assert.equal(value("BACKUP_APP"), "postgresql-cloud-a");
+    assert.equal(value("RESTIC_REPOSITORY"), "rclone:storage:homelab-backups/postgresql-cloud-a");
+    assert.equal(pair?.entry.app, "postgresql-cloud-a");
+  });
+
   it("reads the restic password and the rclone config from mounted Secrets", async () => {
     const { env, container, rendered } = await renderPair();
     const { spec, container: main } = container("CronJob", "notes-backup");

@@ -46,8 +46,16 @@ export interface BackupVolume {
 }
 
 export interface JobPairArgs {
-  /** The app: its repository is `rclone:<remote>/<app>`; letters, digits, ".", "_", "-". */
+  /** The app: names the jobs and their pods' label; letters, digits, ".", "_", "-". */
   app: string;
+  /**
+   * What restic knows the data by: its repository `rclone:<remote>/<identity>`, and the host and
+   * tag of its snapshots. The app's name for data that moves between servers with its app; a name
+   * of its server's for data that belongs to one server (a database server), so that no two
+   * servers ever write one repository.
+   * @default app
+   */
+  identity?: string;
   namespace: k8s.core.v1.Namespace;
   /** The volumes backed up as files. */
   volumes?: BackupVolume[];
@@ -70,6 +78,7 @@ export interface JobPairArgs {
 
 /** An app's backups, as the stack exports them for `task backup:status`. */
 export interface BackupEntry {
+  /** The identity its snapshots carry (host and tag). */
   app: string;
   namespace: pulumi.Output<string>;
   schedule: pulumi.Output<string>;
@@ -111,6 +120,9 @@ function checkArgs(args: JobPairArgs): void {
       `Backup app "${app}": letters, digits, ".", "_", "-", at most ${maxAppLength} characters`,
     );
   }
+  if (args.identity !== undefined && !appName.test(args.identity)) {
+    throw new Error(`Backup identity "${args.identity}" of ${app}: letters, digits, ".", "_", "-"`);
+  }
   const names = (args.volumes ?? []).map((volume) => volume.name);
   if (names.length === 0 && !args.hooks) throw new Error(`Backup of ${app}: nothing to back up`);
   for (const name of names) {
@@ -142,12 +154,13 @@ function checkArgs(args: JobPairArgs): void {
 export function createJobPair(args: JobPairArgs): JobPair {
   checkArgs(args);
   const { app, namespace, hooks } = args;
+  const identity = args.identity ?? app;
   const volumes = args.volumes ?? [];
-  const repository = repositoryOf(args.repository.remote, app);
+  const repository = repositoryOf(args.repository.remote, identity);
   const appEnvironment: ScriptEnvironment = {
     name: "app",
     env: {
-      BACKUP_APP: app,
+      BACKUP_APP: identity,
       BACKUP_DIR: backupDir,
       RESTIC_REPOSITORY: repository,
       ...(volumes.length > 0 ? { BACKUP_VOLUMES: volumes.map((volume) => volume.name).join(" ") } : {}),
@@ -227,7 +240,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
     bundles,
     dependsOn: [restore, finalBackup],
     entry: {
-      app,
+      app: identity,
       namespace: namespace.metadata.name,
       schedule: pulumi.output(args.schedule),
       repository,

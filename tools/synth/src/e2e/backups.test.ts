@@ -136,14 +136,22 @@ describe("the database layers' backups on the example stacks", () => {
     });
   });
 
-  it("give every app the same repository on every cluster, named after the app and never the cluster", () => {
+  it("give each server's database server a repository of its own, so no two servers write one", () => {
     for (const kind of databases) {
       const repositories = exampleStacks.map(
         (stack) => env(output.manifest(stack, kind, "Job", `${kind}-restore`)).RESTIC_REPOSITORY,
       );
-      assert.equal(new Set(repositories).size, 1, `${repositories}`);
-      assert.equal(repositories[0], `rclone:${backupSettings("cloud-a")["backup:remote"]}/${kind}`);
-      for (const stack of exampleStacks) assert.ok(!repositories[0]?.includes(stack));
+      assert.deepEqual(
+        repositories,
+        exampleStacks.map((stack) => `rclone:${backupSettings(stack)["backup:remote"]}/${kind}-${stack}`),
+      );
+      for (const stack of exampleStacks) {
+        // Snapshots are taken and found by the same identity (restic's host and tag).
+        assert.equal(
+          env(output.manifest(stack, kind, "Job", `${kind}-restore`)).BACKUP_APP,
+          `${kind}-${stack}`,
+        );
+      }
     }
   });
 
@@ -218,10 +226,10 @@ describe("the database layers' backups on the example stacks", () => {
       const outputs = output.outputs(stack, kind);
       assert.deepEqual(outputs.backups, [
         {
-          app: kind,
+          app: `${kind}-${stack}`,
           namespace: kind,
           schedule: scheduleOf(stack, kind),
-          repository: `rclone:${backupSettings(stack)["backup:remote"]}/${kind}`,
+          repository: `rclone:${backupSettings(stack)["backup:remote"]}/${kind}-${stack}`,
         },
       ]);
       assert.equal(outputs.server.host, `${kind}.${kind}.svc.cluster.local`);

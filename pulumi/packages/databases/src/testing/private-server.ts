@@ -167,6 +167,7 @@ export async function renderDatabaseJobs(kind: DatabaseKind): Promise<RenderedDa
   const rendered = await render(() =>
     createDatabaseServer({
       kind,
+      serverName: "test",
       provider: new k8s.Provider("cluster", { context: "test" }),
       storageSize: "1Gi",
       backup: exampleBackupConfig(),
