@@ -3,7 +3,7 @@
 #
 # `unlock` asks for the passphrase of your age identity once per shell (keeping the identity in
 # SOPS_AGE_KEY, where sops finds it), then exports every variable in secrets/shared/env.yaml
-# (PULUMI_CONFIG_PASSPHRASE, HCLOUD_TOKEN, PROXMOX_VE_API_TOKEN, RESTIC_PASSWORD, ...) for the tools run
+# (PULUMI_CONFIG_PASSPHRASE, HCLOUD_TOKEN, PROXMOX_VE_API_TOKEN, RCLONE_CONFIG_STORAGE_*, ...) for the tools run
 # from this shell. Nothing decrypted is written to disk. The identity is the file
 # ~/.config/homelab/age-identity.age, made with `age-keygen | age --passphrase --armor` (docs/servers.md).
 

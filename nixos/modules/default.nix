@@ -2,6 +2,7 @@
 {
   imports = [
     ./server.nix
+    ./firewall.nix
     ./disk.nix
     ./kubernetes.nix
     ./tailscale.nix

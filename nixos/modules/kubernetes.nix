@@ -1,5 +1,5 @@
-# A single-node k3s server. Cilium (installed by the Pulumi `cilium` project) replaces flannel and
-# network policy; kube-proxy and CoreDNS stay. The cluster's CAs come from the server's secrets, so a
+# A single-node k3s server. Cilium (installed by the Pulumi `cilium` project) replaces flannel, network
+# policy, kube-proxy and ServiceLB; CoreDNS stays. The cluster's CAs come from the server's secrets, so a
 # reinstalled server keeps its identity.
 { config, lib, ... }:
 let
@@ -94,14 +94,5 @@ in
         };
       }) tlsFiles
     );
-
-    networking.firewall = {
-      # The API server is reached over the tailnet (kubeconfig: https://<host>.<tailnet>:6443).
-      interfaces.tailscale0.allowedTCPPorts = [ 6443 ];
-      # Pods reach the node itself (API server, kubelet, DNS on the host network).
-      extraCommands = ''
-        iptables -A nixos-fw -s ${cfg.clusterCidr} -j nixos-fw-accept
-      '';
-    };
   };
 }

@@ -1,4 +1,4 @@
-# The base of every server: boot, users, SSH, firewall, time, Nix, and where its secrets come from.
+# The base of every server: boot, users, SSH, time, Nix, and where its secrets come from.
 {
   config,
   lib,
@@ -7,25 +7,19 @@
 }:
 let
   site = lib.importJSON ../site.json;
-  # TCP ports open to the world besides SSH, by role. Tailscale (tailscale.nix) and the Kubernetes API
-  # on the tailnet (kubernetes.nix) open their own.
-  publicTcpPorts = {
-    # Public apps: Traefik on 80/443 (only Cloudflare's ranges get through, enforced in the cluster).
-    cloud = [
-      80
-      443
-    ];
-    # Home server: its apps are reached over the tailnet only.
-    home = [ ];
-  };
 in
 {
   # Hetzner Cloud servers and Proxmox VMs are both QEMU/KVM guests with virtio devices.
   imports = [ (modulesPath + "/profiles/qemu-guest.nix") ];
 
   options.homelab.role = lib.mkOption {
-    type = lib.types.enum (lib.attrNames publicTcpPorts);
-    description = "What the server is for; decides which ports its firewall opens to the world.";
+    type = lib.types.enum [
+      # A rented server with a public address: public apps (through Cloudflare) and private ones.
+      "cloud"
+      # A server at home: its apps are reached over the tailnet.
+      "home"
+    ];
+    description = "What the server is for; decides whether it is reachable from the internet by default (firewall.nix).";
   };
 
   config = {
@@ -78,8 +72,8 @@ in
 
     services.openssh = {
       enable = true;
+      # Reachable over the tailnet only (firewall.nix).
       ports = [ site.sshPort ];
-      openFirewall = true;
       settings = {
         PasswordAuthentication = false;
         KbdInteractiveAuthentication = false;
@@ -93,11 +87,6 @@ in
           type = "ed25519";
         }
       ];
-    };
-
-    networking.firewall = {
-      enable = true;
-      allowedTCPPorts = publicTcpPorts.${config.homelab.role};
     };
 
     sops = {

@@ -6,8 +6,6 @@
   services.tailscale = {
     enable = true;
     authKeyFile = config.sops.secrets."tailscale/auth_key".path;
-    # UDP 41641 for direct connections instead of relayed ones.
-    openFirewall = true;
   };
 
   # Strict reverse-path filtering drops tailnet and pod traffic that routes asymmetrically.

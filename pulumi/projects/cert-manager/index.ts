@@ -1,11 +1,12 @@
 import { charts, readConfig } from "@infra/core";
 import { createHelmRelease, createNamespace, createSecret } from "@infra/k8s";
-import { getKubernetesProvider, getSharedEnvironment, requireStackOutput } from "@projects/common";
+import { getKubernetesProvider, getSharedEnvironment } from "@projects/common";
 import { certManagerValues, releaseName } from "./chart";
 import { recursiveNameservers } from "./config";
 import { requireGatewayApi } from "./gateway-api";
 import { createClusterIssuers } from "./issuers";
 import { createCertManagerPolicies } from "./policies";
+import { clusterCloudflareToken } from "./token";
 
 const provider = getKubernetesProvider();
 const { acme, domain } = getSharedEnvironment();
@@ -27,12 +28,12 @@ createCertManagerPolicies({
   nameservers,
 });
 
-// Cluster issuers read their Secrets from cert-manager's own namespace.
+// Cluster issuers read their Secrets from cert-manager's own namespace: this cluster's own token.
 const tokenKey = "api-token";
 const tokenSecret = createSecret({
   name: "cloudflare-api-token",
   namespace: certManagerNamespace,
-  stringData: { [tokenKey]: requireStackOutput<string>("shared", "cloudflareApiToken") },
+  stringData: { [tokenKey]: clusterCloudflareToken() },
 });
 
 const clusterIssuers = createClusterIssuers({ provider, tokenSecret, tokenKey, acme, domain, release });

@@ -1,14 +1,35 @@
 import { cidrsOverlap, dnsLabel, ipv4Cidr } from "@infra/core";
+import { defaultAuthKeyExpirySeconds, maxAuthKeyExpirySeconds } from "@infra/tailscale";
 import { z } from "zod";
 
 const tagExpected = "expected a Tailscale tag such as tag:k8s-router";
 const tag = z.string({ error: tagExpected }).regex(/^tag:[a-z0-9-]+$/, { error: tagExpected });
 
 /** The subnet router of this server. */
-export const routerConfig = z.object({
-  /** The router's tailnet tag: the same on every server, auto-approved by the tailnet policy. */
-  tag,
-});
+export const routerConfig = z
+  .strictObject({
+    /**
+     * The router's tag is `<tagPrefix>-<server>`, each server's own: the tailnet policy approves
+     * a server's routes for its router's tag only. The prefix must be the same on every server
+     * (the stack that owns the policy names every server's tag with its own).
+     */
+    tagPrefix: tag.default("tag:k8s-router"),
+    /** Seconds the router's auth key stays usable before its first start; one hour by default. */
+    authKeyExpirySeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(maxAuthKeyExpirySeconds)
+      .default(defaultAuthKeyExpirySeconds),
+  })
+  .prefault({});
+
+export type RouterConfig = z.output<typeof routerConfig>;
+
+/** A server's router tag: `<prefix>-<server>`. */
+export function routerTag(prefix: string, server: string): string {
+  return `${prefix}-${server}`;
+}
 
 const loginExpected = "expected a tailnet login such as admin@example.com or alice@github";
 
@@ -16,15 +37,21 @@ const loginExpected = "expected a tailnet login such as admin@example.com or ali
  * The tailnet policy file, set only on the stack that owns it (shared:tailscale.ownsTailnetPolicy).
  * The policy is one document for the whole tailnet, so it lists every server.
  */
-export const tailnetPolicyConfig = z.object({
-  /** Who may assign the platform's tags: users, `group:...`, `autogroup:admin`, or tags. */
+export const tailnetPolicyConfig = z.strictObject({
+  /**
+   * Who may assign the platform's tags (every server's router tag and the exit-node tags): users,
+   * `group:...`, `autogroup:admin`, or tags.
+   */
   tagOwners: z.array(z.string().min(1)).min(1),
-  /** The group that reaches the internal gateways. */
+  /** The group that reaches the fixed addresses behind every router (on their ports) and uses the exit nodes. */
   admins: z.object({
     group: z.string().regex(/^group:[a-z0-9-]+$/, { error: "expected a group such as group:admins" }),
     members: z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: loginExpected })).min(1),
   }),
-  /** Every server's service range, by stack: each server's router is auto-approved for its own. */
+  /**
+   * Every server's service range, by stack: each server's router advertises the fixed addresses
+   * of its range (`reservedServiceAddresses`), and is auto-approved for those only.
+   */
   serviceCidrs: z
     .record(dnsLabel, ipv4Cidr)
     .refine((cidrs) => Object.keys(cidrs).length > 0, { error: "list every server's service range" })
@@ -39,14 +66,6 @@ export const tailnetPolicyConfig = z.object({
     ),
   /** Tags of VPN relays that advertise exit nodes (the vpn project); none by default. */
   exitNodeTags: z.array(tag).default([]),
-  /**
-   * The ports the admins reach in the routed ranges: the gateways' HTTP(S) by default; add the
-   * ports of apps reached by address, such as Syncthing's `tcp:22000` and `udp:22000`.
-   */
-  ports: z
-    .array(z.string().regex(/^(tcp|udp):[1-9][0-9]{0,4}$/, { error: "expected tcp:<port> or udp:<port>" }))
-    .min(1)
-    .default(["tcp:80", "tcp:443"]),
 });
 
 export type TailnetPolicyConfig = z.output<typeof tailnetPolicyConfig>;

@@ -1,18 +1,20 @@
 import { ConfigError, readConfig } from "@infra/core";
 import { createNamespace, selectorLabels } from "@infra/k8s";
 import { createSubnetRouter, tailnetPolicy } from "@infra/tailscale";
-import { createTraefik, traefikEntryPoints } from "@infra/traefik";
+import { createTraefik, servedNamespacesConfig, traefikEntryPoints } from "@infra/traefik";
 import {
+  checkTailnetPorts,
   getKubernetesProvider,
   getSharedEnvironment,
   getStack,
   getTailscaleProvider,
   requireStackOutput,
   reservedServiceAddress,
+  tailnetDestinations,
 } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
-import { routerConfig, type TailnetPolicyConfig, tailnetPolicyConfig } from "./config";
+import { routerConfig, routerTag, type TailnetPolicyConfig, tailnetPolicyConfig } from "./config";
 
 const gatewayClass = "internal";
 const routerName = "tailscale-router";
@@ -37,12 +39,13 @@ function readTailnetPolicyConfig(owns: boolean): TailnetPolicyConfig | undefined
 }
 
 /**
- * The tailnet policy file, checked against this server's own range: a stale list of servers would
- * leave a router's routes unapproved.
+ * The tailnet policy file: every server's router, tagged `<tagPrefix>-<server>`, advertising the
+ * fixed addresses of its range, each granted to the admins on its ports. It is checked against
+ * this server's own range: a stale list of servers would leave a router's routes unapproved.
  */
 function createTailnetPolicy(
   settings: TailnetPolicyConfig,
-  routerTag: string,
+  tagPrefix: string,
   ownServiceCidr: pulumi.Output<string>,
 ) {
   const stack = pulumi.getStack();
@@ -55,12 +58,13 @@ function createTailnetPolicy(
       );
     }
     const policy = tailnetPolicy({
-      routerTag,
       tagOwners: settings.tagOwners,
       admins: settings.admins,
-      routes: Object.values(settings.serviceCidrs),
+      routers: Object.entries(settings.serviceCidrs).map(([server, range]) => ({
+        tag: routerTag(tagPrefix, server),
+        destinations: tailnetDestinations(range),
+      })),
       exitNodeTags: settings.exitNodeTags,
-      ports: settings.ports,
     });
     return JSON.stringify(policy, null, 2);
   });
@@ -88,17 +92,35 @@ export default async function main() {
     service: { type: "ClusterIP", clusterIp },
     clients: [{ endpoints: selectorLabels(routerName) }],
     statusAddress: clusterIp,
+    // The namespaces of the Gateways it serves (each app's is its name); it reads nowhere else.
+    servedNamespaces: readConfig("servedNamespaces", servedNamespacesConfig),
   });
 
+  // The tailnet reaches Traefik on its Service's ports, which the tailnet policy grants.
+  checkTailnetPorts(
+    "internal-gateway",
+    Object.values(traefikEntryPoints).map((entryPoint) => ({ port: entryPoint.exposedPort })),
+  );
   const serviceCidr = network.apply((ranges) => ranges.serviceCidr);
+  // Only the fixed addresses, never the whole range: it holds the API server's address too.
+  const routes = serviceCidr.apply((range) =>
+    tailnetDestinations(range).map((destination) => destination.route),
+  );
   const routerHostname = server.apply((facts) => `${facts.name}-router`);
+  const tag = routerTag(routerSettings.tagPrefix, pulumi.getStack());
+  // The policy defines the router's tag: Tailscale refuses a key for a tag it does not know.
+  const policy = policySettings
+    ? createTailnetPolicy(policySettings, routerSettings.tagPrefix, serviceCidr)
+    : undefined;
   const router = createSubnetRouter({
     name: routerName,
     namespace,
     hostname: routerHostname,
-    routes: [serviceCidr],
-    tag: routerSettings.tag,
+    routes,
+    tag,
     tailscaleProvider: getTailscaleProvider(),
+    authKeyExpirySeconds: routerSettings.authKeyExpirySeconds,
+    ...(policy ? { authKeyDependsOn: [policy] } : {}),
     destinations: [
       {
         peers: [{ endpoints: traefik.podLabels }],
@@ -106,8 +128,6 @@ export default async function main() {
       },
     ],
   });
-
-  if (policySettings) createTailnetPolicy(policySettings, routerSettings.tag, serviceCidr);
 
   return {
     /** The GatewayClass of private apps' Gateways. */
@@ -118,15 +138,21 @@ export default async function main() {
     namespace: namespace.metadata.name,
     /** Labels of the Traefik pods (the identity label selects them within the namespace). */
     podLabels: traefik.podLabels,
+    /** Traefik's ServiceAccount: each served namespace grants it read access there. */
+    serviceAccount: traefik.serviceAccount.metadata.name,
+    /** The namespaces whose Gateways Traefik serves (internal-gateway:servedNamespaces). */
+    servedNamespaces: traefik.servedNamespaces,
     /** Gateway listener ports: Traefik's entrypoint ports, behind the Service's 80 and 443. */
     listenerPorts: { http: traefikEntryPoints.web.port, https: traefikEntryPoints.websecure.port },
-    /** The ranges the subnet router advertises. */
-    advertisedRoutes: serviceCidr.apply((cidr) => [cidr]),
+    /** The routes the subnet router advertises: the fixed addresses of the service range, each a /32. */
+    advertisedRoutes: routes,
     /** The subnet router's device name in the tailnet. */
     routerHostname,
+    /** The subnet router's tag, this server's own. */
+    routerTag: tag,
     /** Labels of the subnet router's pods: tailnet traffic into the cluster comes from them. */
     routerPodLabels: router.workload.selector,
     /** Whether this stack manages the tailnet policy. */
-    managesTailnetPolicy: policySettings !== undefined,
+    managesTailnetPolicy: policy !== undefined,
   };
 }

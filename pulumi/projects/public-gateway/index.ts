@@ -1,20 +1,22 @@
+import { readConfig } from "@infra/core";
 import { createNamespace } from "@infra/k8s";
-import { createTraefik, traefikEntryPoints } from "@infra/traefik";
-import {
-  getCloudflareProvider,
-  getKubernetesProvider,
-  getSharedEnvironment,
-  requireStackOutput,
-} from "@projects/common";
-import * as cloudflare from "@pulumi/cloudflare";
+import { createTraefik, servedNamespacesConfig, traefikEntryPoints } from "@infra/traefik";
+import { getKubernetesProvider, getSharedEnvironment, requireStackOutput } from "@projects/common";
+import { readCloudflareRanges } from "./cloudflare-ranges";
+import { hstsConfig, hstsHeader } from "./config";
+import { cloudflareOriginPullCa } from "./origin-pull-ca";
+import { createZoneSettings, readZoneSettings } from "./zone";
 
 const gatewayClass = "public";
 
-export default async function main() {
-  // Cloudflare's proxies are the only clients: DNS records of public apps are proxied.
-  const ranges = await cloudflare.getIpRanges({}, { provider: getCloudflareProvider() });
-  const cloudflareCidrs = [...ranges.ipv4Cidrs, ...ranges.ipv6Cidrs];
+export default function main() {
+  const zoneSettings = readZoneSettings();
+  const hsts = readConfig("hsts", hstsConfig);
+  // Cloudflare's proxies are the only clients: DNS records of public apps are proxied. The ranges
+  // are the pinned ones the servers' firewalls admit on 80/443 too.
+  const cloudflareCidrs = readCloudflareRanges();
   const { server } = getSharedEnvironment();
+  const publicIp = server.apply((facts) => facts.publicIp);
   const namespace = createNamespace({ name: "public-gateway", provider: getKubernetesProvider() });
 
   const traefik = createTraefik({
@@ -28,20 +30,36 @@ export default async function main() {
     clients: [{ cidrs: cloudflareCidrs }],
     // Cloudflare says who the visitor was in X-Forwarded-For.
     trustedForwarders: cloudflareCidrs,
+    statusAddress: publicIp,
+    // The namespaces of the public apps on this server; it reads nowhere else.
+    servedNamespaces: readConfig("servedNamespaces", servedNamespacesConfig),
+    // Authenticated Origin Pulls: a TLS connection without Cloudflare's client certificate is
+    // refused, so an address inside Cloudflare's ranges is not enough.
+    clientCertificateAuthorities: [cloudflareOriginPullCa],
   });
+
+  if (zoneSettings) createZoneSettings(zoneSettings, hsts);
 
   return {
     /** The GatewayClass of public apps' Gateways. */
     gatewayClass,
     /** The address public apps' (proxied) DNS records point at. */
-    publicIp: server.apply((facts) => facts.publicIp),
+    publicIp,
     /** The namespace Traefik runs in. */
     namespace: namespace.metadata.name,
     /** Labels of the Traefik pods (the identity label selects them within the namespace). */
     podLabels: traefik.podLabels,
+    /** Traefik's ServiceAccount: each served namespace grants it read access there. */
+    serviceAccount: traefik.serviceAccount.metadata.name,
+    /** The namespaces whose Gateways Traefik serves (public-gateway:servedNamespaces). */
+    servedNamespaces: traefik.servedNamespaces,
     /** Gateway listener ports: Traefik's entrypoint ports, behind the node's 80 and 443. */
     listenerPorts: { http: traefikEntryPoints.web.port, https: traefikEntryPoints.websecure.port },
     /** The ranges Traefik accepts connections from. */
     allowedSources: cloudflareCidrs,
+    /** The Strict-Transport-Security header every public route sends. */
+    strictTransportSecurity: hstsHeader(hsts),
+    /** Whether this stack manages the zone's TLS settings. */
+    managesZoneSettings: zoneSettings !== undefined,
   };
 }

@@ -1,5 +1,5 @@
 import { cidrRange, readConfig, readSecretConfig } from "@infra/core";
-import { readBackupConfig } from "@infra/restic";
+import { readBackupSettings } from "@infra/restic";
 import type { ClusterNetwork, ServerFacts } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -54,24 +54,20 @@ export const acme = readConfig("acme", acmeConfig);
 
 /** The Cloudflare zone of `domain` (the API token is exported as a secret). */
 export const cloudflare = readConfig("cloudflare", cloudflareConfig);
+/**
+ * The operator's Cloudflare API token: what Pulumi's Cloudflare provider uses on the operator's
+ * machine (the exposures' DNS records, the zone's settings). Never given to a cluster: each
+ * cluster's cert-manager has a token of its own (`cert-manager:cloudflareApiToken`).
+ */
 export const cloudflareApiToken = readSecretConfig("cloudflareApiToken");
 /** The Tailscale OAuth client that creates auth keys and manages the tailnet policy. */
 export const tailscale = readConfig("tailscale", tailscaleConfig);
 export const tailscaleOauthClientSecret = readSecretConfig("tailscaleOauthClientSecret");
 
-const backupConfig = readBackupConfig();
 /**
  * The stack's backup settings (`backup:*`), set here once and read by every stateful project:
- * where the repositories live, which hosts the jobs may reach, the default schedule and retention.
+ * where the repositories live, which hosts the jobs may reach, the default schedule and retention,
+ * and whether the jobs' storage keys are append-only. No secret: each repository's password and
+ * storage key are kept with it, in its secrets file (pulumi/packages/restic/README.md).
  */
-export const backup = {
-  remote: backupConfig.remote,
-  storage: backupConfig.storage,
-  schedule: backupConfig.schedule,
-  retention: backupConfig.retention,
-};
-/** The rclone config and restic password that open every repository. */
-export const backupSecrets = pulumi.secret({
-  rcloneConfig: backupConfig.rcloneConfig,
-  resticPassword: backupConfig.resticPassword,
-});
+export const backup = readBackupSettings();

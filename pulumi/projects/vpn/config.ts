@@ -1,5 +1,6 @@
 import { type VpnLocation, validateVpnLocation } from "@apps/vpn";
 import { dnsLabel } from "@infra/core";
+import { defaultAuthKeyExpirySeconds, maxAuthKeyExpirySeconds } from "@infra/tailscale";
 import { z } from "zod";
 
 const location = z
@@ -33,3 +34,11 @@ export const tagConfig = z
   .string()
   .regex(/^tag:[a-z0-9-]+$/, { error: "expected a Tailscale tag such as tag:vpn-relay" })
   .default("tag:vpn-relay");
+
+/** Seconds each relay's single-use auth key stays usable before the relay first starts; one hour by default. */
+export const authKeyExpiryConfig = z
+  .number()
+  .int()
+  .min(60)
+  .max(maxAuthKeyExpirySeconds)
+  .default(defaultAuthKeyExpirySeconds);

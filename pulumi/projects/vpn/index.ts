@@ -3,10 +3,11 @@ import { ConfigError, readConfig } from "@infra/core";
 import { createNamespace } from "@infra/k8s";
 import { getKubernetesProvider, getTailscaleProvider } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
-import { locationsConfig, tagConfig } from "./config";
+import { authKeyExpiryConfig, locationsConfig, tagConfig } from "./config";
 
 const locations = readConfig("locations", locationsConfig);
 const tag = readConfig("tag", tagConfig);
+const authKeyExpirySeconds = readConfig("authKeyExpirySeconds", authKeyExpiryConfig);
 
 // One secret object holds every location's private key: `vpn:privateKeys.<location>`.
 const config = new pulumi.Config();
@@ -27,6 +28,7 @@ const relays = locations.map((location) =>
     location,
     tag,
     tailscaleProvider,
+    authKeyExpirySeconds,
     privateKey: privateKeys.apply((keys) => {
       const key = keys[location.name];
       if (!key) {

@@ -1,12 +1,12 @@
 # The same outputs as every provider module; the Pulumi `shared` project reads them from this root's
-# terraform.tfstate. ssh_user and ssh_port are the installed NixOS's hardened login.
+# terraform.tfstate. ssh_host, ssh_user and ssh_port are the installed NixOS's login, over the tailnet.
 
 output "id" {
   value = module.server.id
 }
 
 output "ssh_host" {
-  value = module.server.ssh_host
+  value = module.nixos.ssh_host
 }
 
 output "ssh_port" {

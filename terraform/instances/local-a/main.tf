@@ -21,18 +21,24 @@ module "server" {
   mac_address     = var.mac_address
   ip_address      = var.ip_address
   ssh_public_keys = local.site.adminSshKeys
-  ssh_port        = local.site.sshPort
+
+  generation           = var.generation
+  installed_generation = var.installed_generation
+  # nixos/instances/local-a: reachableFromInternet = false (nothing forwards 80/443 to it).
+  public_gateway = false
 }
 
 module "nixos" {
   source = "../../shared/nixos"
 
-  host             = local.host
-  generation       = var.generation
-  instance_id      = module.server.id
-  ssh_host         = module.server.ssh_host
-  initial_ssh_user = module.server.ssh_user
-  initial_ssh_port = module.server.ssh_port
-  ssh_user         = local.site.adminUser
-  ssh_port         = local.site.sshPort
+  host         = local.host
+  generation   = var.generation
+  instance_id  = module.server.id
+  install_host = module.server.ssh_host
+  install_user = module.server.ssh_user
+  install_port = module.server.ssh_port
+  # The installed server takes SSH over the tailnet only (MagicDNS name).
+  ssh_host = "${local.host}.${local.site.tailnet}"
+  ssh_user = local.site.adminUser
+  ssh_port = local.site.sshPort
 }

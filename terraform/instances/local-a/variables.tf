@@ -3,6 +3,11 @@ variable "generation" {
   description = "Install generation (generation.auto.tfvars); `task servers:reinstall` bumps it."
 }
 
+variable "installed_generation" {
+  type        = number
+  description = "The last generation whose install has finished (generation.auto.tfvars); until it equals generation, the provider's firewall admits the install's SSH."
+}
+
 variable "proxmox_endpoint" {
   type        = string
   description = "Proxmox VE API URL, e.g. https://pve.lan:8006/."

@@ -1,4 +1,10 @@
-# The SSH login that works once NixOS is installed.
+# The SSH login that works once NixOS is installed: over the tailnet.
+
+output "ssh_host" {
+  value       = var.ssh_host
+  description = "The installed server's name on the tailnet."
+  depends_on  = [module.install]
+}
 
 output "ssh_user" {
   value       = var.ssh_user

@@ -5,7 +5,7 @@ variable "host" {
 
 variable "generation" {
   type        = number
-  description = "Install generation, starting at 1. Bumping it wipes the disk and reinstalls NixOS."
+  description = "Install generation, starting at 1. A new one is a new machine, installed anew."
 
   validation {
     condition     = var.generation >= 1 && floor(var.generation) == var.generation
@@ -18,19 +18,24 @@ variable "instance_id" {
   description = "The provider's id of the machine; a replaced machine is installed anew."
 }
 
+variable "install_host" {
+  type        = string
+  description = "Address the install reaches the provider's image at (the provider module's ssh_host)."
+}
+
+variable "install_user" {
+  type        = string
+  description = "SSH user of the provider's image (the provider module's ssh_user)."
+}
+
+variable "install_port" {
+  type        = number
+  description = "SSH port of the provider's image (the provider module's ssh_port); nixos-anywhere's installer listens on it too."
+}
+
 variable "ssh_host" {
   type        = string
-  description = "Address to reach the server over SSH."
-}
-
-variable "initial_ssh_user" {
-  type        = string
-  description = "SSH user of the provider's image, used by the first generation's install."
-}
-
-variable "initial_ssh_port" {
-  type        = number
-  description = "SSH port of the provider's image, used by the first generation's install."
+  description = "The installed server's name on the tailnet (<host>.<tailnet>), the only place it takes SSH."
 }
 
 variable "ssh_user" {

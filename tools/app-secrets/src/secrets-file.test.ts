@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { randomBytes, randomString } from "@infra/app-secrets";
+import { backupSecrets, randomBytes, randomString } from "@infra/app-secrets";
 import { parse } from "yaml";
-import { completeSecrets, loadSpec, secretsFileState } from "./secrets-file";
+import { completeSecrets, secretsFileState } from "./secrets-file";
 
-const appsDir = resolve(__dirname, "..", "..", "..", "pulumi", "apps");
+const repositoryRoot = resolve(__dirname, "..", "..", "..");
 
 describe("the secrets file of an app", () => {
   const dir = mkdtempSync(join(tmpdir(), "app-secrets-"));
@@ -30,40 +31,89 @@ describe("the secrets file of an app", () => {
 });
 
 describe("completeSecrets", () => {
-  const spec = { encryptionKey: randomBytes(32), adminToken: randomString(32) };
+  const spec = { ...backupSecrets, encryptionKey: randomBytes(32), adminToken: randomString(32) };
 
-  it("writes every declared key when the file is new", () => {
-    const { document, added, kept } = completeSecrets("n8n", spec, {});
-    assert.deepEqual(Object.keys(parse(document)).sort(), ["adminToken", "encryptionKey"]);
-    assert.deepEqual(added.sort(), ["adminToken", "encryptionKey"]);
+  it("writes every generated key when the file is new, the restic password among them, and names the storage key still missing", () => {
+    const { document, added, kept, missing } = completeSecrets("n8n", spec, {});
+    const values = parse(document);
+    assert.deepEqual(Object.keys(values).sort(), ["adminToken", "encryptionKey", "resticPassword"]);
+    assert.match(values.resticPassword, /^[A-Za-z0-9]{64}$/);
+    assert.deepEqual(added.sort(), ["adminToken", "encryptionKey", "resticPassword"]);
     assert.deepEqual(kept, []);
+    assert.deepEqual(
+      missing.map((entry) => [entry.key, entry.variable]),
+      [["rcloneConfig", "STORAGE_CONFIG"]],
+    );
   });
 
-  it("keeps what the file holds, adding only the keys it lacks", () => {
-    const { document, added, kept } = completeSecrets("n8n", spec, { encryptionKey: "kept-key" });
-    assert.equal(parse(document).encryptionKey, "kept-key");
-    assert.deepEqual([added, kept], [["adminToken"], ["encryptionKey"]]);
+  it("keeps what the file holds, adding only the keys it lacks and the storage key given", () => {
+    const { document, added, kept, missing } = completeSecrets(
+      "n8n",
+      spec,
+      { encryptionKey: "kept-key", resticPassword: "kept-password" },
+      { rcloneConfig: "[storage]\ntype = s3\n" },
+    );
+    const values = parse(document);
+    assert.deepEqual([values.encryptionKey, values.resticPassword], ["kept-key", "kept-password"]);
+    assert.equal(values.rcloneConfig, "[storage]\ntype = s3\n");
+    assert.deepEqual(
+      [added.sort(), kept.sort(), missing],
+      [["adminToken", "rcloneConfig"], ["encryptionKey", "resticPassword"], []],
+    );
   });
 });
 
-describe("loadSpec", () => {
-  it("reads the secrets every app with stable secrets declares", () => {
-    const apps = readdirSync(appsDir).filter((app) => {
-      try {
-        loadSpec(appsDir, app);
-        return true;
-      } catch {
-        return false;
-      }
+describe("the app-secrets command", () => {
+  const cli = (args: string[], input = "") =>
+    spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "cli.ts"), ...args], {
+      cwd: repositoryRoot,
+      input,
+      encoding: "utf8",
     });
-    assert.ok(apps.includes("vaultwarden"), apps.join(", "));
-    assert.deepEqual(Object.keys(loadSpec(appsDir, "vaultwarden")), ["adminToken", "adminTokenHash"]);
+
+  it("writes a database server's backup secrets, with the storage key from a file", () => {
+    const storage = join(mkdtempSync(join(tmpdir(), "app-secrets-")), "rclone.conf");
+    writeFileSync(storage, "[storage]\ntype = s3\nprovider = Backblaze\n");
+    const result = cli(["secrets/backups/postgresql-cloud-a.yaml", "--provide", `rcloneConfig=${storage}`]);
+    assert.equal(result.status, 0, result.stderr);
+    const values = parse(result.stdout);
+    assert.deepEqual(Object.keys(values).sort(), ["rcloneConfig", "resticPassword"]);
+    assert.equal(values.rcloneConfig, "[storage]\ntype = s3\nprovider = Backblaze\n");
+    assert.match(
+      result.stderr,
+      /postgresql-cloud-a: wrote resticPassword, rcloneConfig|wrote rcloneConfig, resticPassword/,
+    );
   });
 
-  it("names the file it looked for when an app declares none", () => {
-    assert.throws(
-      () => loadSpec(appsDir, "vpn"),
-      /app "vpn" declares no stable secrets \(no .*vpn\/src\/secrets\.ts\)/,
+  it("says how to bring the storage key it cannot generate", () => {
+    const result = cli(["secrets/apps/vaultwarden.yaml"]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /vaultwarden: still missing rcloneConfig, .*: run `task app:secrets APP=vaultwarden STORAGE_CONFIG=<file>` once you have it/,
     );
+  });
+
+  it("refuses a path that is no secrets file", () => {
+    const result = cli(["secrets/shared/env.yaml"]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /secrets\/shared\/env\.yaml is not a secrets file/);
+  });
+});
+
+describe(".sops.yaml", () => {
+  const config = parse(readFileSync(join(repositoryRoot, ".sops.yaml"), "utf8")) as {
+    keys: { admins: string[]; servers: string[] };
+    creation_rules: { path_regex: string; key_groups: { age: string[] }[] }[];
+  };
+  const recipients = (file: string) =>
+    config.creation_rules
+      .find((rule) => new RegExp(rule.path_regex).test(file))
+      ?.key_groups.flatMap((group) => group.age);
+
+  it("encrypts an app's file and a server's backup secrets for the admins only, never for a server", () => {
+    for (const file of ["secrets/apps/n8n.yaml", "secrets/backups/postgresql-cloud-a.yaml"]) {
+      assert.deepEqual(recipients(file), config.keys.admins, file);
+    }
   });
 });

@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { type AppSecretsSpec, generateAppSecrets } from "@infra/app-secrets";
 import { parse, stringify } from "yaml";
 
-/** What is at an app's secrets file now. */
+/** What is at a secrets file now. */
 export type SecretsFileState = "absent" | "encrypted";
 
 /**
- * Whether `secrets/apps/<app>.yaml` exists yet. A file that is not sops-encrypted is refused: its
- * values are in clear text and must never be committed.
+ * Whether a secrets file (`secrets/apps/<app>.yaml`, `secrets/backups/<name>.yaml`) exists yet. A
+ * file that is not sops-encrypted is refused: its values are in clear text and must never be
+ * committed.
  */
 export function secretsFileState(path: string): SecretsFileState {
   if (!existsSync(path)) return "absent";
@@ -17,27 +17,35 @@ export function secretsFileState(path: string): SecretsFileState {
   throw new Error(`${path} is not encrypted with sops: its values are in clear text; encrypt or remove it`);
 }
 
-/** The app's declared stable secrets: `pulumi/apps/<app>/src/secrets.ts` exports them as `secrets`. */
-export function loadSpec(appsDir: string, app: string): AppSecretsSpec {
-  const file = join(appsDir, app, "src", "secrets.ts");
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(app) || !existsSync(file)) {
-    throw new Error(`app "${app}" declares no stable secrets (no ${file})`);
-  }
-  const loaded = require(file) as { secrets?: AppSecretsSpec };
-  if (!loaded.secrets) throw new Error(`${file} exports no "secrets"`);
-  return loaded.secrets;
+/** What completing a secrets file gave: the plain document to encrypt, and what changed. */
+export interface CompletedSecrets {
+  document: string;
+  added: string[];
+  kept: string[];
+  /** Provided keys the file still lacks, with what each one is and the task variable that brings it. */
+  missing: { key: string; description: string; variable: string }[];
 }
 
-/** The plain document to encrypt: the existing values kept, the missing ones generated. */
+/**
+ * The plain document to encrypt: the existing values kept, the missing generated ones made, and
+ * the values the operator provides put in (replacing what they replace).
+ */
 export function completeSecrets(
-  app: string,
+  owner: string,
   spec: AppSecretsSpec,
   existing: Record<string, string>,
-): { document: string; added: string[]; kept: string[] } {
-  const { values, added } = generateAppSecrets(app, spec, existing);
+  provided: Record<string, string> = {},
+): CompletedSecrets {
+  const { values, added, missing } = generateAppSecrets(owner, spec, existing, provided);
   return {
     document: stringify(values),
     added,
-    kept: Object.keys(existing).filter((key) => !added.includes(key)),
+    kept: Object.keys(existing).filter((key) => !added.includes(key) && !(key in provided)),
+    missing: missing.flatMap((key) => {
+      const generator = spec[key];
+      return generator?.kind === "provided"
+        ? [{ key, description: generator.description, variable: generator.variable }]
+        : [];
+    }),
   };
 }

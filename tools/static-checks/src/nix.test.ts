@@ -51,10 +51,11 @@ describe("server instances", { skip }, () => {
   });
 
   it("each have a role the server module knows", () => {
-    const roles = /publicTcpPorts = \{([\s\S]*?)\n {2}\};/.exec(
-      readFileSync(join(REPO_ROOT, "nixos", "modules", "server.nix"), "utf8"),
-    )?.[1];
-    const known = [...(roles ?? "").matchAll(/^ {4}(\w+) = /gm)].map((match) => match[1]);
+    const roles =
+      /options\.homelab\.role = lib\.mkOption \{\n\s+type = lib\.types\.enum \[([\s\S]*?)\];/.exec(
+        readFileSync(join(REPO_ROOT, "nixos", "modules", "server.nix"), "utf8"),
+      )?.[1];
+    const known = [...(roles ?? "").matchAll(/^\s+"(\w+)"$/gm)].map((match) => match[1]);
     assert.deepEqual(known.sort(), ["cloud", "home"]);
     for (const server of instances)
       assert.ok(known.includes(String(server.role)), `${server.name}: ${server.role}`);

@@ -18,9 +18,25 @@ export function nixParseError(path: string): string {
 
 /** Evaluates a self-contained Nix file (no nixpkgs needed) to JSON. */
 export function evalNixFile(path: string): unknown {
-  const result = spawnSync("nix-instantiate", ["--eval", "--strict", "--json", path], { encoding: "utf8" });
+  return evalNix([path], path);
+}
+
+/** Evaluates a self-contained Nix expression (no nixpkgs needed) to JSON. */
+export function evalNixExpression(expression: string): unknown {
+  return evalNix(["-E", expression], expression);
+}
+
+/** A path literal for a Nix expression, whatever characters the path holds. */
+export function nixPath(path: string): string {
+  return `(/. + ${JSON.stringify(path)})`;
+}
+
+function evalNix(args: string[], shown: string): unknown {
+  const result = spawnSync("nix-instantiate", ["--eval", "--strict", "--json", ...args], {
+    encoding: "utf8",
+  });
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`nix-instantiate --eval ${path}: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`nix-instantiate --eval ${shown}: ${result.stderr}`);
   return JSON.parse(result.stdout);
 }
 

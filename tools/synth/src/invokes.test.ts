@@ -28,13 +28,25 @@ describe("the local command invoke (an app's stable secrets)", () => {
     assert.match(answer.example ?? "", /its keys, with placeholder values: synth does not decrypt/);
   });
 
-  it("answers the keys the app declares when its file does not exist yet, saying how to create it", () => {
+  it("answers the keys an app's file will hold when it does not exist yet, saying how to create it", () => {
     const answer = run(decryptCommand(join(repositoryRoot, "secrets", "apps", "vaultwarden.yaml")));
-    assert.deepEqual(Object.keys(values(answer)), ["adminToken", "adminTokenHash"]);
+    // Its backups' password and storage key, and the stable secrets it declares.
+    assert.deepEqual(Object.keys(values(answer)), [
+      "resticPassword",
+      "rcloneConfig",
+      "adminToken",
+      "adminTokenHash",
+    ]);
     assert.match(
       answer.example ?? "",
       /secrets\/apps\/vaultwarden\.yaml does not exist yet .*task app:secrets APP=vaultwarden/,
     );
+  });
+
+  it("answers a database server's backup secrets from secrets/backups/<name>.yaml", () => {
+    const answer = run(decryptCommand(join(repositoryRoot, "secrets", "backups", "postgresql-cloud-a.yaml")));
+    assert.deepEqual(Object.keys(values(answer)), ["resticPassword", "rcloneConfig"]);
+    assert.match(answer.example ?? "", /task backup:secrets NAME=postgresql-cloud-a/);
   });
 
   it("gives each stack, file and key its own placeholder", () => {
@@ -49,5 +61,9 @@ describe("the local command invoke (an app's stable secrets)", () => {
 
   it("runs no other command", () => {
     assert.throws(() => run("rm -rf /"), /synth runs no local command; "rm -rf \/" is not a decryption/);
+    assert.throws(
+      () => run(decryptCommand(join(repositoryRoot, "secrets", "shared", "env.yaml"))),
+      /is not a decryption of a secrets file/,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { secretsFileAt } from "@infra/app-secrets";
 import { parse, parseAllDocuments } from "yaml";
 
 const exampleDataDir = join(__dirname, "..", "example-data");
@@ -50,35 +51,30 @@ function yamlDecode(inputs: Record<string, unknown>): InvokeAnswer {
 }
 
 const repositoryRoot = resolve(__dirname, "..", "..", "..");
-// The only local command programs run: an app's stable secrets decrypted with sops (see
+// The only local command programs run: a secrets file decrypted with sops (see
 // pulumi/projects/common/src/app/stable-secrets.ts).
 const sopsDecrypt = /^sops --decrypt --output-type json '([^']+)'$/;
 
-/** The keys an app declares as its stable secrets (`pulumi/apps/<app>/src/secrets.ts`). */
-function declaredSecretKeys(app: string): string[] {
-  const file = join(repositoryRoot, "pulumi", "apps", app, "src", "secrets.ts");
-  if (!existsSync(file)) throw new Error(`synth: app "${app}" declares no stable secrets (no ${file})`);
-  return Object.keys((require(file) as { secrets: Record<string, unknown> }).secrets);
-}
-
 /**
- * Synth never decrypts. It answers a placeholder for each key of the app's secrets file (sops
- * leaves keys in clear text) or, without the file, for each key the app declares, so the program
+ * Synth never decrypts. It answers a placeholder for each key of the secrets file (sops leaves
+ * keys in clear text) or, without the file, for each key it will hold (@infra/app-secrets: an
+ * app's backup secrets and declared stable secrets, a repository's backup secrets), so the program
  * sees the keys it will see for real.
  */
 function localRun(inputs: Record<string, unknown>, context: InvokeContext): InvokeAnswer {
   const command = typeof inputs.command === "string" ? inputs.command : "";
   const file = sopsDecrypt.exec(command)?.[1];
-  const app = file ? /\/secrets\/apps\/([a-z0-9-]+)\.yaml$/.exec(file)?.[1] : undefined;
-  if (!file || !app) {
-    throw new Error(`synth runs no local command; "${command}" is not a decryption of an app's secrets`);
+  // The file's path from the repository's root: what it holds, and its placeholders, follow from it.
+  const shown = file ? /(?:^|\/)(secrets\/(?:apps|backups)\/[a-z0-9-]+\.yaml)$/.exec(file)?.[1] : undefined;
+  if (!file || !shown) {
+    throw new Error(`synth runs no local command; "${command}" is not a decryption of a secrets file`);
   }
-  const shown = relative(repositoryRoot, file);
+  const expected = secretsFileAt(repositoryRoot, shown);
   const keys = existsSync(file)
     ? Object.keys((parse(readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>).filter(
         (key) => key !== "sops",
       )
-    : declaredSecretKeys(app);
+    : Object.keys(expected.spec);
   const values = Object.fromEntries(
     keys.map((key) => [
       key,
@@ -89,7 +85,7 @@ function localRun(inputs: Record<string, unknown>, context: InvokeContext): Invo
     result: { stdout: JSON.stringify(values), stderr: "" },
     example: existsSync(file)
       ? `${shown} (its keys, with placeholder values: synth does not decrypt)`
-      : `${shown} does not exist yet (placeholders for the keys app ${app} declares; task app:secrets APP=${app})`,
+      : `${shown} does not exist yet (placeholders for the keys it will hold; ${expected.task})`,
     secrets: Object.values(values),
   };
 }

@@ -178,6 +178,15 @@ describe("the n8n app on the example stacks", () => {
           matches: ["/webhook", "/webhook-waiting", "/form", "/form-waiting"].map((value) => ({
             path: { type: "PathPrefix", value },
           })),
+          // The public gateway's HSTS, on every answer of a public route.
+          filters: [
+            {
+              type: "ResponseHeaderModifier",
+              responseHeaderModifier: {
+                set: [{ name: "Strict-Transport-Security", value: gateway.strictTransportSecurity }],
+              },
+            },
+          ],
           backendRefs: [{ group: "", kind: "Service", name: project, port }],
         },
       ],

@@ -12,10 +12,10 @@ import {
   secretKeyRef,
   type Workload,
 } from "@infra/k8s";
-import { tailscaleEgressRules } from "@infra/tailscale";
+import { createAuthKey, tailscaleEgressRules } from "@infra/tailscale";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as tailscale from "@pulumi/tailscale";
+import type * as tailscale from "@pulumi/tailscale";
 import { parseEndpoint, renderWireguardConfig, type VpnLocation } from "./wireguard-config";
 
 /** The interface the Tailscale container creates; the relay marks packets arriving on it. */
@@ -34,6 +34,11 @@ export interface VpnRelayArgs {
   tailscaleProvider: tailscale.Provider;
   /** The tailnet tag of relays; the tailnet policy auto-approves it as an exit node. */
   tag: string;
+  /**
+   * Seconds the relay's auth key stays usable before its first start.
+   * @default defaultAuthKeyExpirySeconds (one hour)
+   */
+  authKeyExpirySeconds?: number;
 }
 
 /** What one relay is made of. */
@@ -72,17 +77,13 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
     data: { "upstream.sh": upstreamScript },
   });
 
-  const authKey = new tailscale.TailnetKey(
+  const authKey = createAuthKey({
     name,
-    {
-      description: `VPN relay ${location.name}`,
-      preauthorized: true,
-      reusable: false,
-      ephemeral: false,
-      tags: [args.tag],
-    },
-    { provider: args.tailscaleProvider },
-  );
+    description: `VPN relay ${location.name}`,
+    tag: args.tag,
+    ...(args.authKeyExpirySeconds === undefined ? {} : { expirySeconds: args.authKeyExpirySeconds }),
+    provider: args.tailscaleProvider,
+  });
   const auth = createSecret({
     name: `${name}-tailscale-auth`,
     namespace,
@@ -154,7 +155,7 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
 
   const policy = createPolicy({
     name,
-    description: `VPN relay ${location.name}: the provider's server, Tailscale's coordination and relays, the API server.`,
+    description: `VPN relay ${location.name}: the provider's server, Tailscale's servers, relays and peers, the API server.`,
     namespace,
     subject: { workload },
     egress: [

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { argon2idParameters, argon2idPhc, generateAppSecrets } from "./generate";
-import { argon2idHash, randomBytes, randomString } from "./spec";
+import { argon2idHash, provided, randomBytes, randomString } from "./spec";
 
 const spec = {
   adminToken: randomString(48),
@@ -46,6 +46,26 @@ describe("generateAppSecrets", () => {
     );
     const salt = Buffer.from((values.hash ?? "").split("$")[4] ?? "", "base64");
     assert.equal(values.hash, argon2idPhc(token, salt));
+  });
+
+  it("never generates a value the operator provides: it takes it, replacing what was kept, or reports it missing", () => {
+    const withKey = { password: randomString(32), storageKey: provided("the storage key", "STORAGE_CONFIG") };
+    const first = generateAppSecrets("n8n", withKey);
+    assert.deepEqual([first.added, first.missing], [["password"], ["storageKey"]]);
+    assert.equal(first.values.storageKey, undefined);
+    const second = generateAppSecrets(
+      "n8n",
+      withKey,
+      { ...first.values, storageKey: "old" },
+      { storageKey: "new" },
+    );
+    assert.equal(second.values.storageKey, "new");
+    assert.equal(second.values.password, first.values.password);
+    assert.deepEqual([second.added, second.missing], [[], []]);
+    assert.throws(
+      () => generateAppSecrets("n8n", withKey, {}, { password: "chosen" }),
+      /"password" of app n8n is not one the operator provides; it is generated/,
+    );
   });
 
   it("never generates the same value twice", () => {

@@ -25,7 +25,19 @@ export interface Argon2idHash {
   of: string;
 }
 
-export type SecretGenerator = RandomString | RandomBytes | Argon2idHash;
+/**
+ * A value the operator brings rather than one generated (a storage key made at the provider):
+ * `task app:secrets` takes it from a file and keeps it like the others.
+ */
+export interface Provided {
+  kind: "provided";
+  /** What it is and where it comes from, for the tool's message when it is missing. */
+  description: string;
+  /** The variable of `task app:secrets` / `task backup:secrets` that names the file holding it. */
+  variable: string;
+}
+
+export type SecretGenerator = RandomString | RandomBytes | Argon2idHash | Provided;
 
 /** An app's secrets: key (letters and digits, as in `secrets/apps/<app>.yaml`) → how it is made. */
 export type AppSecretsSpec = Readonly<Record<string, SecretGenerator>>;
@@ -47,6 +59,11 @@ export function randomString(
  */
 export function randomBytes(bytes: number, encoding: RandomBytes["encoding"] = "base64"): RandomBytes {
   return { kind: "bytes", bytes, encoding };
+}
+
+/** A value the operator provides (`description` says what it is) through a task's `variable`, never generated. */
+export function provided(description: string, variable: string): Provided {
+  return { kind: "provided", description, variable };
 }
 
 /** The argon2id hash (PHC string, OWASP's parameters or stronger) of the secret `of`. */

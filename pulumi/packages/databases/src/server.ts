@@ -44,7 +44,11 @@ export interface DatabaseServerArgs {
   /** The storage class; the cluster's default when omitted. */
   storageClassName?: string;
   resources?: ResourcesArgs;
-  /** The stack's backup settings (`getBackupConfig()` of @projects/common). */
+  /**
+   * The stack's backup settings with the credentials of the server's own repository
+   * (`getBackupConfig(readServerBackupCredentials(serverBackupIdentity(kind, server)))` of
+   * @projects/common): its password and storage key, no app's.
+   */
   backup: BackupConfig;
   /** The server's kube context, for the final backup. */
   kubeContext: pulumi.Input<string>;
@@ -58,6 +62,14 @@ export interface DatabaseServer {
   backups: JobPair;
   /** The project's export for the database helpers. */
   info: DatabaseServerInfo;
+}
+
+/**
+ * What a server's own backups are known by: their repository `<remote>/<kind>-<server>`, the host
+ * and tag of their snapshots, and the name of the secrets file holding the repository's password.
+ */
+export function serverBackupIdentity(kind: DatabaseKind, serverName: string): string {
+  return `${engines[kind].name}-${serverName}`;
 }
 
 /**
@@ -89,7 +101,7 @@ export function createDatabaseServer(args: DatabaseServerArgs): DatabaseServer {
   const volumes = { adminSecret, data };
   const backups = createJobPair({
     app: engine.name,
-    identity: `${engine.name}-${args.serverName}`,
+    identity: serverBackupIdentity(args.kind, args.serverName),
     namespace,
     // Dumped through the server, not backed up as files; the offline jobs run a private server on it.
     requires: [data],

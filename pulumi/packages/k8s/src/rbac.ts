@@ -20,12 +20,18 @@ export interface PolicyRule {
   resourceNames?: string[];
 }
 
-function subjects(accounts: k8s.core.v1.ServiceAccount[]) {
-  return accounts.map((account) => ({
-    kind: "ServiceAccount",
-    name: account.metadata.name,
-    namespace: account.metadata.namespace,
-  }));
+/** A ServiceAccount another project created, by the name and namespace it exports. */
+export interface ServiceAccountReference {
+  name: pulumi.Input<string>;
+  namespace: pulumi.Input<string>;
+}
+
+function subjects(accounts: (k8s.core.v1.ServiceAccount | ServiceAccountReference)[]) {
+  return accounts.map((account) =>
+    k8s.core.v1.ServiceAccount.isInstance(account)
+      ? { kind: "ServiceAccount", name: account.metadata.name, namespace: account.metadata.namespace }
+      : { kind: "ServiceAccount", name: account.name, namespace: account.namespace },
+  );
 }
 
 function rules(list: PolicyRule[]): k8s.types.input.rbac.v1.PolicyRule[] {
@@ -40,8 +46,8 @@ function rules(list: PolicyRule[]): k8s.types.input.rbac.v1.PolicyRule[] {
 export interface RoleArgs extends NamespacedObjectArgs {
   /** What the role allows inside its namespace. */
   rules: PolicyRule[];
-  /** The service accounts bound to the role. */
-  serviceAccounts: k8s.core.v1.ServiceAccount[];
+  /** The service accounts bound to the role: objects, or another project's by reference. */
+  serviceAccounts: (k8s.core.v1.ServiceAccount | ServiceAccountReference)[];
 }
 
 /** Creates a Role and the RoleBinding that grants it to the given service accounts. */

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Behind `task backup:status STACK=<stack>`, on the operator's machine: the latest snapshot of every
 # app the stack backs up, stale ones flagged (no snapshot since the second-to-last run of the
-# app's schedule; see src/snapshot-status.ts). The apps, schedules and repositories come from each
-# project's `backups` output (pulumi stack output); each repository is read with restic, through
-# rclone, with the stack's backup secrets, set once in the shared project (pulumi config get).
+# app's schedule; see src/snapshot-status.ts). The apps, schedules, repositories and the sops file
+# of each repository's password come from each project's `backups` output (pulumi stack output);
+# each repository is read with restic, through rclone, with the operator's own storage
+# credentials (operator-lib.sh).
 #   backup-status.sh STACK [PROJECTS_DIR]
 # Exit code: 0 every app is fresh; 1 an app is stale or its repository cannot be read; 2 bad usage.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)
+scripts_dir=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=operator-lib.sh
+. "$scripts_dir/operator-lib.sh"
+
+root=$(cd "$scripts_dir/../../../.." && pwd)
 stack=${1:-}
 projects_dir=${2:-$root/pulumi/projects}
 if [ -z "$stack" ]; then
@@ -20,39 +25,24 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 700 "$work"
 
-# Every repository of the stack opens with the stack's settings, kept in the shared project.
-pulumi config get backup:resticPassword --stack "$stack" --cwd "$projects_dir/shared" >"$work/password"
-pulumi config get backup:rcloneConfig --stack "$stack" --cwd "$projects_dir/shared" >"$work/rclone.conf"
-
 inputs=()
 apps=()
 unreadable=0
-for dir in "$projects_dir"/*/; do
-  project=$(basename "$dir")
-  [ -f "$dir/Pulumi.$stack.yaml" ] || continue
-  # A project without the output backs nothing up (or is not deployed on this stack).
-  if ! pulumi stack output backups --json --stack "$stack" --cwd "$dir" >"$work/$project.json" 2>/dev/null; then
-    continue
-  fi
-  entries=$(node -e '
-    for (const entry of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")))
-      console.log([entry.app, entry.schedule, entry.repository].join("\t"));
-  ' "$work/$project.json")
-  while IFS=$'\t' read -r app schedule repository; do
-    [ -n "$app" ] || continue
-    apps+=(--app "$app=$schedule")
-    snapshots="$work/$project-$app.snapshots.json"
-    if RESTIC_REPOSITORY="$repository" RESTIC_PASSWORD_FILE="$work/password" \
-      RCLONE_CONFIG="$work/rclone.conf" RESTIC_CACHE_DIR="$work/cache" \
+stack_backups "$stack" "$projects_dir" "$work" >"$work/backups.list"
+while IFS=$FIELD read -r project app schedule repository _daily _weekly _monthly secrets_file; do
+  apps+=(--app "$app=$schedule")
+  snapshots="$work/$project-$app.snapshots.json"
+  if repository_password "$root" "$secrets_file" "$work/password" 2>"$work/restic.err" &&
+    RESTIC_REPOSITORY="$repository" RESTIC_PASSWORD_FILE="$work/password" RESTIC_CACHE_DIR="$work/cache" \
       restic snapshots --json --no-lock --host "$app" --tag "$app" >"$snapshots" 2>"$work/restic.err"; then
-      inputs+=(--input "$snapshots")
-    else
-      unreadable=1
-      echo "$project: cannot read the repository of $app ($repository):" >&2
-      sed 's/^/  /' "$work/restic.err" >&2
-    fi
-  done <<<"$entries"
-done
+    inputs+=(--input "$snapshots")
+  else
+    unreadable=1
+    echo "$project: cannot read the repository of $app ($repository):" >&2
+    sed 's/^/  /' "$work/restic.err" >&2
+  fi
+  rm -f "$work/password"
+done <"$work/backups.list"
 
 if [ ${#apps[@]} -eq 0 ]; then
   echo "no project of stack $stack exports backups (is it deployed? pulumi stack output backups)" >&2

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Backs up BACKUP_DIR of one app with restic (its volume, or its volumes BACKUP_DIR/<name> and what
 # the hook dumps beside them): initialises the repository only when there is none, removes stale
-# locks, runs the online-backup hook, keeps the retention policy and checks the repository on the
-# configured days. The environment interface is in README.md.
+# locks, runs the online-backup hook, keeps the retention policy (unless the storage is append-only:
+# then the operator's prune does) and checks the repository on the configured days. The
+# environment interface is in README.md.
 set -euo pipefail
 
 SCRIPT_NAME=backup
@@ -28,6 +29,11 @@ read_config() {
   require_non_negative_integer BACKUP_KEEP_DAILY "$KEEP_DAILY"
   require_non_negative_integer BACKUP_KEEP_WEEKLY "$KEEP_WEEKLY"
   require_non_negative_integer BACKUP_KEEP_MONTHLY "$KEEP_MONTHLY"
+  APPEND_ONLY="${BACKUP_APPEND_ONLY:-false}"
+  case "$APPEND_ONLY" in
+    true | false) ;;
+    *) config_error "BACKUP_APPEND_ONLY must be 'true' or 'false', got '$APPEND_ONLY'" ;;
+  esac
   CHECK_DAYS="${BACKUP_CHECK_DAYS-7}"
   case "$CHECK_DAYS" in
     '*' | none | '') ;;
@@ -97,19 +103,6 @@ take_snapshot() {
   restic backup --host "$BACKUP_APP" "${tags[@]}" "${excludes[@]}" .
 }
 
-apply_retention() {
-  local keep=()
-  [ "$KEEP_DAILY" -gt 0 ] && keep+=(--keep-daily "$KEEP_DAILY")
-  [ "$KEEP_WEEKLY" -gt 0 ] && keep+=(--keep-weekly "$KEEP_WEEKLY")
-  [ "$KEEP_MONTHLY" -gt 0 ] && keep+=(--keep-monthly "$KEEP_MONTHLY")
-  if [ ${#keep[@]} -eq 0 ]; then
-    log "retention: every BACKUP_KEEP_* is 0, keeping all snapshots"
-    return
-  fi
-  # Only this app's snapshots, as one group whatever the paths: the host is the app.
-  restic forget --host "$BACKUP_APP" --tag "$BACKUP_APP" --group-by host "${keep[@]}" --prune
-}
-
 check_is_due() {
   local today
   today=$(date -u +%u)
@@ -155,7 +148,13 @@ main() {
     # A final backup must be verified before the app's data is removed; it never forgets anything.
     step "verify the repository (read data: ${FINAL_CHECK_SUBSET:-none})" check_repository "$FINAL_CHECK_SUBSET"
   else
-    step "retention (daily $KEEP_DAILY, weekly $KEEP_WEEKLY, monthly $KEEP_MONTHLY) and prune" apply_retention
+    if [ "$APPEND_ONLY" = true ]; then
+      # The storage refuses (or keeps) deletions: forgetting here could not free anything, and
+      # the credentials that could are the operator's.
+      log "retention: the storage is append-only (BACKUP_APPEND_ONLY=true); the operator's task backup:prune forgets and prunes"
+    else
+      step "retention (daily $KEEP_DAILY, weekly $KEEP_WEEKLY, monthly $KEEP_MONTHLY) and prune" apply_retention --prune
+    fi
     if check_is_due; then
       step "check the repository (read data: ${CHECK_SUBSET:-none})" check_repository "$CHECK_SUBSET"
     else

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by backup.sh and restore.sh (sourced, never run). The interface is in README.md.
+# Shared by backup.sh, restore.sh and prune.sh (sourced, never run). The interface is in README.md.
 
 # Written by restore.sh before it touches BACKUP_DIR and removed once the restore and its hook
 # succeeded: while it exists the directory holds partial data.
@@ -147,4 +147,19 @@ scratch_entries() {
     others+=(! -name "$name")
   done
   find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found "${others[@]}" "$@"
+}
+
+# apply_retention [RESTIC-ARG...]: forgets the app's snapshots beyond KEEP_DAILY, KEEP_WEEKLY and
+# KEEP_MONTHLY (all 0 keeps everything), with the given arguments (--prune, --dry-run). Only this
+# app's snapshots, as one group whatever the paths: the host is the app.
+apply_retention() {
+  local keep=()
+  [ "$KEEP_DAILY" -gt 0 ] && keep+=(--keep-daily "$KEEP_DAILY")
+  [ "$KEEP_WEEKLY" -gt 0 ] && keep+=(--keep-weekly "$KEEP_WEEKLY")
+  [ "$KEEP_MONTHLY" -gt 0 ] && keep+=(--keep-monthly "$KEEP_MONTHLY")
+  if [ ${#keep[@]} -eq 0 ]; then
+    log "retention: every BACKUP_KEEP_* is 0, keeping all snapshots"
+    return
+  fi
+  restic forget --host "$BACKUP_APP" --tag "$BACKUP_APP" --group-by host "${keep[@]}" "$@"
 }

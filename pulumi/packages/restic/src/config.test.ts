@@ -1,51 +1,38 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError } from "@infra/core";
-import * as pulumi from "@pulumi/pulumi";
 import { render } from "@tools/synth/src/testing";
-import { type BackupConfig, readBackupConfig } from "./config";
+import { type BackupSettings, readBackupSettings } from "./config";
 
 const complete = {
   "backup:remote": "storage:homelab-backups/cluster-independent",
   "backup:storageHosts": ["s3.example.com", "*.b2.example.net", "198.51.100.7", "203.0.113.0/24"],
-  "backup:rcloneConfig": "[storage]\ntype = s3\n",
-  "backup:resticPassword": "correct horse battery staple",
 };
-const secrets = ["backup:rcloneConfig", "backup:resticPassword"];
 
-/** Reads the backup config as project "postgresql" on stack cloud-a: what it read, or what it threw. */
-async function readWith(config: Record<string, unknown>, secretKeys = secrets) {
-  const outcome: { value?: BackupConfig; error?: unknown; secret?: [string, boolean][] } = {};
+/** Reads the backup settings as project "shared" on stack cloud-a: what it read, or what it threw. */
+async function readWith(config: Record<string, unknown>, secretKeys: string[] = []) {
+  const outcome: { value?: BackupSettings; error?: unknown } = {};
   const rendered = await render(
-    async () => {
+    () => {
       try {
-        outcome.value = readBackupConfig();
-        const { rcloneConfig, resticPassword } = outcome.value;
-        outcome.secret = [
-          [await promiseOf(rcloneConfig), await pulumi.isSecret(rcloneConfig)],
-          [await promiseOf(resticPassword), await pulumi.isSecret(resticPassword)],
-        ];
+        outcome.value = readBackupSettings();
       } catch (error) {
         outcome.error = error;
       }
     },
-    { project: "postgresql", stack: "cloud-a", config, secretKeys },
+    { project: "shared", stack: "cloud-a", config, secretKeys },
   );
   assert.deepEqual(rendered.errors, []);
   return outcome;
 }
 
-function promiseOf(output: pulumi.Output<string>): Promise<string> {
-  return new Promise((resolve) => output.apply(resolve));
-}
-
-async function configError(config: Record<string, unknown>, secretKeys = secrets): Promise<string> {
+async function configError(config: Record<string, unknown>, secretKeys: string[] = []): Promise<string> {
   const { error } = await readWith(config, secretKeys);
   assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
   return error.message;
 }
 
-describe("readBackupConfig", () => {
+describe("readBackupSettings", () => {
   it("reads the backup: namespace, sorting storage hosts into names, patterns and ranges", async () => {
     const { value } = await readWith(complete);
     assert.equal(value?.remote, "storage:homelab-backups/cluster-independent");
@@ -63,12 +50,13 @@ describe("readBackupConfig", () => {
     assert.deepEqual(value?.retention, { daily: 7, weekly: 4, monthly: 6 });
   });
 
-  it("keeps the rclone config and the restic password secret", async () => {
-    const { secret } = await readWith(complete);
-    assert.deepEqual(secret, [
-      ["[storage]\ntype = s3\n", true],
-      ["correct horse battery staple", true],
-    ]);
+  it("takes the jobs' storage to be append-only unless the stack says otherwise", async () => {
+    assert.equal((await readWith(complete)).value?.appendOnly, true);
+    assert.equal((await readWith({ ...complete, "backup:appendOnly": false })).value?.appendOnly, false);
+    assert.match(
+      await configError({ ...complete, "backup:appendOnly": "sometimes" }),
+      /backup:appendOnly: expected true or false/,
+    );
   });
 
   it("fails on a missing remote, naming the key, the stack and what is expected", async () => {
@@ -76,7 +64,7 @@ describe("readBackupConfig", () => {
     const message = await configError(rest);
     assert.match(
       message,
-      /^Missing config "backup:remote" for stack "cloud-a" \(Pulumi\.cloud-a\.yaml of project "postgresql"\)/,
+      /^Missing config "backup:remote" for stack "cloud-a" \(Pulumi\.cloud-a\.yaml of project "shared"\)/,
     );
     assert.match(message, /expected <remote>:<bucket>\[\/<path>\]/);
   });
@@ -101,11 +89,11 @@ describe("readBackupConfig", () => {
     assert.match(message, /backup:schedule: expected a CronJob schedule/);
   });
 
-  it("refuses secrets stored in plain text", async () => {
-    const message = await configError(complete, ["backup:rcloneConfig"]);
-    assert.match(
-      message,
-      /"backup:resticPassword" of stack "cloud-a" is stored in plain text; it must be a secret/,
-    );
+  it("refuses the stack-wide rclone config and restic password, saying where each repository keeps its own", async () => {
+    for (const key of ["backup:rcloneConfig", "backup:resticPassword"]) {
+      const message = await configError({ ...complete, [key]: "old" }, [key]);
+      assert.match(message, new RegExp(`Config "${key}" of stack "cloud-a" .* is no longer read`));
+      assert.match(message, /secrets\/apps\/<app>\.yaml, secrets\/backups\/<name>\.yaml/);
+    }
   });
 });

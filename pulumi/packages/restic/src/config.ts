@@ -30,30 +30,44 @@ export interface BackupSettings {
   /** The default backup schedule (a CronJob schedule, UTC). */
   schedule: string;
   retention: Retention;
+  /**
+   * Whether the jobs' storage credentials cannot delete history (an append-only server, or a key
+   * without the right to delete old versions): the jobs then never forget or prune, and
+   * retention runs from the operator's machine (`task backup:prune`).
+   * @default true
+   */
+  appendOnly: boolean;
 }
 
-/** The secrets that open every repository (shared exports them as secrets). */
-export interface BackupSecrets {
-  /** The rclone config file's content. */
-  rcloneConfig: pulumi.Output<string>;
-  /** The restic repositories' password: the same on every stack, or no other cluster can restore. */
+/**
+ * What opens one repository, kept with what it opens rather than per stack (sops:
+ * `secrets/apps/<app>.yaml`, `secrets/backups/<name>.yaml`), so that every server the data may
+ * move to, and a recovery with no Pulumi state at all, can read it.
+ */
+export interface BackupCredentials {
+  /** The repository's own restic password. */
   resticPassword: pulumi.Output<string>;
+  /** The rclone config of the jobs: a key limited to the repository's prefix. */
+  rcloneConfig: pulumi.Output<string>;
+  /** Where both are kept, from the repository's root (the operator's tasks read the password there). */
+  secretsFile: string;
 }
 
 /**
  * What an app's backup jobs are made with: the stack's settings (read from `shared` by the
  * projects, so they may still be outputs), with the app's own schedule and retention if it has
- * them, and the secrets.
+ * them, and the repository's credentials.
  */
-export interface BackupConfig extends BackupSecrets {
+export interface BackupConfig extends BackupCredentials {
   remote: pulumi.Input<string>;
   storage: pulumi.Input<StorageHosts>;
   schedule: pulumi.Input<string>;
   retention: pulumi.Input<Retention>;
+  appendOnly: pulumi.Input<boolean>;
 }
 
 const remoteExpected =
-  "expected <remote>:<bucket>[/<path>] naming a remote of backup:rcloneConfig, such as storage:homelab-backups";
+  "expected <remote>:<bucket>[/<path>] naming a remote of the repositories' rclone configs, such as storage:homelab-backups";
 const remote = z
   .string({ error: remoteExpected })
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.+@ -]*:[A-Za-z0-9._-][A-Za-z0-9._/-]*$/, { error: remoteExpected })
@@ -75,7 +89,8 @@ const schedule = z.string({ error: cronExpected }).refine(
 );
 
 const keep = z.number().int().min(0);
-const defaultRetention: Retention = { daily: 7, weekly: 4, monthly: 6 };
+/** The retention of an app that sets none, and of a stack that sets none (the scripts' defaults too). */
+export const defaultRetention: Retention = { daily: 7, weekly: 4, monthly: 6 };
 
 const schemas = {
   remote,
@@ -89,6 +104,7 @@ const schemas = {
       monthly: keep.default(defaultRetention.monthly),
     })
     .default(defaultRetention),
+  appendOnly: z.boolean({ error: "expected true or false" }).default(true),
 };
 
 function stackFile(): string {
@@ -119,24 +135,26 @@ function read<S extends z.ZodType>(key: string, schema: S): z.output<S> {
   );
 }
 
-// The SDK knows which keys the CLI decrypted but only exports that check untyped.
-const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean };
+/** Keys the stack once set here, and where their values live now. */
+const movedKeys: Record<string, string> = {
+  rcloneConfig:
+    "each repository has its own storage key, in rcloneConfig of its secrets file (secrets/apps/<app>.yaml, " +
+    "secrets/backups/<name>.yaml); the operator's full-access credentials are in secrets/shared/env.yaml",
+  resticPassword:
+    "each repository has its own password, resticPassword of its secrets file (secrets/apps/<app>.yaml, " +
+    "secrets/backups/<name>.yaml)",
+};
 
-function readSecret(key: string): pulumi.Output<string> {
-  const fullKey = `${backupConfigNamespace}:${key}`;
+function refuseMovedKeys(): void {
   const config = new pulumi.Config(backupConfigNamespace);
-  const set = `Set it with: pulumi config set --secret ${fullKey} <value> --stack ${pulumi.getStack()}`;
-  if (config.get(key) === undefined) {
+  for (const [key, where] of Object.entries(movedKeys)) {
+    if (config.get(key) === undefined) continue;
     throw new ConfigError(
-      `Missing secret config "${fullKey}" for stack "${pulumi.getStack()}" (${stackFile()}). ${set}`,
+      `Config "${backupConfigNamespace}:${key}" of stack "${pulumi.getStack()}" (${stackFile()}) is no longer ` +
+        `read: ${where}. Remove it (pulumi config rm ${backupConfigNamespace}:${key} --stack ${pulumi.getStack()}); ` +
+        "pulumi/packages/restic/README.md says how to move an existing repository's password.",
     );
   }
-  if (!isConfigSecret(fullKey)) {
-    throw new ConfigError(
-      `Config "${fullKey}" of stack "${pulumi.getStack()}" is stored in plain text; it must be a secret. ${set}`,
-    );
-  }
-  return config.requireSecret(key);
 }
 
 /** Turns `backup:storageHosts` entries into the peers of the storage policy. */
@@ -147,11 +165,12 @@ export function storageHosts(hosts: readonly string[], ports: readonly number[])
 /**
  * Reads the stack's backup settings from the `backup:` config namespace (in the `shared`
  * project's stack file, once per stack): `remote`, `storageHosts`, optional `storagePorts` (443),
- * `schedule` (`30 3 * * *`) and `retention` (7 daily, 4 weekly, 6 monthly), and the secrets
- * `rcloneConfig` and `resticPassword`. A missing or bad value fails with the key, the stack and
- * what is expected.
+ * `schedule` (`30 3 * * *`), `retention` (7 daily, 4 weekly, 6 monthly) and `appendOnly` (true).
+ * No secret: each repository's credentials are kept with it. A missing or bad value fails with
+ * the key, the stack and what is expected.
  */
-export function readBackupConfig(): BackupSettings & BackupSecrets {
+export function readBackupSettings(): BackupSettings {
+  refuseMovedKeys();
   return {
     remote: read("remote", schemas.remote),
     storage: storageHosts(
@@ -160,8 +179,7 @@ export function readBackupConfig(): BackupSettings & BackupSecrets {
     ),
     schedule: read("schedule", schemas.schedule),
     retention: read("retention", schemas.retention),
-    rcloneConfig: readSecret("rcloneConfig"),
-    resticPassword: readSecret("resticPassword"),
+    appendOnly: read("appendOnly", schemas.appendOnly),
   };
 }
 

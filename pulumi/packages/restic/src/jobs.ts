@@ -32,6 +32,12 @@ export interface BackupJobArgs extends AppJobArgs {
   schedule: pulumi.Input<string>;
   /** Snapshots kept; the scripts' defaults (7 daily, 4 weekly, 6 monthly) when omitted. */
   retention?: pulumi.Input<Retention>;
+  /**
+   * The storage credentials cannot delete history (BACKUP_APPEND_ONLY): the job never forgets or
+   * prunes, and the operator's `task backup:prune` keeps the retention.
+   * @default false
+   */
+  appendOnly?: pulumi.Input<boolean>;
   /** Paths under the backup directory left out of the snapshots (BACKUP_EXCLUDE). */
   exclude?: string[];
   /** A file of the bundle run before the snapshot (BACKUP_HOOK), e.g. a database dump. */
@@ -66,6 +72,9 @@ export function createBackupJob(args: BackupJobArgs): k8s.batch.v1.CronJob {
           BACKUP_KEEP_MONTHLY: retention.apply((keep) => String(keep.monthly)),
         }
       : {}),
+    ...(args.appendOnly === undefined
+      ? {}
+      : { BACKUP_APPEND_ONLY: pulumi.output(args.appendOnly).apply((appendOnly) => String(appendOnly)) }),
     ...(args.backupHook ? { BACKUP_HOOK: `${scriptsDir}/${args.backupHook}` } : {}),
     ...(args.exclude && args.exclude.length > 0 ? { BACKUP_EXCLUDE: args.exclude.join("\n") } : {}),
   };

@@ -24,8 +24,10 @@ function backupConfig(): BackupConfig {
     storage: pulumi.output(storageHosts(["s3.example.com", "*.backup.example.net", "203.0.113.0/24"], [443])),
     schedule: pulumi.output("30 3 * * *"),
     retention: pulumi.output({ daily: 7, weekly: 4, monthly: 6 }),
+    appendOnly: pulumi.output(true),
     rcloneConfig: pulumi.secret(rcloneConfig),
     resticPassword: pulumi.secret(resticPassword),
+    secretsFile: "secrets/apps/notes.yaml",
   };
 }
 
@@ -177,6 +179,13 @@ describe("createJobPair", () => {
       [backup.BACKUP_KEEP_DAILY, backup.BACKUP_KEEP_WEEKLY, backup.BACKUP_KEEP_MONTHLY],
       ["3", "2", "1"],
     );
+  });
+
+  it("tells the scheduled and final backups that the storage is append-only, leaving retention to the operator", async () => {
+    const { env } = await renderPair();
+    assert.equal(env("CronJob", "notes-backup").BACKUP_APPEND_ONLY, "true");
+    assert.equal(env("CronJob", "notes-final-backup").BACKUP_APPEND_ONLY, "true");
+    assert.equal(env("Job", "notes-restore").BACKUP_APPEND_ONLY, undefined);
   });
 
   it("names the app's repository after the app and the remote only, the same on every cluster", async () => {
@@ -404,13 +413,20 @@ describe("createJobPair", () => {
     assert.ok(resource("command:local:Command", "notes/notes-final-backup").dependsOn.includes(database.urn));
   });
 
-  it("exports the app, its schedule and its repository for task backup:status", async () => {
+  it("exports the app, its schedule, repository, retention and password's file for task backup:status and backup:prune", async () => {
     const { pair } = await renderPair();
     const entry = await new Promise((resolve) =>
       pulumi
-        .all([pair.entry.namespace, pair.entry.schedule, pair.entry.repository])
-        .apply(([namespace, schedule, repository]) =>
-          resolve({ app: pair.entry.app, namespace, schedule, repository }),
+        .all([pair.entry.namespace, pair.entry.schedule, pair.entry.repository, pair.entry.retention])
+        .apply(([namespace, schedule, repository, retention]) =>
+          resolve({
+            app: pair.entry.app,
+            namespace,
+            schedule,
+            repository,
+            retention,
+            secretsFile: pair.entry.secretsFile,
+          }),
         ),
     );
     assert.deepEqual(entry, {
@@ -418,6 +434,8 @@ describe("createJobPair", () => {
       namespace: "notes",
       schedule: "30 3 * * *",
       repository: "rclone:storage:homelab-backups/notes",
+      retention: { daily: 3, weekly: 2, monthly: 1 },
+      secretsFile: "secrets/apps/notes.yaml",
     });
   });
 

@@ -3,7 +3,7 @@ import { createScriptBundle, type ScriptBundle, type ScriptEnvironment } from "@
 import type * as command from "@pulumi/command";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Retention } from "./config";
+import { defaultRetention, type Retention } from "./config";
 import { createFinalBackup } from "./final-backup";
 import { backupPodLabels, createBackupJob, createRestoreJob } from "./jobs";
 import { createStoragePolicy } from "./policy";
@@ -76,13 +76,17 @@ export interface JobPairArgs {
   kubeContext: pulumi.Input<string>;
 }
 
-/** An app's backups, as the stack exports them for `task backup:status`. */
+/** An app's backups, as the stack exports them for `task backup:status` and `task backup:prune`. */
 export interface BackupEntry {
   /** The identity its snapshots carry (host and tag). */
   app: string;
   namespace: pulumi.Output<string>;
   schedule: pulumi.Output<string>;
   repository: pulumi.Output<string>;
+  /** The snapshots kept: what `task backup:prune` keeps (and the jobs, unless append-only). */
+  retention: pulumi.Output<Retention>;
+  /** The sops file holding the repository's password, from the repository's root. */
+  secretsFile: string;
 }
 
 export interface JobPair {
@@ -198,6 +202,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
       bundle: final ? offline : online,
       schedule: args.schedule,
       ...(args.retention ? { retention: args.retention } : {}),
+      appendOnly: args.repository.appendOnly,
       ...(hooks ? { backupHook: hooks.backup } : {}),
       ...(exclude.length > 0 ? { exclude } : {}),
       mounts: volumeMounts(true),
@@ -244,6 +249,8 @@ export function createJobPair(args: JobPairArgs): JobPair {
       namespace: namespace.metadata.name,
       schedule: pulumi.output(args.schedule),
       repository,
+      retention: pulumi.output(args.retention ?? defaultRetention),
+      secretsFile: args.repository.secretsFile,
     },
   };
 }

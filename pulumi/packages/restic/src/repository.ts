@@ -38,22 +38,29 @@ export const backupTools: ToolPackage[] = [
   { name: "rclone", image: images.rclone, files: { "/usr/local/bin/rclone": "bin/rclone" } },
 ];
 
-/** The repositories of one namespace's apps: where they live, how to open them, who may be reached. */
+/** One repository's jobs: where it lives, how to open it, who may be reached. */
 export interface BackupRepository {
-  /** `<remote>:<bucket>[/<path>]` under which each app has its own repository. */
+  /** `<remote>:<bucket>[/<path>]` under which the repository lies (`<remote>/<identity>`). */
   remote: pulumi.Input<string>;
-  /** The restic password (`password`). */
+  /** Its own restic password (`password`), in the namespace of the jobs that use it only. */
   passwordSecret: k8s.core.v1.Secret;
-  /** The rclone config (`rclone.conf`). */
+  /** Its own rclone config (`rclone.conf`): a storage key limited to its prefix. */
   rcloneSecret: k8s.core.v1.Secret;
   storage: pulumi.Input<StorageHosts>;
+  /** Whether the credentials cannot delete history: the jobs then leave retention to the operator. */
+  appendOnly: pulumi.Input<boolean>;
+  /** Where the password is kept, from the repository's root (for the operator's tasks). */
+  secretsFile: string;
 }
 
 export interface BackupRepositoryArgs extends Pick<NamespacedObjectArgs, "namespace" | "options"> {
   config: BackupConfig;
 }
 
-/** Creates the Secrets the backup jobs of a namespace open their repositories with. */
+/**
+ * Creates the Secrets one repository's jobs open it with, in their namespace: its password and its
+ * storage key, nothing another repository uses.
+ */
 export function createBackupRepository(args: BackupRepositoryArgs): BackupRepository {
   const common = { namespace: args.namespace, ...(args.options ? { options: args.options } : {}) };
   return {
@@ -69,6 +76,8 @@ export function createBackupRepository(args: BackupRepositoryArgs): BackupReposi
       stringData: { "rclone.conf": args.config.rcloneConfig },
     }),
     storage: args.config.storage,
+    appendOnly: args.config.appendOnly,
+    secretsFile: args.config.secretsFile,
   };
 }
 

@@ -1,2 +1,4 @@
+export * from "./auth-key";
+export * from "./egress";
 export * from "./subnet-router";
 export * from "./tailnet-policy";

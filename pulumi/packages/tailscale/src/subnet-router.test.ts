@@ -32,8 +32,8 @@ describe("createSubnetRouter", () => {
         name: "router",
         namespace,
         hostname: pulumi.output("cloud-a-router"),
-        routes: [pulumi.output("10.43.0.0/16")],
-        tag: "tag:k8s-router",
+        routes: [pulumi.output("10.43.0.53/32"), "10.43.0.54/32"],
+        tag: "tag:k8s-router-cloud-a",
         tailscaleProvider: new tailscale.Provider("tailscale", { tailnet: "-" }),
         destinations: [
           { peers: [{ endpoints: { "app.kubernetes.io/name": "traefik" } }], ports: [{ port: 8443 }] },
@@ -49,7 +49,29 @@ describe("createSubnetRouter", () => {
     assert.equal(key.inputs.preauthorized, true);
     assert.equal(key.inputs.reusable, false);
     assert.equal(key.inputs.ephemeral, false);
-    assert.deepEqual(key.inputs.tags, ["tag:k8s-router"]);
+    assert.deepEqual(key.inputs.tags, ["tag:k8s-router-cloud-a"]);
+  });
+
+  it("lets the auth key expire unused after an hour, and never makes a new one once it is used or expired", () => {
+    const key = rendered.resources.find((resource) => resource.type === keyType);
+    assert.equal(key?.inputs.expiry, 3600);
+    assert.equal(key?.inputs.recreateIfInvalid, "never");
+  });
+
+  it("gives the auth key the expiry it is asked for", async () => {
+    const short = await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      createSubnetRouter({
+        namespace: createNamespace({ name: "edge", provider }),
+        hostname: "cloud-a-router",
+        routes: ["10.43.0.53/32"],
+        tag: "tag:k8s-router-cloud-a",
+        tailscaleProvider: new tailscale.Provider("tailscale", { tailnet: "-" }),
+        authKeyExpirySeconds: 600,
+        destinations: [{ peers: [{ endpoints: { app: "x" } }] }],
+      });
+    });
+    assert.equal(short.resources.find((resource) => resource.type === keyType)?.inputs.expiry, 600);
   });
 
   it("hands the auth key to the pod from a Secret, and keeps it a Pulumi secret", () => {
@@ -68,11 +90,11 @@ describe("createSubnetRouter", () => {
 
   it("advertises its routes under its hostname, in userspace mode, keeping its state in its own Secret", () => {
     const variables = env(rendered.manifest("Deployment", "router"));
-    assert.equal(variables.TS_ROUTES, "10.43.0.0/16");
+    assert.equal(variables.TS_ROUTES, "10.43.0.53/32,10.43.0.54/32");
     assert.equal(variables.TS_HOSTNAME, "cloud-a-router");
     assert.equal(variables.TS_USERSPACE, "true");
     assert.equal(variables.TS_KUBE_SECRET, "router-state");
-    assert.equal(variables.TS_EXTRA_ARGS, "--advertise-tags=tag:k8s-router");
+    assert.equal(variables.TS_EXTRA_ARGS, "--advertise-tags=tag:k8s-router-cloud-a");
     assert.equal(rendered.manifest("Secret", "router-state").metadata.namespace, "edge");
   });
 
@@ -102,21 +124,26 @@ describe("createSubnetRouter", () => {
     });
   });
 
-  it("reaches Tailscale's coordination server and relays on 443, STUN and WireGuard on UDP, outside the cluster only", () => {
+  it("reaches Tailscale's servers and relays on 443 and STUN on the public internet only, and peers' WireGuard port anywhere outside the cluster", () => {
     const policy = rendered.manifest("CiliumNetworkPolicy", "router-tailscale");
     assert.deepEqual(policy.spec.egress, [
       {
-        toEntities: ["world"],
+        toCIDRSet: [
+          {
+            cidr: "0.0.0.0/0",
+            except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"],
+          },
+        ],
         toPorts: [
           {
             ports: [
               { port: "443", protocol: "TCP" },
               { port: "3478", protocol: "UDP" },
-              { port: "41641", protocol: "UDP" },
             ],
           },
         ],
       },
+      { toEntities: ["world"], toPorts: [{ ports: [{ port: "41641", protocol: "UDP" }] }] },
     ]);
   });
 

@@ -10,24 +10,9 @@ import {
 } from "@infra/k8s";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as tailscale from "@pulumi/tailscale";
-
-/**
- * What a Tailscale node sends to the internet: HTTPS to the coordination server and to the DERP
- * relays, STUN, and WireGuard between peers. Relays are dialled by the addresses in the relay map
- * the coordination server hands out, never looked up by name, so DNS-name rules cannot match
- * them: these rules allow the ports, to any address outside the cluster.
- */
-export const tailscaleEgressRules: Rule[] = [
-  {
-    peers: [{ entities: ["world"] }],
-    ports: [
-      { port: 443, protocol: "TCP" },
-      { port: 3478, protocol: "UDP" },
-      { port: 41641, protocol: "UDP" },
-    ],
-  },
-];
+import type * as tailscale from "@pulumi/tailscale";
+import { createAuthKey } from "./auth-key";
+import { tailscaleEgressRules } from "./egress";
 
 export interface SubnetRouterArgs {
   /** The workload's name; `tailscale-router` by default. */
@@ -36,11 +21,18 @@ export interface SubnetRouterArgs {
   /** The device's name in the tailnet. */
   hostname: pulumi.Input<string>;
   /** The address ranges the router advertises (auto-approved for its tag by the tailnet policy). */
-  routes: pulumi.Input<string>[];
-  /** The tag the device gets; the tailnet policy owns and auto-approves it. */
+  routes: pulumi.Input<pulumi.Input<string>[]>;
+  /** The tag the device gets; the tailnet policy owns it and auto-approves it for `routes` only. */
   tag: string;
   /** The Tailscale provider the auth key is made with. */
   tailscaleProvider: tailscale.Provider;
+  /**
+   * Seconds the auth key stays usable.
+   * @default defaultAuthKeyExpirySeconds (one hour)
+   */
+  authKeyExpirySeconds?: number;
+  /** What the auth key waits for: the tailnet policy that defines the tag, when this stack manages it. */
+  authKeyDependsOn?: pulumi.Resource[];
   /** What the routed traffic may reach inside the cluster. */
   destinations: Rule[];
 }
@@ -56,25 +48,22 @@ export interface SubnetRouter {
 
 /**
  * Runs a Tailscale subnet router: one pod that joins the tailnet with a single-use, pre-authorized,
- * tagged auth key and advertises `routes`. It runs in userspace mode, so it needs no capabilities:
- * tailscaled itself opens the connections into the cluster, from the pod's own address, and the
- * policy says which destinations it may reach. Node state lives in a Secret, so a restarted pod
- * keeps its identity and never needs the (by then used) key again.
+ * tagged auth key that expires unused, and advertises `routes`. It runs in userspace mode, so it
+ * needs no capabilities: tailscaled itself opens the connections into the cluster, from the pod's
+ * own address, and the policy says which destinations it may reach. Node state lives in a Secret,
+ * so a restarted pod keeps its identity and never needs the (by then used) key again.
  */
 export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
   const name = args.name ?? "tailscale-router";
   const { namespace } = args;
-  const authKey = new tailscale.TailnetKey(
+  const authKey = createAuthKey({
     name,
-    {
-      description: pulumi.interpolate`Subnet router ${args.hostname}`,
-      preauthorized: true,
-      reusable: false,
-      ephemeral: false,
-      tags: [args.tag],
-    },
-    { provider: args.tailscaleProvider },
-  );
+    description: pulumi.interpolate`Subnet router ${args.hostname}`,
+    tag: args.tag,
+    ...(args.authKeyExpirySeconds === undefined ? {} : { expirySeconds: args.authKeyExpirySeconds }),
+    ...(args.authKeyDependsOn ? { dependsOn: args.authKeyDependsOn } : {}),
+    provider: args.tailscaleProvider,
+  });
   const auth = createSecret({ name: `${name}-auth`, namespace, stringData: { authkey: authKey.key } });
   // Created empty so the Role can be limited to this one Secret; tailscaled fills it.
   const state = createSecret({ name: `${name}-state`, namespace, stringData: {} });
@@ -108,7 +97,7 @@ export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
         TS_HOSTNAME: args.hostname,
         TS_USERSPACE: "true",
         TS_AUTH_ONCE: "true",
-        TS_ROUTES: pulumi.all(args.routes).apply((routes) => routes.join(",")),
+        TS_ROUTES: pulumi.output(args.routes).apply((routes) => routes.join(",")),
         TS_EXTRA_ARGS: `--advertise-tags=${args.tag}`,
       },
       securityContext: { capabilities: { drop: ["ALL"] } },
@@ -117,7 +106,7 @@ export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
   const policies = [
     createPolicy({
       name: `${name}-tailscale`,
-      description: `${name} reaches Tailscale's coordination server, relays and peers.`,
+      description: `${name} reaches Tailscale's servers and relays on the public internet, and its peers.`,
       namespace,
       subject: { workload },
       egress: tailscaleEgressRules,

@@ -1,1 +1,2 @@
+export * from "./rbac";
 export * from "./traefik";

@@ -5,9 +5,11 @@ import * as k8s from "@pulumi/kubernetes";
 import { render } from "@tools/synth/src/testing";
 import { validateHelmValues } from "@tools/synth/src/validate/helm-values";
 import { validateObjectSchema } from "@tools/synth/src/validate/object-schemas";
+import { traefikClusterRules } from "./rbac";
 import { createTraefik, type TraefikArgs, traefikControllerName } from "./traefik";
 
 const releaseType = "kubernetes:helm.sh/v3:Release";
+const testCa = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 /** Renders one Traefik in namespace `edge`, with the arguments each test varies. */
 async function renderTraefik(args: Partial<Omit<TraefikArgs, "namespace">> = {}) {
@@ -22,6 +24,7 @@ async function renderTraefik(args: Partial<Omit<TraefikArgs, "namespace">> = {})
       service: { type: "ClusterIP", clusterIp: "10.43.0.53" },
       clients: [{ endpoints: { "app.kubernetes.io/name": "router" } }],
       statusAddress: "10.43.0.53",
+      servedNamespaces: ["notes", "tools"],
       ...args,
     });
   });
@@ -34,6 +37,7 @@ async function renderTraefik(args: Partial<Omit<TraefikArgs, "namespace">> = {})
 describe("createTraefik", () => {
   let clusterIp: Awaited<ReturnType<typeof renderTraefik>>;
   let loadBalancer: Awaited<ReturnType<typeof renderTraefik>>;
+  let idle: Awaited<ReturnType<typeof renderTraefik>>;
 
   before(async () => {
     clusterIp = await renderTraefik();
@@ -42,7 +46,11 @@ describe("createTraefik", () => {
       service: { type: "LoadBalancer", externalTrafficPolicy: "Local" },
       clients: [{ cidrs: ["173.245.48.0/20", "2400:cb00::/32"] }],
       trustedForwarders: ["173.245.48.0/20", "2400:cb00::/32"],
+      statusAddress: "203.0.113.10",
+      servedNamespaces: ["blog"],
+      clientCertificateAuthorities: [testCa],
     });
+    idle = await renderTraefik({ gatewayClass: "spare", servedNamespaces: [] });
   });
 
   it("creates the GatewayClass of the given name for Traefik's controller", () => {
@@ -86,9 +94,12 @@ describe("createTraefik", () => {
     });
   });
 
-  it("puts a ClusterIP Service on the address it is given, and reports the status address on its Gateways", () => {
+  it("puts a ClusterIP Service on the address it is given, and reports the status address on its Gateways, never its own Service's", () => {
     assert.deepEqual(clusterIp.values.service, { spec: { type: "ClusterIP", clusterIP: "10.43.0.53" } });
-    assert.deepEqual(clusterIp.values.providers.kubernetesGateway.statusAddress, { ip: "10.43.0.53" });
+    assert.deepEqual(clusterIp.values.providers.kubernetesGateway.statusAddress, {
+      ip: "10.43.0.53",
+      service: { enabled: false },
+    });
   });
 
   it("puts a LoadBalancer Service on the node with the client's source address kept", () => {
@@ -106,15 +117,15 @@ describe("createTraefik", () => {
     }
   });
 
-  it("renders values the chart's schema accepts, for both kinds of Service", () => {
-    for (const { release } of [clusterIp, loadBalancer]) {
+  it("renders values the chart's schema accepts, for both kinds of Service and with the provider off", () => {
+    for (const { release } of [clusterIp, loadBalancer, idle]) {
       const inputs = release.inputs as { chart: string; version: string; values: unknown };
       assert.deepEqual(validateHelmValues(inputs.chart, inputs.version, inputs.values), []);
     }
   });
 
-  it("renders a GatewayClass and policy the vendored schemas accept", async () => {
-    for (const { rendered } of [clusterIp, loadBalancer]) {
+  it("renders a GatewayClass, RBAC and policy the vendored schemas accept", async () => {
+    for (const { rendered } of [clusterIp, loadBalancer, idle]) {
       for (const object of rendered.manifests) {
         assert.deepEqual(await validateObjectSchema(object), [], `${object.kind}`);
       }
@@ -141,7 +152,7 @@ describe("createTraefik", () => {
     ]);
   });
 
-  it("lets Traefik out to the API server, kube-dns and the cluster's pods, and nowhere else", () => {
+  it("lets Traefik out to the API server and kube-dns only: each exposure adds its own backend", () => {
     const policy = clusterIp.rendered.manifest("CiliumNetworkPolicy", "traefik");
     assert.deepEqual(policy.spec.egress, [
       { toEntities: ["kube-apiserver"], toPorts: [{ ports: [{ port: "6443", protocol: "TCP" }] }] },
@@ -158,8 +169,95 @@ describe("createTraefik", () => {
           },
         ],
       },
-      { toEntities: ["cluster"] },
     ]);
+  });
+
+  it("keeps a Traefik that serves no namespace away from the API server", () => {
+    const policy = idle.rendered.manifest("CiliumNetworkPolicy", "traefik");
+    assert.deepEqual(
+      policy.spec.egress.map((rule: Record<string, any>) => Object.keys(rule)),
+      [["toEndpoints", "toPorts"]],
+    );
+    assert.equal(policy.spec.egress[0].toEndpoints[0].matchLabels["k8s:k8s-app"], "kube-dns");
+  });
+
+  it("turns the chart's RBAC off and runs Traefik as its own account", () => {
+    assert.deepEqual(clusterIp.values.rbac, { enabled: false });
+    assert.deepEqual(clusterIp.values.serviceAccount, { name: "traefik" });
+    const account = clusterIp.rendered.manifest("ServiceAccount", "traefik");
+    assert.equal(account.metadata.namespace, "edge");
+    assert.equal(account.automountServiceAccountToken, true);
+  });
+
+  it("watches only the namespaces it serves", () => {
+    assert.deepEqual(clusterIp.values.providers.kubernetesGateway.namespaces, ["notes", "tools"]);
+    assert.deepEqual(loadBalancer.values.providers.kubernetesGateway.namespaces, ["blog"]);
+  });
+
+  it("reads cluster-wide only namespace names and GatewayClasses, and writes only its own class's status", () => {
+    const role = clusterIp.rendered.manifest("ClusterRole", "traefik-internal");
+    assert.deepEqual(role.rules, [
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+      {
+        apiGroups: ["gateway.networking.k8s.io"],
+        resources: ["gatewayclasses"],
+        verbs: ["get", "list", "watch"],
+      },
+      {
+        apiGroups: ["gateway.networking.k8s.io"],
+        resources: ["gatewayclasses/status"],
+        verbs: ["update"],
+        resourceNames: ["internal"],
+      },
+    ]);
+    assert.deepEqual(traefikClusterRules("internal"), role.rules);
+    const readsSecrets = role.rules.some((rule: Record<string, any>) => rule.resources.includes("secrets"));
+    assert.equal(readsSecrets, false);
+    const binding = clusterIp.rendered.manifest("ClusterRoleBinding", "traefik-internal");
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: "traefik-internal",
+    });
+    assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "traefik", namespace: "edge" }]);
+  });
+
+  it("turns the Gateway API provider off and binds its account to no role when it serves no namespace", () => {
+    assert.deepEqual(idle.values.providers.kubernetesGateway, { enabled: false });
+    const kinds = idle.rendered.manifests.map((object: Record<string, any>) => object.kind);
+    assert.ok(!kinds.includes("ClusterRole") && !kinds.includes("ClusterRoleBinding"), kinds.join(", "));
+  });
+
+  it("requires a client certificate from the given authorities on every TLS connection, through the default TLS option", () => {
+    assert.deepEqual(loadBalancer.values.providers.file, {
+      enabled: true,
+      content: {
+        tls: {
+          options: {
+            default: { clientAuth: { caFiles: [testCa], clientAuthType: "RequireAndVerifyClientCert" } },
+          },
+        },
+      },
+    });
+    assert.equal(clusterIp.values.providers.file, undefined);
+  });
+
+  it("refuses an empty list of client certificate authorities", async () => {
+    const rendered = await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      createTraefik({
+        namespace: createNamespace({ name: "edge", provider }),
+        gatewayClass: "public",
+        description: "Public apps",
+        gatewayApiVersion: "v1.6.1",
+        service: { type: "ClusterIP" },
+        clients: [],
+        statusAddress: "203.0.113.10",
+        servedNamespaces: [],
+        clientCertificateAuthorities: [],
+      });
+    });
+    assert.match(rendered.errors.join("\n"), /at least one client certificate authority/);
   });
 
   it("has the chart label its pods' instance with the release's name, which the policy selects", () => {
@@ -174,12 +272,17 @@ describe("createTraefik", () => {
     );
   });
 
-  it("installs Traefik only after its policy and GatewayClass exist", () => {
+  it("installs Traefik only after its policy, GatewayClass, account and roles exist", () => {
     const { rendered, release } = clusterIp;
     const urnOf = (type: string) => rendered.resources.find((resource) => resource.type === type)?.urn;
-    assert.ok(release.dependsOn.includes(urnOf("kubernetes:cilium.io/v2:CiliumNetworkPolicy") ?? "-"));
-    assert.ok(
-      release.dependsOn.includes(urnOf("kubernetes:gateway.networking.k8s.io/v1:GatewayClass") ?? "-"),
-    );
+    for (const type of [
+      "kubernetes:cilium.io/v2:CiliumNetworkPolicy",
+      "kubernetes:gateway.networking.k8s.io/v1:GatewayClass",
+      "kubernetes:core/v1:ServiceAccount",
+      "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+      "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+    ]) {
+      assert.ok(release.dependsOn.includes(urnOf(type) ?? "-"), type);
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { apiServerPort, createPolicy, type Peer } from "@infra/cilium";
 import { charts } from "@infra/core";
-import { createHelmRelease, identityLabel, objectLabels } from "@infra/k8s";
+import { createHelmRelease, createServiceAccount, identityLabel, objectLabels } from "@infra/k8s";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { traefikClusterRules } from "./rbac";
 
 /** The controller name Traefik's Gateway API provider claims GatewayClasses by. */
 export const traefikControllerName = "traefik.io/gateway-controller";
@@ -43,8 +44,20 @@ export interface TraefikArgs {
   clients: Peer[];
   /** Proxies whose `X-Forwarded-*` headers Traefik trusts, so apps see the real client address. */
   trustedForwarders?: string[];
-  /** The address Gateways of this class report in their status. */
-  statusAddress?: pulumi.Input<string>;
+  /** The address Gateways of this class report in their status: the one their DNS records point at. */
+  statusAddress: pulumi.Input<string>;
+  /**
+   * The namespaces whose Gateways this Traefik serves. Its Gateway API provider watches these
+   * only, and each must grant it access (`createTraefikNamespaceAccess`) or the provider serves
+   * nothing at all. Empty: the provider is off, and Traefik gets no role and no way to the API server.
+   */
+  servedNamespaces: string[];
+  /**
+   * CA certificates (PEM): every TLS connection must present a client certificate one of them
+   * signed (Traefik's `default` TLS option, which every HTTPS listener uses).
+   * @default none: no client certificate is asked for
+   */
+  clientCertificateAuthorities?: string[];
 }
 
 /** An installed Traefik and what gateways and policies need from it. */
@@ -53,8 +66,12 @@ export interface Traefik {
   gatewayClass: k8s.apiextensions.CustomResource;
   /** Labels of the Traefik pods (the chart's selector); the identity label alone selects them in the namespace. */
   podLabels: Record<string, string>;
-  /** The policy that lets Traefik reach what it must and lets its clients in. */
+  /** The policy that lets Traefik reach the API server and DNS, and lets its clients in. */
   policy: k8s.apiextensions.CustomResource;
+  /** The account Traefik runs as; the served namespaces bind their Roles to it. */
+  serviceAccount: k8s.core.v1.ServiceAccount;
+  /** The namespaces its Gateway API provider watches. */
+  servedNamespaces: string[];
 }
 
 function entryPointValues(trustedForwarders: string[] | undefined): Record<string, unknown> {
@@ -74,26 +91,57 @@ function serviceSpec(service: TraefikService): Record<string, unknown> {
   return { type: "ClusterIP", ...(service.clusterIp === undefined ? {} : { clusterIP: service.clusterIp }) };
 }
 
+/** Traefik's `default` TLS option, in the file provider's dynamic configuration. */
+function defaultTlsOption(clientCertificateAuthorities: string[]): Record<string, unknown> {
+  return {
+    tls: {
+      options: {
+        // Routers without TLS options (every Gateway API router) take the `default` option, and
+        // so does a handshake whose server name no router claims.
+        default: {
+          clientAuth: { caFiles: clientCertificateAuthorities, clientAuthType: "RequireAndVerifyClientCert" },
+        },
+      },
+    },
+  };
+}
+
+function gatewayProviderValues(args: TraefikArgs): Record<string, unknown> {
+  if (args.servedNamespaces.length === 0) return { enabled: false };
+  return {
+    enabled: true,
+    labelSelector: `${identityLabel}=${args.gatewayClass}`,
+    // Watching no namespace means every namespace to Traefik, which needs cluster-wide access.
+    namespaces: args.servedNamespaces,
+    // The address alone: the chart's default also points Traefik at its own Service, which lies
+    // in a namespace it does not watch.
+    statusAddress: { ip: args.statusAddress, service: { enabled: false } },
+  };
+}
+
 /**
  * The chart values: Traefik as a Gateway API implementation only. The Ingress and IngressRoute
  * providers are off, the chart's own GatewayClass and Gateway are not created (the class is
  * created here, Gateways live in app namespaces), and the provider only takes GatewayClasses
  * labelled with this class's name, so two Traefiks in one cluster never serve each other's
- * Gateways (both use the same controller name).
+ * Gateways (both use the same controller name). The chart's RBAC is off (its ClusterRole reads
+ * every Secret of the cluster): the account and its roles are created here, the provider watches
+ * the served namespaces only.
  */
 export function traefikValues(args: TraefikArgs, releaseName: string): Record<string, unknown> {
   return {
     instanceLabelOverride: releaseName,
     global: { checkNewVersion: false, sendAnonymousUsage: false },
     api: { dashboard: false },
+    rbac: { enabled: false },
+    serviceAccount: { name: releaseName },
     providers: {
       kubernetesCRD: { enabled: false },
       kubernetesIngress: { enabled: false },
-      kubernetesGateway: {
-        enabled: true,
-        labelSelector: `${identityLabel}=${args.gatewayClass}`,
-        ...(args.statusAddress === undefined ? {} : { statusAddress: { ip: args.statusAddress } }),
-      },
+      kubernetesGateway: gatewayProviderValues(args),
+      ...(args.clientCertificateAuthorities
+        ? { file: { enabled: true, content: defaultTlsOption(args.clientCertificateAuthorities) } }
+        : {}),
     },
     ingressClass: { enabled: false },
     gatewayClass: { enabled: false },
@@ -106,34 +154,80 @@ export function traefikValues(args: TraefikArgs, releaseName: string): Record<st
 const kubeDns = { "k8s:k8s-app": "kube-dns" };
 
 /**
+ * The ClusterRole of one Traefik (`traefikClusterRules`) and its binding. Cluster-scoped objects
+ * named after the class, so two Traefiks never share one; they take the namespace's provider.
+ */
+function createClusterAccess(
+  gatewayClass: string,
+  namespace: k8s.core.v1.Namespace,
+  serviceAccount: k8s.core.v1.ServiceAccount,
+): [k8s.rbac.v1.ClusterRole, k8s.rbac.v1.ClusterRoleBinding] {
+  const name = `traefik-${gatewayClass}`;
+  const metadata = { name, labels: objectLabels(name) };
+  const role = new k8s.rbac.v1.ClusterRole(
+    name,
+    { metadata, rules: traefikClusterRules(gatewayClass) },
+    { parent: namespace },
+  );
+  const binding = new k8s.rbac.v1.ClusterRoleBinding(
+    name,
+    {
+      metadata,
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+      subjects: [
+        {
+          kind: "ServiceAccount",
+          name: serviceAccount.metadata.name,
+          namespace: serviceAccount.metadata.namespace,
+        },
+      ],
+    },
+    { parent: namespace },
+  );
+  return [role, binding];
+}
+
+/**
  * Installs Traefik (the pinned chart) as the implementation of one GatewayClass, with its
- * policy: clients in on the entrypoints, out to the API server (it watches Gateway API objects,
- * Services and Secrets), to kube-dns, and to the cluster's pods (each app's own ingress policy
- * decides which gateway may reach it).
+ * account, its cluster-wide role (namespace names and its own GatewayClass) and its policy:
+ * clients in on the entrypoints, out to kube-dns and (when it serves any namespace) the API
+ * server. Each exposure adds the egress to its own backend and the Role in its namespace.
  */
 export function createTraefik(args: TraefikArgs): Traefik {
   const name = args.name ?? "traefik";
+  const serves = args.servedNamespaces.length > 0;
+  if (args.clientCertificateAuthorities?.length === 0) {
+    throw new Error(`Traefik ${args.gatewayClass}: give at least one client certificate authority, or none`);
+  }
   // The chart's selector labels: its name and the instance label set in the values.
   const podLabels = { [identityLabel]: charts.traefik.chart, "app.kubernetes.io/instance": name };
   const entryPointPorts = Object.values(traefikEntryPoints).map((entryPoint) => ({ port: entryPoint.port }));
+  const dns = {
+    peers: [{ endpoints: kubeDns, namespace: "kube-system" }],
+    ports: [
+      { port: 53, protocol: "UDP" as const },
+      { port: 53, protocol: "TCP" as const },
+    ],
+  };
   const policy = createPolicy({
     name,
-    description: `Traefik of GatewayClass ${args.gatewayClass}: its clients in; the API server, DNS and the cluster's pods out.`,
+    description: serves
+      ? `Traefik of GatewayClass ${args.gatewayClass}: its clients in; the API server and DNS out (each exposure adds its backend).`
+      : `Traefik of GatewayClass ${args.gatewayClass}: its clients in; DNS out. It serves no namespace.`,
     namespace: args.namespace,
     subject: { labels: podLabels },
     ingress: [{ peers: args.clients, ports: entryPointPorts }],
     egress: [
-      { peers: [{ entities: ["kube-apiserver"] }], ports: [{ port: apiServerPort }] },
-      {
-        peers: [{ endpoints: kubeDns, namespace: "kube-system" }],
-        ports: [
-          { port: 53, protocol: "UDP" },
-          { port: 53, protocol: "TCP" },
-        ],
-      },
-      { peers: [{ entities: ["cluster"] }] },
+      ...(serves
+        ? [{ peers: [{ entities: ["kube-apiserver" as const] }], ports: [{ port: apiServerPort }] }]
+        : []),
+      dns,
     ],
   });
+  // The chart's pod template mounts the account's token whatever the account says; bound to no
+  // role (a Traefik that serves nothing), it opens only what every account may: API discovery.
+  const serviceAccount = createServiceAccount({ name, namespace: args.namespace, automountToken: true });
+  const clusterRole = serves ? createClusterAccess(args.gatewayClass, args.namespace, serviceAccount) : [];
   const gatewayClass = new k8s.apiextensions.CustomResource(
     `gatewayclass-${args.gatewayClass}`,
     {
@@ -158,8 +252,18 @@ export function createTraefik(args: TraefikArgs): Traefik {
     // The Gateway API CRDs belong to the gateway-api layer, and Traefik's own CRDs serve providers
     // that are off.
     skipCrds: true,
-    // Under default deny, Traefik can only reach the API server once its policy exists.
-    options: { dependsOn: [policy, gatewayClass] },
+    // Under default deny, Traefik can only reach the API server once its policy exists, and it
+    // reads nothing before its account may.
+    options: {
+      dependsOn: [policy, gatewayClass, serviceAccount, ...clusterRole],
+    },
   });
-  return { release, gatewayClass, podLabels, policy };
+  return {
+    release,
+    gatewayClass,
+    podLabels,
+    policy,
+    serviceAccount,
+    servedNamespaces: args.servedNamespaces,
+  };
 }

@@ -1,6 +1,7 @@
 import { ConfigError } from "@infra/core";
 import {
   type BackupConfig,
+  type BackupCredentials,
   type BackupSettings,
   backupConfigNamespace,
   readBackupOverrides,
@@ -24,24 +25,21 @@ function refuseBackupKeysOutsideShared(): void {
 
 /**
  * The stack's backup settings, as the `shared` project exports them, with this project's own
- * schedule and retention (`<project>:backup`) where it sets them: what every stateful project
- * makes its backup jobs with. The rclone config and restic password stay secrets.
+ * schedule and retention (`<project>:backup`) where it sets them, and the credentials of the one
+ * repository the jobs open (its own password and storage key, from its secrets file:
+ * `readBackupCredentials`): what every stateful project makes its backup jobs with.
  */
-export function getBackupConfig(): BackupConfig {
+export function getBackupConfig(credentials: BackupCredentials): BackupConfig {
   refuseBackupKeysOutsideShared();
   const settings = requireStackOutput<BackupSettings>("shared", "backup");
-  const secrets = requireStackOutput<{ rcloneConfig: string; resticPassword: string }>(
-    "shared",
-    "backupSecrets",
-  );
   return withBackupOverrides(
     {
       remote: settings.apply((stack) => stack.remote),
       storage: settings.apply((stack) => stack.storage),
       schedule: settings.apply((stack) => stack.schedule),
       retention: settings.apply((stack) => stack.retention),
-      rcloneConfig: secrets.apply((stack) => stack.rcloneConfig),
-      resticPassword: secrets.apply((stack) => stack.resticPassword),
+      appendOnly: settings.apply((stack) => stack.appendOnly),
+      ...credentials,
     },
     readBackupOverrides(),
   );

@@ -2,25 +2,37 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { createNamespace, createWorkloadService } from "@infra/k8s";
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import { type RenderedProgram, render } from "@tools/synth/src/testing";
 import { validateObjectSchema } from "@tools/synth/src/validate/object-schemas";
 import { exposeInternalHttpService, exposePublicHttpService } from "./exposure";
 
 const recordType = "cloudflare:index/dnsRecord:DnsRecord";
-const gatewayExports = (gatewayClass: string, namespace: string) => ({
+const gatewayExports = (gatewayClass: string, namespace: string, servedNamespaces: string[]) => ({
   gatewayClass,
   namespace,
   podLabels: { "app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik" },
+  serviceAccount: "traefik",
+  servedNamespaces,
   listenerPorts: { http: 8000, https: 8443 },
 });
 const stackExports = {
   shared: {
     cloudflare: { zoneId: "0123456789abcdef0123456789abcdef" },
     cloudflareApiToken: "cf-token",
+    server: { name: "cloud-a", kubeContext: "cloud-a" },
   },
+  cilium: {},
   "cert-manager": { issuers: { public: "public", plain: "plain" }, namespace: "cert-manager" },
-  "internal-gateway": { ...gatewayExports("internal", "internal-gateway"), clusterIp: "10.43.0.53" },
-  "public-gateway": { ...gatewayExports("public", "public-gateway"), publicIp: "203.0.113.10" },
+  "internal-gateway": {
+    ...gatewayExports("internal", "internal-gateway", ["notes", "tools"]),
+    clusterIp: "10.43.0.53",
+  },
+  "public-gateway": {
+    ...gatewayExports("public", "public-gateway", ["blog"]),
+    publicIp: "203.0.113.10",
+    strictTransportSecurity: "max-age=31536000",
+  },
 };
 
 /** One program: `notes` exposed privately, `blog` publicly, and a chart's Service under a path. */
@@ -151,6 +163,106 @@ describe("exposeInternalHttpService and exposePublicHttpService", () => {
         matches: [{ path: { type: "PathPrefix", value: "/" } }],
         backendRefs: [{ group: "", kind: "Service", name: "notes", port: 8080 }],
       },
+    ]);
+  });
+
+  it("sends the public gateway's Strict-Transport-Security header on every answer of a public app's HTTPS route", () => {
+    const route = inNamespace("HTTPRoute", "blog", "blog");
+    assert.deepEqual(route.spec.rules, [
+      {
+        matches: [{ path: { type: "PathPrefix", value: "/" } }],
+        filters: [
+          {
+            type: "ResponseHeaderModifier",
+            responseHeaderModifier: {
+              set: [{ name: "Strict-Transport-Security", value: "max-age=31536000" }],
+            },
+          },
+        ],
+        backendRefs: [{ group: "", kind: "Service", name: "blog", port: 2368 }],
+      },
+    ]);
+    // Browsers ignore HSTS over plain HTTP (RFC 6797, 8.1): the redirect sends none.
+    assert.equal(
+      JSON.stringify(inNamespace("HTTPRoute", "blog-http-redirect", "blog").spec).includes(
+        "Strict-Transport",
+      ),
+      false,
+    );
+  });
+
+  it("lets the gateway's Traefik account read what it serves in the app's namespace, and write only this exposure's status", () => {
+    const role = inNamespace("Role", "internal-gateway-notes", "notes");
+    const statusNames = (resource: string) =>
+      role.rules.find((rule: Record<string, any>) => rule.resources.includes(resource))?.resourceNames;
+    assert.deepEqual(statusNames("gateways/status"), ["notes"]);
+    assert.deepEqual(statusNames("httproutes/status"), ["notes", "notes-http-redirect"]);
+    const binding = inNamespace("RoleBinding", "internal-gateway-notes", "notes");
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: "traefik", namespace: "internal-gateway" },
+    ]);
+    const external = inNamespace("RoleBinding", "public-gateway-blog", "blog");
+    assert.deepEqual(external.subjects, [
+      { kind: "ServiceAccount", name: "traefik", namespace: "public-gateway" },
+    ]);
+  });
+
+  it("lets the gateway's Traefik pods send to exactly the exposed pods on their port, from a policy in the gateway's namespace", () => {
+    const internal = inNamespace("CiliumNetworkPolicy", "traefik-to-notes", "internal-gateway");
+    assert.deepEqual(internal.spec.endpointSelector, {
+      matchLabels: { "app.kubernetes.io/name": "traefik" },
+    });
+    assert.deepEqual(internal.spec.egress, [
+      {
+        toEndpoints: [
+          { matchLabels: { "app.kubernetes.io/name": "notes", "k8s:io.kubernetes.pod.namespace": "notes" } },
+        ],
+        toPorts: [{ ports: [{ port: "8080", protocol: "TCP" }] }],
+      },
+    ]);
+    assert.equal(internal.spec.ingress, undefined);
+    const byReference = inNamespace("CiliumNetworkPolicy", "traefik-to-tools-grafana", "internal-gateway");
+    assert.deepEqual(byReference.spec.egress, [
+      {
+        toEndpoints: [
+          {
+            matchLabels: { "app.kubernetes.io/name": "grafana", "k8s:io.kubernetes.pod.namespace": "tools" },
+          },
+        ],
+        toPorts: [{ ports: [{ port: "3000", protocol: "TCP" }] }],
+      },
+    ]);
+    assert.ok(inNamespace("CiliumNetworkPolicy", "traefik-to-blog", "public-gateway"));
+  });
+
+  it("warns, without failing, when the gateway does not serve the app's namespace yet", async () => {
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    pulumi.log.warn = async (message: string) => {
+      warnings.push(message);
+    };
+    try {
+      const unserved = await render(
+        () => {
+          const provider = new k8s.Provider("cluster", { context: "cloud-a" });
+          // The internal gateway serves notes and tools only.
+          const drafts = createNamespace({ name: "drafts", provider });
+          exposeInternalHttpService({
+            name: "drafts",
+            namespace: drafts,
+            service: { name: "drafts", port: 8080, selector: { "app.kubernetes.io/name": "drafts" } },
+            hostname: "drafts.cloud-a.example.com",
+          });
+        },
+        { project: "drafts", stack: "cloud-a", stackExports },
+      );
+      assert.deepEqual(unserved.errors, []);
+    } finally {
+      pulumi.log.warn = warn;
+    }
+    assert.deepEqual(warnings, [
+      'The internal-gateway\'s Traefik does not serve namespace "drafts" yet: add it to ' +
+        'internal-gateway:servedNamespaces on stack "cloud-a" and deploy internal-gateway.',
     ]);
   });
 

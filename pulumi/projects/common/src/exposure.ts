@@ -1,14 +1,17 @@
-import { createPolicy, type PolicySubject } from "@infra/cilium";
+import { createPolicy, type Peer, type PolicySubject } from "@infra/cilium";
 import {
+  getExistingNamespace,
   identityLabel,
   namespacedMetadata,
   namespacedOptions,
   namespacedResourceName,
   type WorkloadService,
 } from "@infra/k8s";
+import { createTraefikNamespaceAccess } from "@infra/traefik";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { getKubernetesProvider } from "./kubernetes";
 import { getCloudflareProvider, getCloudflareZoneId } from "./providers";
 import { requireStackOutput } from "./stack-reference";
 
@@ -27,7 +30,7 @@ export interface ServiceReference {
 export type GatewayKind = "private" | "public";
 
 export interface ExposeHttpServiceArgs {
-  /** Names the Gateway, Certificate, routes and policy. */
+  /** Names the Gateway, Certificate, routes, Role and policies. */
   name: string;
   /** The app's namespace: the Gateway, Certificate and routes live next to the Service. */
   namespace: k8s.core.v1.Namespace;
@@ -44,12 +47,14 @@ export interface ExposeHttpServiceArgs {
 
 /** What exposing a Service created. */
 export interface ExposedHttpService extends HttpExposure {
-  /** Lets the gateway's Traefik pods reach the Service's pods. */
-  policy: k8s.apiextensions.CustomResource;
+  /** Let the gateway's Traefik pods reach the Service's pods: their ingress, and Traefik's egress. */
+  policies: k8s.apiextensions.CustomResource[];
 }
 
 /** The Gateway API objects and DNS record that make a hostname reach a Service. */
 export interface HttpExposure {
+  /** Lets the gateway's Traefik read what it serves in the namespace (`createTraefikNamespaceAccess`). */
+  access: { role: k8s.rbac.v1.Role; binding: k8s.rbac.v1.RoleBinding };
   certificate: k8s.apiextensions.CustomResource;
   dnsRecord: cloudflare.DnsRecord;
   gateway: k8s.apiextensions.CustomResource;
@@ -68,6 +73,8 @@ interface GatewayFacts {
   address: () => pulumi.Output<string>;
   /** Proxied records hide the address behind Cloudflare (public apps only). */
   proxied: boolean;
+  /** Response headers the HTTPS route sets on every answer. */
+  responseHeaders: () => pulumi.Output<{ name: string; value: string }[]>;
 }
 
 const gateways: Record<GatewayKind, GatewayFacts> = {
@@ -76,12 +83,18 @@ const gateways: Record<GatewayKind, GatewayFacts> = {
     project: "internal-gateway",
     address: () => requireStackOutput<string>("internal-gateway", "clusterIp"),
     proxied: false,
+    responseHeaders: () => pulumi.output([]),
   },
   // The server's public address; the public Traefik only accepts Cloudflare's proxies.
   public: {
     project: "public-gateway",
     address: () => requireStackOutput<string>("public-gateway", "publicIp"),
     proxied: true,
+    // HSTS (RFC 6797): browsers ignore it over plain HTTP, so the HTTPS route sends it.
+    responseHeaders: () =>
+      requireStackOutput<string>("public-gateway", "strictTransportSecurity").apply((value) => [
+        { name: "Strict-Transport-Security", value },
+      ]),
   },
 };
 
@@ -98,7 +111,7 @@ function normalizeService(service: WorkloadService | ServiceReference): {
   name: pulumi.Input<string>;
   port: number;
   targetPort: number;
-  subject: PolicySubject;
+  subject: Exclude<PolicySubject, "all">;
 } {
   if ("workload" in service) {
     return {
@@ -117,42 +130,75 @@ function normalizeService(service: WorkloadService | ServiceReference): {
   };
 }
 
-export interface GatewayIngressPolicyArgs {
-  /** Names the policy: `<name>-from-<gateway project>`. */
+export interface GatewayPoliciesArgs {
+  /** Names the policies: `<name>-from-<gateway project>` and, in the gateway's namespace, `traefik-to-...`. */
   name: string;
   namespace: k8s.core.v1.Namespace;
   gateway: GatewayKind;
-  /** The pods behind the Service. */
-  subject: PolicySubject;
+  /** The pods behind the Service (a workload's, or pods with labels). */
+  subject: Exclude<PolicySubject, "all">;
   /** The port they listen on. */
   port: number;
 }
 
+/** The name of a namespace made with createNamespace or getExistingNamespace. */
+function namespaceName(namespace: k8s.core.v1.Namespace): string {
+  // namespacedResourceName is `<namespace>/<name>`.
+  return namespacedResourceName({ name: "", namespace }).slice(0, -1);
+}
+
+// The gateway's namespace, read once per app namespace and gateway: under the app's namespace,
+// so reads of it elsewhere in the program (the tailnet router's) keep their own names.
+const gatewayNamespaces = new WeakMap<k8s.core.v1.Namespace, Map<string, k8s.core.v1.Namespace>>();
+
+function gatewayNamespace(gateway: GatewayFacts, appNamespace: k8s.core.v1.Namespace): k8s.core.v1.Namespace {
+  const read = gatewayNamespaces.get(appNamespace) ?? new Map<string, k8s.core.v1.Namespace>();
+  gatewayNamespaces.set(appNamespace, read);
+  // The gateway projects create their namespace under their own name.
+  const found =
+    read.get(gateway.project) ?? getExistingNamespace(gateway.project, getKubernetesProvider(), appNamespace);
+  read.set(gateway.project, found);
+  return found;
+}
+
 /**
- * Lets exactly the gateway's Traefik pods reach the pods behind an exposed Service on their port.
- * It selects the pods by labels, so it can exist before their workload does.
+ * The two halves of the path from the gateway's Traefik to the pods behind an exposed Service,
+ * on their port: the pods accept exactly those Traefik pods, and (a policy in the gateway's
+ * namespace) those Traefik pods may send to exactly these pods, nothing else of the cluster.
+ * Both select pods by labels, so they can exist before the pods' workload does.
  */
-export function createGatewayIngressPolicy(args: GatewayIngressPolicyArgs): k8s.apiextensions.CustomResource {
+export function createGatewayPolicies(args: GatewayPoliciesArgs): k8s.apiextensions.CustomResource[] {
   const gateway = gateways[args.gateway];
   const podLabels = gatewayOutput<Record<string, string>>(gateway, "podLabels");
-  return createPolicy({
+  // The identity label selects the gateway's Traefik pods within its namespace.
+  const traefik = { [identityLabel]: podLabels.apply((labels) => requireLabel(labels, gateway)) };
+  const ingress = createPolicy({
     name: `${args.name}-from-${gateway.project}`,
     description: `The ${gateway.project}'s Traefik reaches ${args.name} on port ${args.port}.`,
     namespace: args.namespace,
     subject: args.subject,
     ingress: [
       {
-        peers: [
-          {
-            // The identity label selects the gateway's Traefik pods within its namespace.
-            endpoints: { [identityLabel]: podLabels.apply((labels) => requireLabel(labels, gateway)) },
-            namespace: gatewayOutput<string>(gateway, "namespace"),
-          },
-        ],
+        peers: [{ endpoints: traefik, namespace: gatewayOutput<string>(gateway, "namespace") }],
         ports: [{ port: args.port }],
       },
     ],
   });
+  const appNamespace = namespaceName(args.namespace);
+  const backend: Peer =
+    "workload" in args.subject
+      ? { workload: args.subject.workload }
+      : { endpoints: args.subject.labels, namespace: args.namespace.metadata.name };
+  // Unique in the gateway's namespace: exposure names are unique within an app's namespace.
+  const target = args.name === appNamespace ? args.name : `${appNamespace}-${args.name}`;
+  const egress = createPolicy({
+    name: `traefik-to-${target}`,
+    description: `The ${gateway.project}'s Traefik reaches ${args.name} of namespace ${appNamespace} on port ${args.port}.`,
+    namespace: gatewayNamespace(gateway, args.namespace),
+    subject: { labels: traefik },
+    egress: [{ peers: [backend], ports: [{ port: args.port }] }],
+  });
+  return [ingress, egress];
 }
 
 export interface HttpExposureArgs {
@@ -172,8 +218,10 @@ export interface HttpExposureArgs {
 /**
  * Makes a hostname reach a Service through a gateway: a Gateway of the gateway's class in the
  * app's namespace (HTTPS with a certificate from the `public` issuer, HTTP redirecting to it),
- * the route for the paths, and an A record to the gateway's address (proxied by Cloudflare for
- * the public one). The policy that lets the gateway in is `createGatewayIngressPolicy`.
+ * the route for the paths (with HSTS on the public gateway), the Role that lets the gateway's
+ * Traefik read them, and an A record to the gateway's address (proxied by Cloudflare for the
+ * public one). The policies that open the path are `createGatewayPolicies`; the gateway serves
+ * the namespace once it is listed in its project's `servedNamespaces`.
  */
 export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
   const { name, namespace } = args;
@@ -189,6 +237,17 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
   });
   const listenerPorts = gatewayOutput<ListenerPorts>(gateway, "listenerPorts");
   const tlsSecret = `${name}-tls`;
+  const redirectName = `${name}-http-redirect`;
+  warnIfNotServed(gateway, namespaceName(namespace));
+  const access = createTraefikNamespaceAccess({
+    name: `${gateway.project}-${name}`,
+    namespace,
+    serviceAccount: {
+      name: gatewayOutput<string>(gateway, "serviceAccount"),
+      namespace: gatewayOutput<string>(gateway, "namespace"),
+    },
+    served: { gateways: [name], httpRoutes: [name, redirectName] },
+  });
 
   // The Certificate, Gateway and HTTPS route share the app's name (they are of different kinds).
   const own = named(name);
@@ -259,17 +318,20 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
       spec: {
         parentRefs: [parentRef("https")],
         hostnames: [args.hostname],
-        rules: [
+        rules: gateway.responseHeaders().apply((headers) => [
           {
             matches: pathPrefixes.map((value) => ({ path: { type: "PathPrefix", value } })),
+            ...(headers.length > 0
+              ? { filters: [{ type: "ResponseHeaderModifier", responseHeaderModifier: { set: headers } }] }
+              : {}),
             backendRefs: [{ group: "", kind: "Service", name: args.service.name, port: args.service.port }],
           },
-        ],
+        ]),
       },
     },
     own.options,
   );
-  const redirectObject = named(`${name}-http-redirect`);
+  const redirectObject = named(redirectName);
   const httpRedirect = new k8s.apiextensions.CustomResource(
     redirectObject.resourceName,
     {
@@ -299,7 +361,22 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
     ...(args.parent ? { parent: args.parent } : {}),
   });
 
-  return { certificate, dnsRecord, gateway: gatewayResource, routes: { https, httpRedirect } };
+  return { access, certificate, dnsRecord, gateway: gatewayResource, routes: { https, httpRedirect } };
+}
+
+/**
+ * Says at `pulumi up` that the gateway does not serve the namespace yet. Not an error: deploying
+ * the app first and then the gateway with the namespace listed never leaves the gateway waiting
+ * for access it lacks (synth checks that the stack's configuration agrees).
+ */
+function warnIfNotServed(gateway: GatewayFacts, namespace: string): void {
+  gatewayOutput<string[]>(gateway, "servedNamespaces").apply((served) => {
+    if (served.includes(namespace)) return;
+    pulumi.log.warn(
+      `The ${gateway.project}'s Traefik does not serve namespace "${namespace}" yet: add it to ` +
+        `${gateway.project}:servedNamespaces on stack "${pulumi.getStack()}" and deploy ${gateway.project}.`,
+    );
+  });
 }
 
 export interface DnsRecordArgs {
@@ -342,7 +419,7 @@ function requireLabel(labels: Record<string, string>, gateway: GatewayFacts): st
 
 function exposeHttpService(gateway: GatewayKind, args: ExposeHttpServiceArgs): ExposedHttpService {
   const service = normalizeService(args.service);
-  const policy = createGatewayIngressPolicy({
+  const policies = createGatewayPolicies({
     name: args.name,
     namespace: args.namespace,
     gateway,
@@ -357,14 +434,15 @@ function exposeHttpService(gateway: GatewayKind, args: ExposeHttpServiceArgs): E
     hostname: args.hostname,
     ...(args.pathPrefixes ? { pathPrefixes: args.pathPrefixes } : {}),
   });
-  return { ...exposure, policy };
+  return { ...exposure, policies };
 }
 
 /**
  * Exposes a Service to the tailnet: a Gateway of the `internal` class in the app's namespace
  * (HTTPS with a certificate from the `public` issuer, HTTP redirecting to it), the route, the
- * policy that lets the internal Traefik in, and an A record (not proxied) to the internal
- * gateway's fixed cluster IP, which the subnet router makes reachable from the tailnet only.
+ * policies that open the path from the internal Traefik, its Role in the namespace, and an A
+ * record (not proxied) to the internal gateway's fixed cluster IP, which the subnet router makes
+ * reachable from the tailnet only.
  */
 export function exposeInternalHttpService(args: ExposeHttpServiceArgs): ExposedHttpService {
   return exposeHttpService("private", args);
@@ -373,8 +451,9 @@ export function exposeInternalHttpService(args: ExposeHttpServiceArgs): ExposedH
 /**
  * Exposes a Service to the internet through Cloudflare: a Gateway of the `public` class in the
  * app's namespace (HTTPS with a certificate from the `public` issuer, HTTP redirecting to it),
- * the route, the policy that lets the public Traefik in, and a proxied A record to the
- * server's public address (the public Traefik only accepts Cloudflare's proxies).
+ * the route (sending HSTS), the policies that open the path from the public Traefik, its Role in
+ * the namespace, and a proxied A record to the server's public address (the public Traefik only
+ * accepts Cloudflare's proxies, with Cloudflare's client certificate).
  */
 export function exposePublicHttpService(args: ExposeHttpServiceArgs): ExposedHttpService {
   return exposeHttpService("public", args);

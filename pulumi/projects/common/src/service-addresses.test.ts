@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { reservedServiceAddress, reservedServiceAddresses } from "./service-addresses";
+import {
+  checkTailnetPorts,
+  reservedServiceAddress,
+  reservedServiceAddresses,
+  tailnetDestinations,
+} from "./service-addresses";
 
 describe("reservedServiceAddress", () => {
   it("gives the internal gateway the 53rd address of the service range, whatever the range", () => {
@@ -10,7 +15,7 @@ describe("reservedServiceAddress", () => {
   });
 
   it("gives every owner its own address, below the DNS service's and the dynamic ones", () => {
-    const indexes = Object.values(reservedServiceAddresses);
+    const indexes = Object.values(reservedServiceAddresses).map((reserved) => reserved.index);
     assert.equal(new Set(indexes).size, indexes.length);
     // Kubernetes keeps at least the first 16 addresses (more on larger ranges) for fixed IPs.
     for (const index of indexes) assert.ok(index > 10 && index < 64, String(index));
@@ -20,6 +25,59 @@ describe("reservedServiceAddress", () => {
     assert.throws(
       () => reservedServiceAddress("192.168.7.0/27", "syncthing"),
       /192\.168\.7\.0\/27 is too small for the fixed address of syncthing.*shared:network\.serviceCidr/,
+    );
+  });
+});
+
+describe("tailnetDestinations", () => {
+  it("lets the tailnet reach each fixed address of a range as a /32, on that address's ports", () => {
+    assert.deepEqual(tailnetDestinations("10.43.0.0/16"), [
+      {
+        owner: "internal-gateway",
+        route: "10.43.0.53/32",
+        ports: [
+          { port: 80, protocol: "TCP" },
+          { port: 443, protocol: "TCP" },
+        ],
+      },
+      {
+        owner: "syncthing",
+        route: "10.43.0.54/32",
+        ports: [
+          { port: 22000, protocol: "TCP" },
+          { port: 22000, protocol: "UDP" },
+        ],
+      },
+    ]);
+  });
+
+  it("never routes the API server's or the cluster DNS's address", () => {
+    const routes = tailnetDestinations("10.43.0.0/16").map((destination) => destination.route);
+    assert.ok(!routes.includes("10.43.0.1/32"), "the API server's service address is routed");
+    assert.ok(!routes.includes("10.43.0.10/32"), "the cluster DNS address is routed");
+    for (const route of routes) assert.match(route, /\/32$/);
+  });
+});
+
+describe("checkTailnetPorts", () => {
+  it("accepts a Service serving exactly its address's ports, TCP unless it says otherwise", () => {
+    checkTailnetPorts("internal-gateway", [{ port: 443 }, { port: 80, protocol: "TCP" }]);
+    checkTailnetPorts("syncthing", [{ port: 22000, protocol: "UDP" }, { port: 22000 }]);
+  });
+
+  it("fails on a port the tailnet policy does not grant there, or one it grants that is not served, naming the table", () => {
+    assert.throws(
+      () =>
+        checkTailnetPorts("syncthing", [
+          { port: 22000 },
+          { port: 22000, protocol: "UDP" },
+          { port: 21027, protocol: "UDP" },
+        ]),
+      /syncthing serves 22000\/TCP, 22000\/UDP, 21027\/UDP, but the tailnet reaches 22000\/TCP, 22000\/UDP there: change its tailnetPorts in reservedServiceAddresses/,
+    );
+    assert.throws(
+      () => checkTailnetPorts("internal-gateway", [{ port: 443 }]),
+      /serves 443\/TCP, but the tailnet reaches 80\/TCP, 443\/TCP/,
     );
   });
 });

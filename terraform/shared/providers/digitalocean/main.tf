@@ -6,6 +6,12 @@ resource "digitalocean_ssh_key" "admin" {
   public_key = each.value
 }
 
+# A new generation is a new droplet from the provider's image: the installed NixOS takes SSH over the
+# tailnet only, and nixos-anywhere's installer (after kexec) would not be reachable there.
+resource "terraform_data" "generation" {
+  input = var.generation
+}
+
 resource "digitalocean_droplet" "server" {
   name     = var.name
   size     = var.size
@@ -16,27 +22,33 @@ resource "digitalocean_droplet" "server" {
 
   lifecycle {
     # The image only boots the installer; NixOS replaces it, so a newer image must not replace the droplet.
-    ignore_changes = [image, ssh_keys]
+    ignore_changes       = [image, ssh_keys]
+    replace_triggered_by = [terraform_data.generation]
   }
 }
 
+module "perimeter" {
+  source = "../../perimeter"
+
+  generation           = var.generation
+  installed_generation = var.installed_generation
+  install_ssh_port     = local.image_ssh_port
+  public_gateway       = var.public_gateway
+}
+
+# DigitalOcean applies it outside the droplet: what it drops never reaches the node, not even Cilium's
+# eBPF, which serves the public gateway's LoadBalancer before netfilter.
 resource "digitalocean_firewall" "server" {
   name        = var.name
   droplet_ids = [digitalocean_droplet.server.id]
 
   dynamic "inbound_rule" {
-    for_each = toset(concat([local.image_ssh_port, var.ssh_port], var.public_tcp_ports))
+    for_each = module.perimeter.inbound_rules
     content {
-      protocol         = "tcp"
-      port_range       = tostring(inbound_rule.value)
-      source_addresses = ["0.0.0.0/0", "::/0"]
+      protocol         = inbound_rule.value.protocol
+      port_range       = tostring(inbound_rule.value.port)
+      source_addresses = concat(inbound_rule.value.sources.ipv4, inbound_rule.value.sources.ipv6)
     }
-  }
-
-  inbound_rule {
-    protocol         = "udp"
-    port_range       = "41641"
-    source_addresses = ["0.0.0.0/0", "::/0"]
   }
 
   dynamic "outbound_rule" {

@@ -6,26 +6,36 @@ resource "hcloud_ssh_key" "admin" {
   public_key = each.value
 }
 
+module "perimeter" {
+  source = "../../perimeter"
+
+  generation           = var.generation
+  installed_generation = var.installed_generation
+  install_ssh_port     = local.image_ssh_port
+  public_gateway       = var.public_gateway
+}
+
+# Hetzner applies it outside the server, before its own firewall: what it drops never reaches the
+# node, not even Cilium's eBPF, which serves the public gateway's LoadBalancer before netfilter.
 resource "hcloud_firewall" "server" {
   name = var.name
 
   dynamic "rule" {
-    for_each = toset(concat([local.image_ssh_port, var.ssh_port], var.public_tcp_ports))
+    for_each = module.perimeter.inbound_rules
     content {
-      direction  = "in"
-      protocol   = "tcp"
-      port       = tostring(rule.value)
-      source_ips = ["0.0.0.0/0", "::/0"]
+      description = rule.value.description
+      direction   = "in"
+      protocol    = rule.value.protocol
+      port        = tostring(rule.value.port)
+      source_ips  = concat(rule.value.sources.ipv4, rule.value.sources.ipv6)
     }
   }
+}
 
-  rule {
-    description = "Tailscale direct connections"
-    direction   = "in"
-    protocol    = "udp"
-    port        = "41641"
-    source_ips  = ["0.0.0.0/0", "::/0"]
-  }
+# A new generation is a new server from the provider's image: the installed NixOS takes SSH over the
+# tailnet only, and nixos-anywhere's installer (after kexec) would not be reachable there.
+resource "terraform_data" "generation" {
+  input = var.generation
 }
 
 resource "hcloud_server" "server" {
@@ -43,7 +53,8 @@ resource "hcloud_server" "server" {
 
   lifecycle {
     # The image only boots the installer; NixOS replaces it, so a newer image must not replace the server.
-    ignore_changes = [image, ssh_keys]
+    ignore_changes       = [image, ssh_keys]
+    replace_triggered_by = [terraform_data.generation]
   }
 }
 

@@ -10,12 +10,12 @@ output "ssh_host" {
 
 output "ssh_port" {
   value       = local.image_ssh_port
-  description = "SSH port of the image (first install)."
+  description = "SSH port of the image (every install)."
 }
 
 output "ssh_user" {
   value       = local.image_ssh_user
-  description = "SSH user of the image (first install)."
+  description = "SSH user of the image (every install)."
 }
 
 output "internal_ip" {

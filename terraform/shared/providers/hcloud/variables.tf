@@ -21,16 +21,20 @@ variable "image" {
 
 variable "ssh_public_keys" {
   type        = list(string)
-  description = "Admin SSH public keys allowed into the image for the first install."
+  description = "Admin SSH public keys allowed into the image, for the install."
 }
 
-variable "ssh_port" {
+variable "generation" {
   type        = number
-  description = "SSH port of the installed NixOS."
+  description = "Install generation (generation.auto.tfvars): a new one replaces the server with a fresh one from the image."
 }
 
-variable "public_tcp_ports" {
-  type        = list(number)
-  default     = []
-  description = "TCP ports the server's role serves to the world, e.g. [80, 443]."
+variable "installed_generation" {
+  type        = number
+  description = "The last generation whose install has finished; while lower than generation, the firewall admits the install's SSH."
+}
+
+variable "public_gateway" {
+  type        = bool
+  description = "Whether the server serves the public gateway: the firewall admits 80/443 from Cloudflare's ranges only."
 }

@@ -14,6 +14,12 @@ resource "proxmox_virtual_environment_download_file" "installer" {
   file_name          = "${var.name}-installer.qcow2"
 }
 
+# A new generation is a new VM from the cloud image: the installed NixOS takes SSH over the tailnet
+# only, and nixos-anywhere's installer (after kexec) would not be reachable there.
+resource "terraform_data" "generation" {
+  input = var.generation
+}
+
 resource "proxmox_virtual_environment_vm" "server" {
   name          = var.name
   node_name     = var.node_name
@@ -70,10 +76,33 @@ resource "proxmox_virtual_environment_vm" "server" {
 
   lifecycle {
     # The installer image and cloud-init only matter for the first boot; NixOS replaces both.
-    ignore_changes = [disk[0].import_from, initialization]
+    ignore_changes       = [disk[0].import_from, initialization]
+    replace_triggered_by = [terraform_data.generation]
   }
 }
 
+module "perimeter" {
+  source = "../../perimeter"
+
+  generation           = var.generation
+  installed_generation = var.installed_generation
+  install_ssh_port     = local.image_ssh_port
+  public_gateway       = var.public_gateway
+}
+
+locals {
+  # Proxmox takes a rule's sources as one comma-separated list of a single address family, and applies
+  # a rule without sources to both families (pve-firewall(8), "source").
+  firewall_rules = flatten([
+    for rule in module.perimeter.inbound_rules : contains(rule.sources.ipv4, "0.0.0.0/0") ? [merge(rule, { source = null })] : [
+      for family in ["ipv4", "ipv6"] : merge(rule, { source = join(",", rule.sources[family]) })
+      if length(rule.sources[family]) > 0
+    ]
+  ])
+}
+
+# Proxmox applies it on the host's bridge, outside the VM: what it drops never reaches the node, not
+# even Cilium's eBPF, which serves the public gateway's LoadBalancer before netfilter.
 resource "proxmox_virtual_environment_firewall_options" "server" {
   node_name     = var.node_name
   vm_id         = proxmox_virtual_environment_vm.server.vm_id
@@ -88,21 +117,15 @@ resource "proxmox_virtual_environment_firewall_rules" "server" {
   vm_id     = proxmox_virtual_environment_vm.server.vm_id
 
   dynamic "rule" {
-    for_each = toset(concat([local.image_ssh_port, var.ssh_port], var.public_tcp_ports))
+    for_each = local.firewall_rules
     content {
-      type   = "in"
-      action = "ACCEPT"
-      proto  = "tcp"
-      dport  = tostring(rule.value)
+      type    = "in"
+      action  = "ACCEPT"
+      proto   = rule.value.protocol
+      dport   = tostring(rule.value.port)
+      source  = rule.value.source
+      comment = rule.value.description
     }
-  }
-
-  rule {
-    type    = "in"
-    action  = "ACCEPT"
-    proto   = "udp"
-    dport   = "41641"
-    comment = "Tailscale direct connections"
   }
 }
 

@@ -80,16 +80,20 @@ variable "installer_image_sha256" {
 
 variable "ssh_public_keys" {
   type        = list(string)
-  description = "Admin SSH public keys allowed into the image for the first install."
+  description = "Admin SSH public keys allowed into the image, for the install."
 }
 
-variable "ssh_port" {
+variable "generation" {
   type        = number
-  description = "SSH port of the installed NixOS."
+  description = "Install generation (generation.auto.tfvars): a new one replaces the VM with a fresh one from the cloud image."
 }
 
-variable "public_tcp_ports" {
-  type        = list(number)
-  default     = []
-  description = "TCP ports the server's role serves, e.g. [80, 443]."
+variable "installed_generation" {
+  type        = number
+  description = "The last generation whose install has finished; while lower than generation, the firewall admits the install's SSH."
+}
+
+variable "public_gateway" {
+  type        = bool
+  description = "Whether the VM serves the public gateway (your router forwards 80/443 to it): the firewall admits 80/443 from Cloudflare's ranges only."
 }

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { appSecretsFile } from "@infra/app-secrets";
 import {
   describeFlow,
   type Endpoint,
@@ -72,12 +73,12 @@ const databasePorts: Record<string, number> = { postgresql: 5432, mariadb: 3306 
 const policyType = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
 
 /**
- * The placeholders synth answers for an app's stable secrets on a stack (tools/synth/src/invokes.ts
- * answers the sops decryption of `secrets/apps/<app>.yaml` with one per key the app declares).
+ * The placeholders synth answers for an app's secrets file on a stack (tools/synth/src/invokes.ts
+ * answers the sops decryption of `secrets/apps/<app>.yaml` with one per key it will hold: its
+ * backups' password and storage key, and the stable secrets the app declares).
  */
 function stableSecretPlaceholders(stack: string, app: string): string[] {
-  const declared = require(join(appsDir, app, "src", "secrets.ts")) as { secrets: Record<string, unknown> };
-  return Object.keys(declared.secrets).map((key) =>
+  return Object.keys(appSecretsFile(repoRoot, app).spec).map((key) =>
     createHash("sha256")
       .update(`synth-app-secret:${stack}:secrets/apps/${app}.yaml:${key}`)
       .digest("base64url"),
@@ -288,8 +289,35 @@ describe("apps written with the app kit, on the example stacks", () => {
               namespace: app,
               schedule: output.config(stack, "shared")["backup:schedule"],
               repository,
+              retention: output.config(stack, "shared")["backup:retention"],
+              secretsFile: `secrets/apps/${app}.yaml`,
             },
           ]);
+        });
+
+        it("opens its repository with its own password and storage key, from secrets/apps/<app>.yaml, mounted in its backup jobs only", async () => {
+          // Run again to see the Secrets' values (synth writes every secret redacted).
+          const run = await output.rerun(stack, app, () => {});
+          const [password, rclone] = ["resticPassword", "rcloneConfig"].map((key) =>
+            createHash("sha256")
+              .update(`synth-app-secret:${stack}:secrets/apps/${app}.yaml:${key}`)
+              .digest("base64url"),
+          );
+          assert.deepEqual(run.manifest("Secret", "restic-password").stringData, { password });
+          assert.deepEqual(run.manifest("Secret", "rclone-config").stringData, { "rclone.conf": rclone });
+          const mountsSecret = (object: Record<string, any>, name: string) =>
+            (podSpec(object).volumes ?? []).some(
+              (volume: Record<string, any>) => volume.secret?.secretName === name,
+            );
+          for (const object of output.manifests(stack, app).filter((candidate) => podTemplate(candidate))) {
+            const backupJob = podTemplate(object)?.metadata?.labels?.["backup.infra/app"] === app;
+            for (const name of ["restic-password", "rclone-config"])
+              assert.equal(
+                mountsSecret(object, name),
+                backupJob,
+                `${object.kind} ${object.metadata.name}: ${name}`,
+              );
+          }
         });
 
         it("writes no secret in plain text: the Secrets it creates show no data, and the placeholders appear nowhere", () => {

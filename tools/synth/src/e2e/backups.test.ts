@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { buildModel, canReach } from "../reachability";
-import { secretPlaceholder } from "../stack-config";
 import {
   type ExampleOutput,
   exampleStacks,
@@ -68,7 +68,8 @@ describe("the database layers' backups on the example stacks", () => {
       for (const kind of databases)
         assert.ok(order.indexOf(kind) > order.indexOf("cilium"), `${stack}: ${order}`);
       const reads = output.order(stack).find((entry) => entry.project === "postgresql")?.reads;
-      assert.deepEqual(reads?.shared?.sort(), ["backup", "backupSecrets", "server"]);
+      // The settings only: the repository's credentials come from its own secrets file, not the stack.
+      assert.deepEqual(reads?.shared?.sort(), ["backup", "server"]);
     }
   });
 
@@ -221,7 +222,7 @@ describe("the database layers' backups on the example stacks", () => {
     }
   });
 
-  it("export every app's schedule and repository, and where the server answers, never a password", () => {
+  it("export every app's schedule, repository, retention and password's file, and where the server answers, never a password", () => {
     each((stack, kind) => {
       const outputs = output.outputs(stack, kind);
       assert.deepEqual(outputs.backups, [
@@ -230,6 +231,8 @@ describe("the database layers' backups on the example stacks", () => {
           namespace: kind,
           schedule: scheduleOf(stack, kind),
           repository: `rclone:${backupSettings(stack)["backup:remote"]}/${kind}-${stack}`,
+          retention: backupSettings(stack)["backup:retention"],
+          secretsFile: `secrets/backups/${kind}-${stack}.yaml`,
         },
       ]);
       assert.equal(outputs.server.host, `${kind}.${kind}.svc.cluster.local`);
@@ -241,9 +244,13 @@ describe("the database layers' backups on the example stacks", () => {
   // Synth itself fails (the first test) when a written file holds a configured or generated secret.
   it("write no secret in plain text, and no Secret's data", () => {
     for (const stack of exampleStacks) {
-      // The same key has the same placeholder in both projects' config.
-      const placeholders = ["backup:rcloneConfig", "backup:resticPassword"].map((key) =>
-        secretPlaceholder(stack, key),
+      // What synth answers for each server's own secrets file (tools/synth/src/invokes.ts).
+      const placeholders = databases.flatMap((kind) =>
+        ["resticPassword", "rcloneConfig"].map((key) =>
+          createHash("sha256")
+            .update(`synth-app-secret:${stack}:secrets/backups/${kind}-${stack}.yaml:${key}`)
+            .digest("base64url"),
+        ),
       );
       for (const { path, text } of output.files(stack)) {
         for (const placeholder of placeholders)

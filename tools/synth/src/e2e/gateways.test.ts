@@ -13,7 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { cidrContains, cidrRange } from "@infra/core";
+import { tailnetDestinations } from "@projects/common";
 import { parseAllDocuments } from "yaml";
+import { cloudflareOriginPullCa } from "../../../../pulumi/projects/public-gateway/origin-pull-ca";
 import { readProject } from "../projects";
 import { type SynthReport, synthAndValidate } from "../report";
 import { runProgram } from "../run-program";
@@ -27,7 +29,7 @@ const stacks = ["cloud-a", "cloud-b", "local-a"];
 /** The stack whose shared project owns the tailnet policy in the example config. */
 const policyOwner = "cloud-a";
 const cloudflareRanges = JSON.parse(
-  readFileSync(join(__dirname, "..", "..", "example-data", "cloudflare-ip-ranges.json"), "utf8"),
+  readFileSync(join(__dirname, "..", "..", "..", "..", "nixos", "cloudflare-ip-ranges.json"), "utf8"),
 ) as { ipv4Cidrs: string[]; ipv6Cidrs: string[] };
 
 const tempRoot = mkdtempSync(join(tmpdir(), "synth-gateways-"));
@@ -35,9 +37,9 @@ const outDir = join(tempRoot, "out");
 let report: SynthReport;
 
 before(async () => {
+  // Every project: the gateways are checked against the Gateways the apps put in front of them.
   report = await synthAndValidate({
     projectsDir,
-    projects: ["internal-gateway", "public-gateway"],
     validate: true,
     outDir,
     workspaceRoots: [pulumiDir],
@@ -86,6 +88,44 @@ function helmValues(stack: string, name: string): Record<string, any> {
   return release.inputs.values;
 }
 
+/** Every object synth wrote for a stack, from every project. */
+function stackManifests(stack: string): Record<string, any>[] {
+  return (
+    report.results
+      .find((result) => result.stack === stack)
+      ?.projects.flatMap((p) => writtenManifests(stack, p.project)) ?? []
+  );
+}
+
+const gatewayProjects = [
+  ["internal-gateway", "internal"],
+  ["public-gateway", "public"],
+] as const;
+
+/** The namespaces holding Gateways of a class, in every project of the stack. */
+function gatewayNamespaces(stack: string, gatewayClass: string): string[] {
+  const namespaces = stackManifests(stack)
+    .filter((object) => object.kind === "Gateway" && object.spec.gatewayClassName === gatewayClass)
+    .map((object) => String(object.metadata.namespace));
+  return [...new Set(namespaces)].sort();
+}
+
+/** Runs a project on `stack` with its config changed, against the exports synth produced. */
+async function runWithConfig(name: string, stack: string, change: (values: Record<string, string>) => void) {
+  const info = readProject(join(projectsDir, name));
+  const config = readStackConfig(info, stack);
+  change(config.values);
+  return runProgram(
+    info,
+    stack,
+    config,
+    (other) =>
+      report.results.find((result) => result.stack === stack)?.projects.find((p) => p.project === other)
+        ?.outputs,
+    [pulumiDir],
+  );
+}
+
 function serviceCidr(stack: string): string {
   return writtenOutputs(stack, "shared").network.serviceCidr;
 }
@@ -114,19 +154,174 @@ describe("the gateway projects on every example stack", () => {
     }
   });
 
-  it("create the GatewayClasses internal and public for Traefik's controller", () => {
+  it("create the GatewayClasses internal and public for Traefik's controller, which takes its own class only", () => {
     for (const stack of stacks) {
-      for (const [name, gatewayClass] of [
-        ["internal-gateway", "internal"],
-        ["public-gateway", "public"],
-      ] as const) {
+      for (const [name, gatewayClass] of gatewayProjects) {
         const object = written(stack, name, "GatewayClass", gatewayClass);
         assert.equal(object.spec.controllerName, "traefik.io/gateway-controller");
         assert.equal(writtenOutputs(stack, name).gatewayClass, gatewayClass);
-        assert.equal(
-          helmValues(stack, name).providers.kubernetesGateway.labelSelector,
-          `app.kubernetes.io/name=${gatewayClass}`,
+        const provider = helmValues(stack, name).providers.kubernetesGateway;
+        if (provider.enabled) assert.equal(provider.labelSelector, `app.kubernetes.io/name=${gatewayClass}`);
+      }
+    }
+  });
+
+  it("run Traefik with the chart's RBAC off, as a ServiceAccount of their own", () => {
+    for (const stack of stacks) {
+      for (const [name] of gatewayProjects) {
+        const values = helmValues(stack, name);
+        assert.deepEqual(values.rbac, { enabled: false }, `${stack}/${name}`);
+        assert.deepEqual(values.serviceAccount, { name: "traefik" }, `${stack}/${name}`);
+        assert.equal(written(stack, name, "ServiceAccount", "traefik").metadata.namespace, name);
+        assert.equal(writtenOutputs(stack, name).serviceAccount, "traefik");
+      }
+    }
+  });
+
+  it("watch exactly the namespaces that hold Gateways of their class, as their servedNamespaces config lists them", () => {
+    for (const stack of stacks) {
+      for (const [name, gatewayClass] of gatewayProjects) {
+        const served = writtenOutputs(stack, name).servedNamespaces as string[];
+        assert.deepEqual([...served].sort(), gatewayNamespaces(stack, gatewayClass), `${stack}/${name}`);
+        const provider = helmValues(stack, name).providers.kubernetesGateway;
+        if (served.length === 0) {
+          // Nothing to serve: no provider, so no access to the API at all.
+          assert.deepEqual(provider, { enabled: false }, `${stack}/${name}`);
+        } else {
+          assert.equal(provider.enabled, true);
+          assert.deepEqual(provider.namespaces, served, `${stack}/${name}`);
+        }
+      }
+    }
+    // The examples: private apps on every server, public ones on local-a only.
+    assert.deepEqual(gatewayNamespaces("cloud-a", "internal"), [
+      "etebase",
+      "kubernetes-dashboard",
+      "vaultwarden",
+    ]);
+    assert.deepEqual(gatewayNamespaces("local-a", "public"), ["n8n"]);
+    assert.deepEqual(writtenOutputs("cloud-a", "public-gateway").servedNamespaces, []);
+  });
+
+  it("read cluster-wide only namespace names and GatewayClasses, and write only their own class's status", () => {
+    for (const stack of stacks) {
+      for (const [name, gatewayClass] of gatewayProjects) {
+        const serves = (writtenOutputs(stack, name).servedNamespaces as string[]).length > 0;
+        const roles = writtenManifests(stack, name).filter((object) => object.kind === "ClusterRole");
+        assert.equal(roles.length, serves ? 1 : 0, `${stack}/${name}`);
+        if (!serves) continue;
+        const [role] = roles;
+        assert.deepEqual(role?.rules, [
+          { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+          {
+            apiGroups: ["gateway.networking.k8s.io"],
+            resources: ["gatewayclasses"],
+            verbs: ["get", "list", "watch"],
+          },
+          {
+            apiGroups: ["gateway.networking.k8s.io"],
+            resources: ["gatewayclasses/status"],
+            verbs: ["update"],
+            resourceNames: [gatewayClass],
+          },
+        ]);
+        const binding = written(stack, name, "ClusterRoleBinding", `traefik-${gatewayClass}`);
+        assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "traefik", namespace: name }]);
+      }
+    }
+  });
+
+  it("leave no ClusterRole on any stack that reads Secrets", () => {
+    for (const stack of stacks) {
+      const readers = stackManifests(stack)
+        .filter((object) => object.kind === "ClusterRole")
+        .filter((object) =>
+          (object.rules ?? []).some(
+            (rule: Record<string, any>) => rule.resources.includes("secrets") || rule.resources.includes("*"),
+          ),
         );
+      assert.deepEqual(
+        readers.map((object) => object.metadata.name),
+        [],
+        stack,
+      );
+    }
+  });
+
+  it("get a Role in each namespace they serve, bound to their account, writing only the status of what they serve there", () => {
+    for (const stack of stacks) {
+      for (const [name, gatewayClass] of gatewayProjects) {
+        const manifests = stackManifests(stack);
+        for (const namespace of gatewayNamespaces(stack, gatewayClass)) {
+          const gateways = manifests.filter(
+            (object) =>
+              object.kind === "Gateway" &&
+              object.metadata.namespace === namespace &&
+              object.spec.gatewayClassName === gatewayClass,
+          );
+          for (const gateway of gateways) {
+            const roleName = `${name}-${gateway.metadata.name}`;
+            const inNamespace = (kind: string) =>
+              manifests.find(
+                (object) =>
+                  object.kind === kind &&
+                  object.metadata.name === roleName &&
+                  object.metadata.namespace === namespace,
+              );
+            const role = inNamespace("Role");
+            assert.ok(role, `${stack}: no Role ${namespace}/${roleName}`);
+            const routes = manifests
+              .filter(
+                (object) =>
+                  object.kind === "HTTPRoute" &&
+                  object.metadata.namespace === namespace &&
+                  object.spec.parentRefs.some(
+                    (ref: Record<string, any>) => ref.name === gateway.metadata.name,
+                  ),
+              )
+              .map((object) => object.metadata.name)
+              .sort();
+            const status = (resource: string) =>
+              role.rules.find((rule: Record<string, any>) => rule.resources.includes(resource))
+                ?.resourceNames;
+            assert.deepEqual(status("gateways/status"), [gateway.metadata.name]);
+            assert.deepEqual([...status("httproutes/status")].sort(), routes);
+            assert.deepEqual(inNamespace("RoleBinding")?.subjects, [
+              { kind: "ServiceAccount", name: "traefik", namespace: name },
+            ]);
+          }
+        }
+      }
+    }
+  });
+
+  it("let Traefik out to DNS, to the API server while it serves a namespace, and to each exposed backend by a policy of its own", () => {
+    for (const stack of stacks) {
+      for (const [name] of gatewayProjects) {
+        const serves = (writtenOutputs(stack, name).servedNamespaces as string[]).length > 0;
+        const policy = written(stack, name, "CiliumNetworkPolicy", "traefik");
+        const peers = policy.spec.egress.map((rule: Record<string, any>) =>
+          rule.toEntities ? rule.toEntities.join(",") : "kube-dns",
+        );
+        assert.deepEqual(peers, serves ? ["kube-apiserver", "kube-dns"] : ["kube-dns"], `${stack}/${name}`);
+        // The exposures' policies, in the gateway's namespace, each to one backend and port.
+        const toBackends = stackManifests(stack).filter(
+          (object) =>
+            object.kind === "CiliumNetworkPolicy" &&
+            object.metadata.namespace === name &&
+            object.metadata.name.startsWith("traefik-to-"),
+        );
+        assert.equal(toBackends.length > 0, serves, `${stack}/${name}`);
+        for (const object of toBackends) {
+          assert.deepEqual(object.spec.endpointSelector, {
+            matchLabels: { "app.kubernetes.io/name": "traefik" },
+          });
+          assert.equal(object.spec.egress.length, 1);
+          const [rule] = object.spec.egress;
+          assert.deepEqual(Object.keys(rule).sort(), ["toEndpoints", "toPorts"]);
+          assert.equal(rule.toEndpoints.length, 1);
+          assert.equal(rule.toPorts[0].ports.length, 1);
+        }
       }
     }
   });
@@ -147,13 +342,19 @@ describe("the internal gateway", () => {
     }
   });
 
-  it("advertises exactly the server's service range through its subnet router", () => {
+  it("advertises only the fixed addresses of the server's service range through its subnet router, never the whole range", () => {
     for (const stack of stacks) {
-      const range = serviceCidr(stack);
-      assert.deepEqual(writtenOutputs(stack, "internal-gateway").advertisedRoutes, [range]);
+      const routes = tailnetDestinations(serviceCidr(stack)).map((destination) => destination.route);
+      // The internal gateway's address among them, the API server's (the range's first) not.
+      assert.ok(routes.includes(`${writtenOutputs(stack, "internal-gateway").clusterIp}/32`), stack);
+      assert.ok(
+        routes.every((route) => route.endsWith("/32")),
+        stack,
+      );
+      assert.deepEqual(writtenOutputs(stack, "internal-gateway").advertisedRoutes, routes);
       const router = written(stack, "internal-gateway", "Deployment", "tailscale-router");
       const env = router.spec.template.spec.containers[0].env as Record<string, any>[];
-      assert.equal(env.find((variable) => variable.name === "TS_ROUTES")?.value, range);
+      assert.equal(env.find((variable) => variable.name === "TS_ROUTES")?.value, routes.join(","));
       assert.equal(env.find((variable) => variable.name === "TS_HOSTNAME")?.value, `${stack}-router`);
     }
   });
@@ -164,7 +365,8 @@ describe("the internal gateway", () => {
       assert.ok(key, `${stack} has no TailnetKey`);
       assert.equal(key.inputs.preauthorized, true);
       assert.equal(key.inputs.reusable, false);
-      assert.deepEqual(key.inputs.tags, ["tag:k8s-router"]);
+      // A tag of this server's own: another server's stolen router state cannot claim its routes.
+      assert.deepEqual(key.inputs.tags, [`tag:k8s-router-${stack}`]);
       assert.deepEqual(written(stack, "internal-gateway", "Secret", "tailscale-router-auth").stringData, {
         authkey: "[secret]",
       });
@@ -201,44 +403,36 @@ describe("the tailnet policy", () => {
     }
   });
 
-  it("auto-approves the router tag for every server's actual service range, and lets the admins reach them on the configured ports", () => {
+  it("auto-approves each server's fixed addresses for that server's router tag only, and lets the admins reach each on its own ports", () => {
     const [acl] = resources(policyOwner, "internal-gateway", "tailscale:index/acl:Acl");
     const policy = JSON.parse(acl?.inputs.acl);
-    const ranges = stacks.map(serviceCidr);
+    const destinations = stacks.map((stack) => ({
+      stack,
+      destinations: tailnetDestinations(serviceCidr(stack)),
+    }));
     assert.deepEqual(
       policy.autoApprovers.routes,
-      Object.fromEntries(ranges.map((range) => [range, ["tag:k8s-router"]])),
+      Object.fromEntries(
+        destinations.flatMap(({ stack, destinations: list }) =>
+          list.map((destination) => [destination.route, [`tag:k8s-router-${stack}`]]),
+        ),
+      ),
     );
-    assert.deepEqual(Object.keys(policy.tagOwners).sort(), ["tag:k8s-router", "tag:vpn-relay"]);
-    const configured = JSON.parse(
-      readStackConfig(readProject(join(projectsDir, "internal-gateway")), policyOwner).values[
-        "internal-gateway:tailnetPolicy"
-      ] ?? "{}",
-    ).ports;
-    assert.deepEqual(policy.grants[0], { src: ["group:admins"], dst: ranges, ip: configured });
-    // The gateways' HTTP(S), and Syncthing's sync protocol on its fixed address.
-    assert.deepEqual(configured, ["tcp:80", "tcp:443", "tcp:22000", "udp:22000"]);
+    assert.deepEqual(Object.keys(policy.tagOwners).sort(), [
+      ...stacks.map((stack) => `tag:k8s-router-${stack}`),
+      "tag:vpn-relay",
+    ]);
+    // The gateways' HTTP(S) on their address, Syncthing's sync protocol on its own.
+    const gateway = policy.grants.find((grant: Record<string, any>) =>
+      grant.dst.includes(`${writtenOutputs(policyOwner, "internal-gateway").clusterIp}/32`),
+    );
+    assert.deepEqual(gateway?.ip, ["tcp:80", "tcp:443"]);
+    assert.equal(gateway?.dst.length, stacks.length);
   });
-
-  /** Runs internal-gateway on `stack` with its config changed, against the exports synth produced. */
-  async function runWithConfig(stack: string, change: (values: Record<string, string>) => void) {
-    const info = readProject(join(projectsDir, "internal-gateway"));
-    const config = readStackConfig(info, stack);
-    change(config.values);
-    return runProgram(
-      info,
-      stack,
-      config,
-      (name) =>
-        report.results.find((result) => result.stack === stack)?.projects.find((p) => p.project === name)
-          ?.outputs,
-      [pulumiDir],
-    );
-  }
 
   it("fails on a stack that does not own it but has its config, naming the key and the stack", async () => {
     const owner = readStackConfig(readProject(join(projectsDir, "internal-gateway")), policyOwner);
-    const run = await runWithConfig("cloud-b", (values) => {
+    const run = await runWithConfig("internal-gateway", "cloud-b", (values) => {
       values["internal-gateway:tailnetPolicy"] = owner.values["internal-gateway:tailnetPolicy"] ?? "";
     });
     assert.equal(run.errors.length, 1, run.errors.join("\n"));
@@ -246,7 +440,7 @@ describe("the tailnet policy", () => {
   });
 
   it("fails when it lists the owning server's range differently from the server's shared config", async () => {
-    const run = await runWithConfig(policyOwner, (values) => {
+    const run = await runWithConfig("internal-gateway", policyOwner, (values) => {
       const settings = JSON.parse(values["internal-gateway:tailnetPolicy"] ?? "{}");
       settings.serviceCidrs[policyOwner] = "10.99.0.0/16";
       values["internal-gateway:tailnetPolicy"] = JSON.stringify(settings);
@@ -295,13 +489,143 @@ describe("the public gateway", () => {
     }
   });
 
-  it("exports the server's public address for DNS records", () => {
+  it("exports the server's public address for DNS records, and reports it on its Gateways", () => {
     for (const stack of stacks) {
+      const { publicIp, servedNamespaces } = writtenOutputs(stack, "public-gateway");
+      assert.equal(publicIp, writtenOutputs(stack, "shared").server.publicIp);
+      if (servedNamespaces.length === 0) continue;
+      assert.deepEqual(helmValues(stack, "public-gateway").providers.kubernetesGateway.statusAddress, {
+        ip: publicIp,
+        service: { enabled: false },
+      });
+    }
+  });
+
+  it("requires Cloudflare's origin-pull client certificate on every TLS connection (Authenticated Origin Pulls)", () => {
+    for (const stack of stacks) {
+      assert.deepEqual(helmValues(stack, "public-gateway").providers.file, {
+        enabled: true,
+        content: {
+          tls: {
+            options: {
+              default: {
+                clientAuth: {
+                  caFiles: [cloudflareOriginPullCa],
+                  clientAuthType: "RequireAndVerifyClientCert",
+                },
+              },
+            },
+          },
+        },
+      });
+      // The internal gateway asks its clients for no certificate.
+      assert.equal(helmValues(stack, "internal-gateway").providers.file, undefined);
+    }
+  });
+
+  it("sends Strict-Transport-Security on every HTTPS route of a public app, and on no private one", () => {
+    for (const stack of stacks) {
+      const header: string = writtenOutputs(stack, "public-gateway").strictTransportSecurity;
+      assert.equal(header, "max-age=31536000");
+      const manifests = stackManifests(stack);
+      const classOf = (route: Record<string, any>): string | undefined =>
+        manifests.find(
+          (object) =>
+            object.kind === "Gateway" &&
+            object.metadata.namespace === route.metadata.namespace &&
+            object.metadata.name === route.spec.parentRefs[0].name,
+        )?.spec.gatewayClassName;
+      const https = manifests.filter(
+        (object) => object.kind === "HTTPRoute" && object.spec.parentRefs[0].sectionName === "https",
+      );
+      for (const route of https) {
+        const filters = route.spec.rules.flatMap((rule: Record<string, any>) => rule.filters ?? []);
+        const hsts: Record<string, unknown>[] =
+          classOf(route) === "public"
+            ? [
+                {
+                  type: "ResponseHeaderModifier",
+                  responseHeaderModifier: { set: [{ name: "Strict-Transport-Security", value: header }] },
+                },
+              ]
+            : [];
+        assert.deepEqual(filters, hsts, `${stack}: ${route.metadata.namespace}/${route.metadata.name}`);
+      }
       assert.equal(
-        writtenOutputs(stack, "public-gateway").publicIp,
-        writtenOutputs(stack, "shared").server.publicIp,
+        https.some((route) => classOf(route) === "public"),
+        stack === "local-a",
+        `${stack} has public routes`,
       );
     }
+  });
+});
+
+describe("the zone's TLS settings", () => {
+  const zoneSettingType = "cloudflare:index/zoneSetting:ZoneSetting";
+  /** The stack that owns them in the example config (public-gateway:ownsZoneSettings). */
+  const zoneOwner = "cloud-a";
+
+  it("are managed by the owning stack only", () => {
+    for (const stack of stacks) {
+      const settings = resources(stack, "public-gateway", zoneSettingType);
+      assert.equal(settings.length, stack === zoneOwner ? 5 : 0, stack);
+      assert.equal(writtenOutputs(stack, "public-gateway").managesZoneSettings, stack === zoneOwner);
+    }
+  });
+
+  it("are Full (strict) TLS to the origin, TLS 1.2 at least, HTTPS only, HSTS as the gateway sends it, and Authenticated Origin Pulls", () => {
+    const settings = Object.fromEntries(
+      resources(zoneOwner, "public-gateway", zoneSettingType).map((setting) => [
+        setting.inputs.settingId,
+        setting.inputs.value,
+      ]),
+    );
+    assert.deepEqual(settings, {
+      ssl: "strict",
+      min_tls_version: "1.2",
+      always_use_https: "on",
+      security_header: {
+        strict_transport_security: {
+          enabled: true,
+          max_age: 31536000,
+          include_subdomains: false,
+          preload: false,
+          nosniff: false,
+        },
+      },
+      tls_client_auth: "on",
+    });
+    for (const setting of resources(zoneOwner, "public-gateway", zoneSettingType)) {
+      assert.equal(setting.inputs.zoneId, writtenOutputs(zoneOwner, "shared").cloudflare.zoneId);
+    }
+  });
+
+  it("fail on a stack that sets them but does not own them, naming the key and the stack", async () => {
+    const run = await runWithConfig("public-gateway", "cloud-b", (values) => {
+      values["public-gateway:zoneSettings"] = JSON.stringify({ minTlsVersion: "1.3" });
+    });
+    assert.equal(run.errors.length, 1, run.errors.join("\n"));
+    assert.match(
+      run.errors[0] ?? "",
+      /"public-gateway:zoneSettings" is set on stack "cloud-b", but this stack does not/,
+    );
+  });
+
+  it("take the minimum TLS version and the HSTS settings from the owner's config", async () => {
+    const run = await runWithConfig("public-gateway", zoneOwner, (values) => {
+      values["public-gateway:zoneSettings"] = JSON.stringify({ minTlsVersion: "1.3" });
+      values["public-gateway:hsts"] = JSON.stringify({ maxAge: 63072000, includeSubdomains: true });
+    });
+    assert.deepEqual(run.errors, []);
+    const value = (id: string) =>
+      run.resources.find((resource) => resource.type === zoneSettingType && resource.inputs.settingId === id)
+        ?.inputs.value;
+    assert.equal(value("min_tls_version"), "1.3");
+    assert.deepEqual(
+      (value("security_header") as Record<string, any>).strict_transport_security.max_age,
+      63072000,
+    );
+    assert.equal(run.outputs.strictTransportSecurity?.value, "max-age=63072000; includeSubDomains");
   });
 });
 
@@ -330,6 +654,33 @@ describe("synth across stacks", () => {
     );
     return dir;
   }
+
+  it("fails when two stacks manage the settings of one zone, naming both", async () => {
+    const dir = join(tempRoot, "zone-twice");
+    const app = join(dir, "app");
+    mkdirSync(app, { recursive: true });
+    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+    writeFileSync(join(app, "Pulumi.yaml"), "name: app\nruntime: nodejs\nmain: index.ts\n");
+    for (const stack of ["cloud-a", "cloud-b"])
+      writeFileSync(join(app, `Pulumi.${stack}.yaml`), "config: {}\n");
+    writeFileSync(
+      join(app, "index.ts"),
+      [
+        'import * as cloudflare from "@pulumi/cloudflare";',
+        'new cloudflare.ZoneSetting("ssl", { zoneId: "0123456789abcdef0123456789abcdef", settingId: "ssl", value: "strict" });',
+      ].join("\n"),
+    );
+    const twice = await synthAndValidate({
+      projectsDir: dir,
+      validate: true,
+      outDir: join(tempRoot, "out-zone-twice"),
+      workspaceRoots: [dir],
+    });
+    assert.deepEqual(twice.problems, [
+      "cross-stack: the settings of zone 0123456789abcdef0123456789abcdef are managed by cloud-a/app and " +
+        "cloud-b/app: they would undo each other's changes; let one stack own them",
+    ]);
+  });
 
   it("fails when two stacks render a DNS record of the same name in the same zone, naming both", async () => {
     const dir = projectRenderingOneRecord();

@@ -116,12 +116,16 @@ function ciliumPods(release: HelmRelease): ExternalPod[] {
 }
 
 // traefik/templates/_helpers.tpl: the selector labels are the chart name and
-// `<release>-<namespace>`, each overridable; pods add commonLabels and deployment.podLabels.
+// `<release>-<namespace>`, each overridable; pods add commonLabels and deployment.podLabels. The
+// pods run as serviceAccount.name, or as the full name (the release's name when it contains the
+// chart's, `<release>-<chart>` otherwise).
 function traefikPods(release: HelmRelease): ExternalPod[] {
   const { values } = release;
   const name = String(valueAt(values, "nameOverride") ?? "traefik");
   const namespace = String(valueAt(values, "namespaceOverride") ?? release.namespace);
   const instance = String(valueAt(values, "instanceLabelOverride") ?? `${release.name}-${namespace}`);
+  const fullName = release.name.includes(name) ? release.name : `${release.name}-${name}`;
+  const account = valueAt(values, "serviceAccount.name");
   const ports: Record<string, ContainerPort> = {
     traefik: tcp("traefik", 8080),
     metrics: tcp("metrics", 9100),
@@ -148,7 +152,7 @@ function traefikPods(release: HelmRelease): ExternalPod[] {
         "app.kubernetes.io/instance": instance,
         "app.kubernetes.io/managed-by": "Helm",
       },
-      serviceAccount: release.name,
+      serviceAccount: typeof account === "string" && account !== "" ? account : fullName,
       ports: Object.values(ports),
       hostNetwork: valueAt(values, "hostNetwork") === true,
       origin: `Helm release ${release.namespace}/${release.name} (traefik)`,

@@ -31,6 +31,26 @@ describe("both directions", () => {
     );
     assert.equal(explain(modelOf([...pods, egress, ingress]), flow).outcome, "allowed");
   });
+
+  it("decides by the sender's egress alone when asked, whatever the receiver admits", () => {
+    const egress = cnp("a", "client-out", {
+      endpointSelector: { matchLabels: { app: "client" } },
+      egress: [{ toEndpoints: [{ matchLabels: { app: "server", [ns]: "b" } }] }],
+    });
+    const model = modelOf([deployment("a", "client"), deployment("b", "server"), egress]);
+    const flow = { from: "a/client", to: "b/server", port: 80 };
+    assert.equal(explain(model, flow).outcome, "denied");
+    assert.deepEqual(explain(model, flow, { senderOnly: true }), {
+      ...flow,
+      protocol: "TCP",
+      outcome: "allowed",
+      reason: "egress: CiliumNetworkPolicy a/client-out egress[0]",
+    });
+    assert.equal(
+      explain(model, { ...flow, from: "b/server", to: "a/client" }, { senderOnly: true }).outcome,
+      "denied",
+    );
+  });
 });
 
 describe("namespaces", () => {

@@ -25,6 +25,16 @@ export interface Expectation extends Flow {
   allowed: boolean;
 }
 
+/** How a flow is decided. */
+export interface ExplainOptions {
+  /**
+   * Decide by the sender's egress policies alone, whatever the receiver admits: what the sender
+   * could reach were every receiver open, which is what an egress matrix checks.
+   * @default false
+   */
+  senderOnly?: boolean;
+}
+
 // Entities are groups of Cilium's reserved labels; `cluster` also holds every pod of the cluster.
 const clusterLabels = ["host", "remote-node", "init", "ingress", "health", "unmanaged", "kube-apiserver"];
 
@@ -130,13 +140,15 @@ function decide(
   destination: Endpoint,
   port: number,
   protocol: Protocol,
+  senderOnly: boolean,
 ): PairResult {
   const egress = source.enforced
     ? allowingRules(model, "egress", source, destination, port, protocol, destination.ports)
     : undefined;
-  const ingress = destination.enforced
-    ? allowingRules(model, "ingress", destination, source, port, protocol, destination.ports)
-    : undefined;
+  const ingress =
+    destination.enforced && !senderOnly
+      ? allowingRules(model, "ingress", destination, source, port, protocol, destination.ports)
+      : undefined;
   const denials = [
     ...(egress?.length === 0 ? [`no egress rule of a policy selecting ${source.name} allows it`] : []),
     ...(ingress?.length === 0 ? [`no ingress rule of a policy selecting ${destination.name} allows it`] : []),
@@ -144,6 +156,7 @@ function decide(
   if (denials.length > 0) return { allowed: false, reason: denials.join("; ") };
   const by = (rules: string[] | undefined, side: string) =>
     rules ? rules.join(", ") : `${side} is not policed`;
+  if (senderOnly) return { allowed: true, reason: `egress: ${by(egress, source.name)}` };
   return {
     allowed: true,
     reason: `egress: ${by(egress, source.name)}; ingress: ${by(ingress, destination.name)}`,
@@ -218,15 +231,17 @@ export function describeFlow(flow: Flow): string {
 }
 
 /**
- * Whether `from` may reach `to` on a port. A name that stands for several endpoints (the
- * tailnet's routers, a Service's pods) is allowed when every pair is, denied when none is.
+ * Whether `from` may reach `to` on a port (or, with `senderOnly`, whether `from`'s egress
+ * policies let it send there). A name that stands for several endpoints (the tailnet's routers,
+ * a Service's pods) is allowed when every pair is, denied when none is.
  */
-export function explain(model: Model, flow: Flow): FlowResult {
+export function explain(model: Model, flow: Flow, options: ExplainOptions = {}): FlowResult {
   const protocol = flow.protocol ?? "TCP";
+  const senderOnly = options.senderOnly ?? false;
   const pairs = resolveEndpoints(model, flow.from).flatMap((source) =>
     resolveEndpoints(model, flow.to).map((destination) => {
       const port = targetPort(model, flow.to, destination, flow.port, protocol);
-      return { source, destination, ...decide(model, source, destination, port, protocol) };
+      return { source, destination, ...decide(model, source, destination, port, protocol, senderOnly) };
     }),
   );
   const allowed = pairs.filter((pair) => pair.allowed);
@@ -259,9 +274,13 @@ export function reachabilityMatrix(model: Model, flows: Flow[]): FlowResult[] {
  * Checks an intended matrix: one message per flow whose outcome differs, naming the path, e.g.
  * `apps/web → kube-system/coredns:53/UDP: expected allowed, got denied (no egress rule ...)`.
  */
-export function checkReachability(model: Model, expectations: Expectation[]): string[] {
+export function checkReachability(
+  model: Model,
+  expectations: Expectation[],
+  options: ExplainOptions = {},
+): string[] {
   return expectations.flatMap((expectation) => {
-    const result = explain(model, expectation);
+    const result = explain(model, expectation, options);
     const expected = expectation.allowed ? "allowed" : "denied";
     if (result.outcome === expected) return [];
     return [`${describeFlow(result)}: expected ${expected}, got ${result.outcome} (${result.reason})`];

@@ -1,7 +1,7 @@
 export { addressInCidr } from "./addresses";
 export type { ExternalPod, HelmRelease } from "./charts";
 export { chartPods, k3sSystemPods } from "./charts";
-export type { Expectation, Flow, FlowResult, Outcome } from "./evaluate";
+export type { Expectation, ExplainOptions, Flow, FlowResult, Outcome } from "./evaluate";
 export {
   canReach,
   checkReachability,

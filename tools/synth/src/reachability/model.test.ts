@@ -203,6 +203,28 @@ describe("probes", () => {
       probePorts(withDns).length,
     );
   });
+
+  it("finds, by an endpoint's own egress alone, destinations whose ingress admits nothing", () => {
+    const sender = modelOf([
+      ...objects,
+      deployment("b", "server", { ports: [{ containerPort: 80 }] }),
+      cnp("a", "to-server", {
+        endpointSelector: {},
+        egress: [
+          {
+            toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": "b" } }],
+            toPorts: [{ ports: [{ port: "80", protocol: "TCP" }] }],
+          },
+        ],
+      }),
+    ]);
+    const describe = (paths: { to: string; port: number; protocol: string }[]) =>
+      paths.map((path) => `${path.to}:${path.port}/${path.protocol}`);
+    assert.deepEqual(describe(egressPaths(sender, "a/app")), []);
+    assert.deepEqual(describe(egressPaths(sender, "a/app", undefined, { senderOnly: true })), [
+      "b/server:80/TCP",
+    ]);
+  });
 });
 
 describe("chartPods", () => {
@@ -215,5 +237,13 @@ describe("chartPods", () => {
       pod?.ports.map((port) => port.port),
       [8080, 9100, 8000, 8443],
     );
+  });
+
+  it("runs Traefik's pods as the release's full name, or as the account the values name", () => {
+    const account = (name: string, values: Record<string, unknown>) =>
+      chartPods.traefik?.({ name, namespace: "edge", chart: "traefik", values })[0]?.serviceAccount;
+    assert.equal(account("public", {}), "public-traefik");
+    assert.equal(account("traefik", {}), "traefik");
+    assert.equal(account("traefik", { serviceAccount: { name: "edge-proxy" } }), "edge-proxy");
   });
 });

@@ -1,5 +1,5 @@
 import { addressAfter, parseCidr } from "./addresses";
-import { explain, type FlowResult } from "./evaluate";
+import { type ExplainOptions, explain, type FlowResult } from "./evaluate";
 import type { Model } from "./model";
 import { type Protocol, protocols } from "./ports";
 
@@ -78,16 +78,18 @@ export function openPaths(model: Model, to: string, sources: string[] = probeSou
  * Every flow from the endpoint `from` the policies allow (fully or partly), at every probe port,
  * to each of `targets` (every probe source by default: each endpoint, and the world at every
  * address and name a rule names and beyond them): what a pod can reach, for egress matrices.
+ * With `senderOnly`, what its own egress policies let it send, whatever the receivers admit.
  */
 export function egressPaths(
   model: Model,
   from: string,
   targets: string[] = probeSources(model),
+  options: ExplainOptions = {},
 ): FlowResult[] {
   const ports = probePorts(model);
   return targets.flatMap((to) =>
     ports
-      .map((port) => explain(model, { from, to, ...port }))
+      .map((port) => explain(model, { from, to, ...port }, options))
       .filter((result) => result.outcome !== "denied"),
   );
 }

@@ -50,7 +50,13 @@ export async function validateStack(result: StackSynth, cache?: ValidationCache)
       if (resource.read && resource.type === "kubernetes:core/v1:Namespace")
         existing.add(`Namespace//${resource.id ?? resource.name}`);
       if (resource.type === helmReleaseType) {
-        releases.push({ chart: inputs.chart, namespace: inputs.namespace, values: inputs.values ?? {} });
+        releases.push({
+          project: project.project,
+          name: inputs.name ?? resource.name,
+          chart: inputs.chart,
+          namespace: inputs.namespace,
+          values: inputs.values ?? {},
+        });
         const release = { chart: inputs.chart, version: inputs.version, values: inputs.values };
         if (!cache?.has(release)) {
           const found = validateHelmValues(inputs.chart, inputs.version, inputs.values);

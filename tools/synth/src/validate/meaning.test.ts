@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { validateStack } from "./index";
-import { checkMeaning, helmProvidedObjects } from "./meaning";
+import { checkMeaning, helmProvidedObjects, type StackObject, type StackRelease } from "./meaning";
 import {
   objectRecord,
   problemsWith,
@@ -576,5 +576,181 @@ describe("checking RBAC bindings", () => {
       };
     });
     assert.deepEqual(problems, []);
+  });
+});
+
+describe("checking that no ClusterRole reads every Secret", () => {
+  /** The test stack with one more ClusterRole, with these rules. */
+  const withClusterRole = (rules: Record<string, any>[]) =>
+    problemsWith((parts) => {
+      parts.extra.push({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: "web-secrets" },
+        rules,
+      });
+    });
+
+  it("rejects a ClusterRole that gets, lists or watches Secrets without naming them", async () => {
+    for (const verbs of [["get"], ["list", "watch"], ["*"]]) {
+      assert.deepEqual(
+        await withClusterRole([
+          { apiGroups: [""], resources: ["configmaps"], verbs: ["list"] },
+          { apiGroups: [""], resources: ["secrets"], verbs },
+        ]),
+        [
+          "test/app: ClusterRole web-secrets: rules[1]: reads every Secret of the cluster (secrets without " +
+            "resourceNames); grant a Role in the namespaces that need it",
+        ],
+        verbs.join(","),
+      );
+    }
+  });
+
+  it("rejects a rule on every resource or every group, which includes Secrets", async () => {
+    const problems = await withClusterRole([
+      { apiGroups: ["*"], resources: ["*"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["*"], verbs: ["list"] },
+    ]);
+    assert.equal(problems.length, 2, problems.join("\n"));
+  });
+
+  it("accepts a ClusterRole that reads named Secrets only, or writes Secrets without reading them", async () => {
+    assert.deepEqual(
+      await withClusterRole([
+        { apiGroups: [""], resources: ["secrets"], verbs: ["get"], resourceNames: ["web-tls"] },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+      ]),
+      [],
+    );
+  });
+
+  it("accepts a Role that reads the Secrets of its own namespace", async () => {
+    const problems = await problemsWith((parts) => {
+      parts.app.role.rules = [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] }];
+    });
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe("checking what Traefik's Gateway API provider serves", () => {
+  const traefikRelease = (values: Record<string, any>): StackRelease => ({
+    project: "internal-gateway",
+    name: "traefik",
+    chart: "traefik",
+    namespace: "edge",
+    values,
+  });
+  const gatewayValues = (namespaces: string[] | undefined) => ({
+    rbac: { enabled: false },
+    serviceAccount: { name: "traefik" },
+    providers: {
+      kubernetesGateway: {
+        enabled: true,
+        labelSelector: "app.kubernetes.io/name=internal",
+        ...(namespaces ? { namespaces } : {}),
+      },
+    },
+  });
+  /** Namespace notes with a Gateway of class internal, and (unless told otherwise) Traefik's RoleBinding there. */
+  const stackObjects = (options: { gatewayNamespace?: string; binding?: boolean } = {}): StackObject[] => [
+    {
+      project: "internal-gateway",
+      object: {
+        kind: "GatewayClass",
+        metadata: { name: "internal", labels: { "app.kubernetes.io/name": "internal" } },
+        spec: { controllerName: "traefik.io/gateway-controller" },
+      },
+    },
+    { project: "notes", object: { kind: "Namespace", metadata: { name: "notes" } } },
+    {
+      project: "notes",
+      object: {
+        kind: "Gateway",
+        metadata: { name: "notes", namespace: options.gatewayNamespace ?? "notes" },
+        spec: { gatewayClassName: "internal" },
+      },
+    },
+    ...(options.binding === false
+      ? []
+      : [
+          {
+            project: "notes",
+            object: {
+              kind: "RoleBinding",
+              metadata: { name: "internal-gateway-notes", namespace: "notes" },
+              roleRef: {
+                apiGroup: "rbac.authorization.k8s.io",
+                kind: "Role",
+                name: "internal-gateway-notes",
+              },
+              subjects: [{ kind: "ServiceAccount", name: "traefik", namespace: "edge" }],
+            },
+          },
+        ]),
+  ];
+  // Problems of these checks only: the objects above stand alone (no Role, no ServiceAccount).
+  const traefikProblems = (objects: StackObject[], releases: StackRelease[]) =>
+    checkMeaning(
+      objects,
+      new Set(["Role/notes/internal-gateway-notes", "ServiceAccount/edge/traefik"]),
+      releases,
+    ).map((problem) => `${problem.project}: ${problem.message}`);
+
+  it("accepts a Traefik that watches exactly the namespaces of its Gateways, each granting it access", () => {
+    assert.deepEqual(traefikProblems(stackObjects(), [traefikRelease(gatewayValues(["notes"]))]), []);
+  });
+
+  it("rejects the chart's own RBAC, whose ClusterRole reads every Secret", () => {
+    const values = { ...gatewayValues(["notes"]), rbac: undefined };
+    assert.deepEqual(traefikProblems(stackObjects(), [traefikRelease(values)]), [
+      "internal-gateway: HelmRelease edge/traefik: rbac: the chart's ClusterRole reads every Secret of the cluster " +
+        "(chart traefik 41.3.0, templates/rbac/clusterrole.yaml); turn its RBAC off and grant Roles where the release needs them",
+    ]);
+  });
+
+  it("rejects a provider that lists no namespace, which watches them all", () => {
+    assert.deepEqual(traefikProblems(stackObjects(), [traefikRelease(gatewayValues(undefined))]), [
+      "internal-gateway: HelmRelease edge/traefik: providers.kubernetesGateway.namespaces: lists no namespace, so " +
+        "Traefik watches every one, which needs every Secret of the cluster",
+      'notes: Gateway notes/notes: spec.gatewayClassName: no Traefik release of the stack claims GatewayClass "internal" ' +
+        "with its Gateway API provider on: the Gateway would never be served",
+    ]);
+  });
+
+  it("rejects a Gateway in a namespace its class's Traefik does not watch", () => {
+    const objects = [
+      ...stackObjects({ gatewayNamespace: "drafts" }),
+      { project: "drafts", object: { kind: "Namespace", metadata: { name: "drafts" } } },
+    ];
+    assert.deepEqual(traefikProblems(objects, [traefikRelease(gatewayValues(["notes"]))]), [
+      'notes: Gateway drafts/notes: spec.gatewayClassName: "internal" is served by HelmRelease edge/traefik, which does ' +
+        'not watch namespace "drafts" (providers.kubernetesGateway.namespaces): the Gateway would never be served',
+    ]);
+  });
+
+  it("rejects a watched namespace of the stack that grants Traefik no access, which would stall it", () => {
+    assert.deepEqual(
+      traefikProblems(stackObjects({ binding: false }), [traefikRelease(gatewayValues(["notes"]))]),
+      [
+        'internal-gateway: HelmRelease edge/traefik: providers.kubernetesGateway.namespaces: watches namespace "notes", ' +
+          'where no RoleBinding grants ServiceAccount "edge/traefik" access: Traefik would wait for it and serve no Gateway at all',
+      ],
+    );
+  });
+
+  it("leaves a watched namespace this stack does not create to the projects synth did not run", () => {
+    assert.deepEqual(
+      traefikProblems(stackObjects(), [traefikRelease(gatewayValues(["notes", "later"]))]),
+      [],
+    );
+  });
+
+  it("rejects a Gateway of a class whose Traefik has its Gateway API provider off", () => {
+    const values = { rbac: { enabled: false }, providers: { kubernetesGateway: { enabled: false } } };
+    assert.deepEqual(traefikProblems(stackObjects(), [traefikRelease(values)]), [
+      'notes: Gateway notes/notes: spec.gatewayClassName: no Traefik release of the stack claims GatewayClass "internal" ' +
+        "with its Gateway API provider on: the Gateway would never be served",
+    ]);
   });
 });

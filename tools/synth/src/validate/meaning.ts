@@ -6,6 +6,9 @@ export interface StackObject {
 
 /** One Helm release of the stack: its chart, the namespace it installs into, and its values. */
 export interface StackRelease {
+  /** The project that installs it. */
+  project: string;
+  name: string;
   chart: string;
   namespace: string;
   values: Record<string, any>;
@@ -147,11 +150,139 @@ function lacking(contents: Contents | undefined, item: number | string): string 
   return `has no ${named} (it has ${items || "none"}${source})`;
 }
 
+const secretReads = ["get", "list", "watch", "*"];
+
+/**
+ * Whether a ClusterRole's rule reads Secrets of every namespace: a core-group rule on `secrets`
+ * with a read verb and no resourceNames. Kubernetes cannot restrict `list` and `watch` by name,
+ * so a role that lists Secrets this way reads them all.
+ */
+function readsEverySecret(rule: Record<string, any>): boolean {
+  const has = (list: unknown, ...values: string[]) =>
+    Array.isArray(list) && list.some((entry) => values.includes(String(entry)));
+  return (
+    has(rule.apiGroups, "", "*") &&
+    has(rule.resources, "secrets", "*") &&
+    has(rule.verbs, ...secretReads) &&
+    !(Array.isArray(rule.resourceNames) && rule.resourceNames.length > 0)
+  );
+}
+
+/**
+ * Charts whose own RBAC reads every Secret of the cluster unless their values turn it off, with
+ * where that was read: the ClusterRole a release renders is out of synth's sight.
+ */
+export const chartsReadingEverySecret: Record<
+  string,
+  { readsEverySecret: (values: Record<string, any>) => boolean; source: ChartSource }
+> = {
+  traefik: {
+    // The ClusterRole gets get/list/watch on secrets (for the Gateway provider too) unless the
+    // chart's RBAC is off, or namespaced (Roles only, which the Gateway provider cannot use).
+    readsEverySecret: (values) => values.rbac?.enabled !== false && values.rbac?.namespaced !== true,
+    source: { version: "41.3.0", template: "templates/rbac/clusterrole.yaml" },
+  },
+};
+
+/** The equality labels of a label selector such as `a=b,c=d`; undefined for set-based ones. */
+function equalityLabels(selector: unknown): Record<string, string> | undefined {
+  if (typeof selector !== "string" || selector === "") return undefined;
+  const labels: Record<string, string> = {};
+  for (const term of selector.split(",")) {
+    const match = /^\s*([^=!\s]+)\s*==?\s*([^=!\s]*)\s*$/.exec(term);
+    if (!match) return undefined;
+    labels[match[1] as string] = match[2] as string;
+  }
+  return labels;
+}
+
+/** The controller name Traefik's Gateway API provider claims GatewayClasses by. */
+const traefikController = "traefik.io/gateway-controller";
+
+/**
+ * Traefik's Gateway API provider against the stack's Gateways: it must watch listed namespaces
+ * only (none listed means every namespace, which needs every Secret of the cluster), every
+ * namespace holding a Gateway of a class it claims, and nothing it has no access to (its
+ * provider waits for every namespace it watches before serving any).
+ */
+function checkTraefikGateways(objects: StackObject[], releases: StackRelease[]) {
+  const problems: { project: string; message: string }[] = [];
+  const ofKind = (kind: string) => objects.filter(({ object }) => object.kind === kind);
+  const classes = ofKind("GatewayClass").filter(
+    ({ object }) => object.spec?.controllerName === traefikController,
+  );
+  const claimed = new Map<string, StackRelease>();
+  for (const release of releases) {
+    if (release.chart !== "traefik") continue;
+    const provider = release.values.providers?.kubernetesGateway ?? {};
+    if (provider.enabled !== true) continue;
+    const where = `HelmRelease ${release.namespace}/${release.name}: providers.kubernetesGateway`;
+    const namespaces: string[] = Array.isArray(provider.namespaces) ? provider.namespaces : [];
+    if (namespaces.length === 0) {
+      problems.push({
+        project: release.project,
+        message: `${where}.namespaces: lists no namespace, so Traefik watches every one, which needs every Secret of the cluster`,
+      });
+      continue;
+    }
+    const selector = equalityLabels(provider.labelSelector) ?? {};
+    for (const { object } of classes) {
+      if (matches(selector, object.metadata?.labels)) claimed.set(String(object.metadata?.name), release);
+    }
+    // The chart's account: serviceAccount.name, or its full name (the release's, with the chart's appended
+    // unless it contains it).
+    const account = String(
+      release.values.serviceAccount?.name ||
+        (release.name.includes("traefik") ? release.name : `${release.name}-traefik`),
+    );
+    for (const namespace of namespaces) {
+      if (!ofKind("Namespace").some(({ object }) => object.metadata?.name === namespace)) continue;
+      const granted = ofKind("RoleBinding").some(
+        ({ object }) =>
+          object.metadata?.namespace === namespace &&
+          (object.subjects ?? []).some(
+            (subject: Record<string, any>) =>
+              subject.kind === "ServiceAccount" &&
+              subject.name === account &&
+              (subject.namespace ?? namespace) === release.namespace,
+          ),
+      );
+      if (!granted) {
+        problems.push({
+          project: release.project,
+          message:
+            `${where}.namespaces: watches namespace "${namespace}", where no RoleBinding grants ServiceAccount ` +
+            `"${release.namespace}/${account}" access: Traefik would wait for it and serve no Gateway at all`,
+        });
+      }
+    }
+  }
+  for (const { project, object } of ofKind("Gateway")) {
+    const gatewayClass = String(object.spec?.gatewayClassName);
+    if (!classes.some(({ object: candidate }) => candidate.metadata?.name === gatewayClass)) continue;
+    const release = claimed.get(gatewayClass);
+    const namespace = object.metadata?.namespace;
+    const watched: string[] = release?.values.providers?.kubernetesGateway?.namespaces ?? [];
+    if (release && watched.includes(namespace)) continue;
+    problems.push({
+      project,
+      message: release
+        ? `${describe(object)}: spec.gatewayClassName: "${gatewayClass}" is served by HelmRelease ` +
+          `${release.namespace}/${release.name}, which does not watch namespace "${namespace}" ` +
+          "(providers.kubernetesGateway.namespaces): the Gateway would never be served"
+        : `${describe(object)}: spec.gatewayClassName: no Traefik release of the stack claims GatewayClass ` +
+          `"${gatewayClass}" with its Gateway API provider on: the Gateway would never be served`,
+    });
+  }
+  return problems;
+}
+
 /**
  * Checks what schemas cannot: selectors select, mounts and references resolve (to ports and
- * keys their objects have), namespaces exist. `existing` holds keys (`Kind/namespace/name`) of
- * objects the stack reads rather than creates; `releases` the Helm releases, whose documented
- * objects count as existing.
+ * keys their objects have), namespaces exist, no ClusterRole (rendered, or a chart's) reads every
+ * Secret, and each Traefik serves exactly the namespaces of its Gateways. `existing` holds keys
+ * (`Kind/namespace/name`) of objects the stack reads rather than creates; `releases` the Helm
+ * releases, whose documented objects count as existing.
  */
 export function checkMeaning(
   objects: StackObject[],
@@ -171,9 +302,34 @@ export function checkMeaning(
   const namespaceExists = (name: string) =>
     builtInNamespaces.includes(name) || known.has(key("Namespace", "", name));
 
+  for (const release of releases) {
+    const chart = chartsReadingEverySecret[release.chart];
+    if (chart?.readsEverySecret(release.values)) {
+      problems.push({
+        project: release.project,
+        message:
+          `HelmRelease ${release.namespace}/${release.name}: rbac: the chart's ClusterRole reads every Secret of the ` +
+          `cluster (chart ${release.chart} ${chart.source.version}, ${chart.source.template}); turn its RBAC off ` +
+          "and grant Roles where the release needs them",
+      });
+    }
+  }
+  problems.push(...checkTraefikGateways(objects, releases));
+
   for (const { project, object } of objects) {
     const report = (path: string, message: string) =>
       problems.push({ project, message: `${describe(object)}: ${path}: ${message}` });
+
+    if (object.kind === "ClusterRole") {
+      (object.rules ?? []).forEach((rule: Record<string, any>, index: number) => {
+        if (readsEverySecret(rule)) {
+          report(
+            `rules[${index}]`,
+            "reads every Secret of the cluster (secrets without resourceNames); grant a Role in the namespaces that need it",
+          );
+        }
+      });
+    }
     const namespace: string | undefined = object.metadata?.namespace;
     if (namespace && !namespaceExists(namespace)) {
       report("metadata.namespace", `namespace "${namespace}" is neither created nor read by this stack`);

@@ -7,20 +7,23 @@ export const exampleBackupSettings: BackupSettings = {
   storage: storageHosts(["s3.example.com"], [443]),
   schedule: "30 3 * * *",
   retention: { daily: 7, weekly: 4, monthly: 6 },
+  appendOnly: true,
 };
 
-/** The secrets of `exampleBackupSettings`, in plain text. */
-export const exampleBackupSecrets = {
+/** A repository's credentials, in plain text, for tests. */
+export const exampleBackupCredentials = {
   rcloneConfig: "[storage]\ntype = s3\n",
   resticPassword: "restic password",
+  secretsFile: "secrets/apps/notes.yaml",
 };
 
-/** What a project makes its backup jobs with, for tests: the example settings, secrets kept secret. */
+/** What a project makes its backup jobs with, for tests: the example settings, credentials kept secret. */
 export function exampleBackupConfig(overrides: Partial<BackupSettings> = {}): BackupConfig {
   return {
     ...exampleBackupSettings,
     ...overrides,
-    rcloneConfig: pulumi.secret(exampleBackupSecrets.rcloneConfig),
-    resticPassword: pulumi.secret(exampleBackupSecrets.resticPassword),
+    rcloneConfig: pulumi.secret(exampleBackupCredentials.rcloneConfig),
+    resticPassword: pulumi.secret(exampleBackupCredentials.resticPassword),
+    secretsFile: exampleBackupCredentials.secretsFile,
   };
 }

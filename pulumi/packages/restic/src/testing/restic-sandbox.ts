@@ -166,10 +166,11 @@ export class ResticSandbox {
 
   /**
    * Starts `restic backup --stdin`, which holds a lock until its input ends, and resolves once the
-   * lock file exists. Killing the returned process leaves the lock behind, as a crashed job would.
+   * lock file exists (in `repositoryDir`'s, where env's repository keeps its files). Killing the
+   * returned process leaves the lock behind, as a crashed job would.
    */
-  async holdLock(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-    const locksDir = join(this.repositoryDir, "locks");
+  async holdLock(env: NodeJS.ProcessEnv, repositoryDir = this.repositoryDir): Promise<ChildProcess> {
+    const locksDir = join(repositoryDir, "locks");
     const before = new Set(await readdir(locksDir));
     const child = spawn(
       "restic",

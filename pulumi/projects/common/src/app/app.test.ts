@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { exampleServerInfo } from "@infra/databases/src/testing/server-info";
-import { exampleBackupSecrets, exampleBackupSettings } from "@infra/restic/src/testing/backup-config";
+import { exampleBackupSettings } from "@infra/restic/src/testing/backup-config";
 import { type RenderedProgram, render } from "@tools/synth/src/testing";
 import { z } from "zod";
 import { type App, createApp } from "./app";
 import { readAppConfig } from "./config";
 
-const gateway = (gatewayClass: string, namespace: string) => ({
+const gateway = (gatewayClass: string, namespace: string, servedNamespaces: string[]) => ({
   gatewayClass,
   namespace,
   podLabels: { "app.kubernetes.io/name": "traefik" },
+  serviceAccount: "traefik",
+  servedNamespaces,
   listenerPorts: { http: 8000, https: 8443 },
 });
 
@@ -23,17 +26,20 @@ const stackExports = {
     cloudflare: { zoneId: "0123456789abcdef0123456789abcdef" },
     cloudflareApiToken: "cf-token",
     backup: exampleBackupSettings,
-    backupSecrets: exampleBackupSecrets,
   },
   cilium: {},
-  "cert-manager": { issuers: { public: "public", plain: "plain" } },
+  "cert-manager": { issuers: { public: "public", plain: "plain" }, namespace: "cert-manager" },
   postgresql: { server: exampleServerInfo("postgresql") },
   "internal-gateway": {
-    ...gateway("internal", "internal-gateway"),
+    ...gateway("internal", "internal-gateway", ["notes"]),
     clusterIp: "10.43.0.53",
     routerPodLabels: { "app.kubernetes.io/name": "tailscale-router" },
   },
-  "public-gateway": { ...gateway("public", "public-gateway"), publicIp: "203.0.113.10" },
+  "public-gateway": {
+    ...gateway("public", "public-gateway", ["notes"]),
+    publicIp: "203.0.113.10",
+    strictTransportSecurity: "max-age=31536000",
+  },
 };
 
 interface RenderedApp extends RenderedProgram {
@@ -78,6 +84,10 @@ async function renderApp(
       ),
   };
 }
+
+/** What synth answers for a key of a secrets file on cloud-a (tools/synth/src/invokes.ts): never the real value. */
+const synthSecret = (file: string, key: string) =>
+  createHash("sha256").update(`synth-app-secret:cloud-a:${file}:${key}`).digest("base64url");
 
 const deployment = "kubernetes:apps/v1:Deployment";
 const policy = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
@@ -248,6 +258,15 @@ describe("createApp", () => {
     assert.deepEqual(rendered.manifest("HTTPRoute", "notes-hooks").spec.rules, [
       {
         matches: [{ path: { type: "PathPrefix", value: "/webhook/" } }],
+        // The public gateway's HSTS header (its strictTransportSecurity export).
+        filters: [
+          {
+            type: "ResponseHeaderModifier",
+            responseHeaderModifier: {
+              set: [{ name: "Strict-Transport-Security", value: "max-age=31536000" }],
+            },
+          },
+        ],
         backendRefs: [{ group: "", kind: "Service", name: "notes", port: 5678 }],
       },
     ]);
@@ -330,14 +349,68 @@ describe("createApp", () => {
     );
   });
 
-  it("fails naming the file and the task to run when the app's stable secrets cannot be read", async () => {
+  it("fails naming the file, the keys and the task to run when the app's secrets file lacks a stable secret", async () => {
     const rendered = await renderApp((app) => {
       app.stableSecrets({ key: { kind: "bytes", bytes: 32, encoding: "base64" } });
     });
     assert.match(
       rendered.errors.join("\n"),
-      /Cannot decrypt secrets\/apps\/notes\.yaml, the stable secrets of app notes .*task app:secrets APP=notes/,
+      /secrets\/apps\/notes\.yaml lacks the secret\(s\) key of notes\. Create or complete it with `task app:secrets APP=notes`/,
     );
+  });
+
+  it("opens the app's repository with its own password and storage key, from its secrets file, in its backup jobs only", async () => {
+    const rendered = await renderApp(notes);
+    assert.deepEqual(rendered.errors, []);
+    assert.deepEqual(rendered.manifest("Secret", "restic-password").stringData, {
+      password: synthSecret("secrets/apps/notes.yaml", "resticPassword"),
+    });
+    assert.deepEqual(rendered.manifest("Secret", "rclone-config").stringData, {
+      "rclone.conf": synthSecret("secrets/apps/notes.yaml", "rcloneConfig"),
+    });
+    const secretsOf = (kind: string, name: string) => {
+      const object = rendered.manifest(kind, name);
+      const spec =
+        kind === "CronJob" ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec;
+      return (spec.volumes ?? []).flatMap((volume: Record<string, any>) =>
+        volume.secret ? [volume.secret.secretName] : [],
+      );
+    };
+    for (const [kind, job] of [
+      ["CronJob", "notes-backup"],
+      ["CronJob", "notes-final-backup"],
+      ["Job", "notes-restore"],
+    ] as const) {
+      assert.deepEqual(
+        secretsOf(kind, job).sort(),
+        ["notes-database", "rclone-config", "restic-password"],
+        job,
+      );
+    }
+    // The app's own pods never mount them.
+    for (const name of ["notes", "notes-static"]) assert.deepEqual(secretsOf("Deployment", name), [], name);
+  });
+
+  it("keeps the backup secrets out of the Secret of the app's stable secrets", async () => {
+    const rendered = await renderApp((app) => {
+      app.stableSecrets({});
+      notes(app);
+    });
+    assert.deepEqual(rendered.errors, []);
+    assert.deepEqual(rendered.manifest("Secret", "notes-stable").stringData, {});
+  });
+
+  it("leaves retention to the operator when the stack's storage is append-only, and exports where the password is kept", async () => {
+    let app: App | undefined;
+    const rendered = await renderApp((created) => {
+      app = created;
+      notes(created);
+    });
+    assert.equal(rendered.env("CronJob", "notes-backup").BACKUP_APPEND_ONLY, "true");
+    const [entry] = app?.backups() ?? [];
+    assert.equal(entry?.secretsFile, "secrets/apps/notes.yaml");
+    const retention = await new Promise((resolve) => entry?.retention.apply(resolve));
+    assert.deepEqual(retention, { daily: 7, weekly: 4, monthly: 6 });
   });
 
   it("takes the project's own backup schedule and retention over the stack's", async () => {

@@ -28,7 +28,7 @@ import { getKubernetesProvider } from "../kubernetes";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
 import { type AppService, type AppServiceArgs, createAppService, registerDatabaseRef } from "./service";
-import { readAppSecrets } from "./stable-secrets";
+import { type OpenSecretsFile, openAppSecrets, readBackupCredentials } from "./stable-secrets";
 
 export interface AppArgs {
   /** The app's name (a DNS label): its namespace, the root of its resources and its backup repository. */
@@ -99,7 +99,8 @@ export interface App {
   secret(args: AppSecretArgs): k8s.core.v1.Secret;
   /**
    * The secrets the app's data depends on, generated once for the app (not per server) and kept
-   * encrypted in `secrets/apps/<app>.yaml`, in a Secret `<app>-stable`.
+   * encrypted in `secrets/apps/<app>.yaml`, in a Secret `<app>-stable` (without the file's backup
+   * secrets, which only the backup jobs' Secrets hold).
    */
   stableSecrets<Spec extends AppSecretsSpec>(spec: Spec): AppStableSecrets<Extract<keyof Spec, string>>;
   /**
@@ -134,6 +135,12 @@ export function createApp(args: AppArgs): App {
   const databases = new Map<DatabaseKind, AppDatabase>();
   let backups: JobPair | null | undefined;
   let stable: AppStableSecrets<string> | undefined;
+  // One decryption of secrets/apps/<app>.yaml serves the stable secrets and the backups.
+  let secretsFile: OpenSecretsFile | undefined;
+  const appSecrets = () => {
+    secretsFile ??= openAppSecrets(name, component);
+    return secretsFile;
+  };
 
   const whileOpen = (what: string) => {
     if (backups !== undefined) {
@@ -153,7 +160,8 @@ export function createApp(args: AppArgs): App {
       backups = null;
       return backups;
     }
-    const config = getBackupConfig();
+    // The repository's own password and storage key, the same on every server the app runs on.
+    const config = getBackupConfig(readBackupCredentials(appSecrets()));
     // The jobs dump and load the database with the app's credentials: they are one of its clients.
     const requires = database
       ? [...database.dependsOn, ...database.allowClient({ name: "backup", labels: backupPodLabels(name) })]
@@ -226,7 +234,7 @@ export function createApp(args: AppArgs): App {
     },
     stableSecrets<Spec extends AppSecretsSpec>(spec: Spec) {
       if (stable) throw new Error(`App ${name} reads its stable secrets once`);
-      const values = readAppSecrets(name, spec, component);
+      const values = appSecrets().values(Object.keys(spec) as Extract<keyof Spec, string>[]);
       const secret = createSecret({ name: `${name}-stable`, namespace, stringData: values });
       stable = { values, secret, ref: (key) => secretKeyRef(secret, key) };
       return stable as AppStableSecrets<Extract<keyof Spec, string>>;

@@ -18,12 +18,12 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   createDnsRecord,
-  createGatewayIngressPolicy,
+  createGatewayPolicies,
   createHttpExposure,
   type GatewayKind,
   type HttpExposure,
 } from "../exposure";
-import { reservedServiceAddress, type ServiceAddressOwner } from "../service-addresses";
+import { checkTailnetPorts, reservedServiceAddress, type ServiceAddressOwner } from "../service-addresses";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
 
@@ -55,14 +55,17 @@ export interface AppExposure {
 /**
  * Ports the tailnet reaches by address, for a protocol no HTTP gateway carries (Syncthing's sync
  * protocol): a Service on the app's fixed cluster IP, which the internal gateway's subnet router
- * routes to, and a DNS name for it. The tailnet policy must grant the ports
- * (`internal-gateway:tailnetPolicy.ports` on the stack that owns it).
+ * advertises as a /32, and a DNS name for it. The tailnet policy grants the ports
+ * `reservedServiceAddresses` lists for the address, and only those.
  */
 export interface AppTailnetPorts {
   /** Whose fixed address it is (`reservedServiceAddresses`). */
   address: ServiceAddressOwner;
   hostname: pulumi.Input<string>;
-  /** The ports; the main container must listen on each (`container.ports`). */
+  /**
+   * The ports: exactly those `reservedServiceAddresses` lists for the address (anything else fails,
+   * naming both). The main container must listen on each (`container.ports`).
+   */
   ports: ServicePortArgs[];
 }
 
@@ -218,6 +221,7 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
   const used = databasesUsed(containers, options.databases);
   const exposures = args.exposures ?? [];
   const names = exposureNames(name, exposures);
+  if (args.tailnetPorts) checkTailnetPorts(args.tailnetPorts.address, args.tailnetPorts.ports);
 
   const policies = [
     ...used.flatMap((database) => database.allowClient({ name, labels: subject.labels })),
@@ -236,8 +240,8 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
           }),
         ]
       : []),
-    ...exposures.map((exposure, index) =>
-      createGatewayIngressPolicy({
+    ...exposures.flatMap((exposure, index) =>
+      createGatewayPolicies({
         name: names[index] as string,
         namespace,
         gateway: exposure.gateway,

@@ -1,46 +1,52 @@
-import { join, relative, resolve } from "node:path";
-import type { AppSecretsSpec } from "@infra/app-secrets";
+import { join, resolve } from "node:path";
+import {
+  appSecretsFile,
+  type BackupSecretKey,
+  backupSecrets,
+  backupSecretsFile,
+  type SecretsFile,
+} from "@infra/app-secrets";
 import { ConfigError } from "@infra/core";
+import type { BackupCredentials } from "@infra/restic";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 
 /** The repository's root, where `secrets/` lies (this file is in pulumi/projects/common/src/app). */
 const repositoryRoot = resolve(__dirname, "..", "..", "..", "..", "..");
 
-/** Where an app's stable secrets are kept, encrypted with sops for the admins (`.sops.yaml`). */
-export function appSecretsFile(app: string): string {
-  return join(repositoryRoot, "secrets", "apps", `${app}.yaml`);
-}
-
-/** The command that decrypts an app's secrets file (sops finds the age key in SOPS_AGE_KEY, `unlock`). */
+/** The command that decrypts a secrets file (sops finds the age key in SOPS_AGE_KEY, `unlock`). */
 export function decryptCommand(file: string): string {
   return `sops --decrypt --output-type json '${file}'`;
 }
 
-function guidance(app: string): string {
+/** A secrets file, decrypted once on the operator's machine: the values of the keys asked for. */
+export interface OpenSecretsFile {
+  file: SecretsFile;
+  /**
+   * The values of these keys, as Pulumi secrets that are never logged. A key the file lacks fails
+   * the program, naming the file, the keys and the task that completes it.
+   */
+  values<Key extends string>(keys: readonly Key[]): Record<Key, pulumi.Output<string>>;
+}
+
+function guidance(file: SecretsFile): string {
   return (
-    `Create or complete it with \`task app:secrets APP=${app}\` (it adds only the keys that are missing), ` +
-    "and run Pulumi in a shell where `unlock` loaded your age key."
+    `Create or complete it with \`${file.task}\` (it adds only what is missing; a storage key comes ` +
+    "from STORAGE_CONFIG=<file>), and run Pulumi in a shell where `unlock` loaded your age key."
   );
 }
 
 /**
- * Reads an app's stable secrets (`secrets/apps/<app>.yaml`): the values its data depends on, the
- * same on every server, so they come from the repository (decrypted with sops on the operator's
- * machine), never from a per-stack random resource. Every key of the spec must be there; the
- * values stay Pulumi secrets and are never logged.
+ * Decrypts a secrets file with sops (`secrets/apps/<app>.yaml`, `secrets/backups/<name>.yaml`):
+ * values kept in the repository, encrypted for the admins, never in one stack's state, so every
+ * server and a recovery from nothing read the same ones.
  */
-export function readAppSecrets<Spec extends AppSecretsSpec>(
-  app: string,
-  spec: Spec,
-  parent?: pulumi.Resource,
-): { [Key in keyof Spec]: pulumi.Output<string> } {
-  const file = appSecretsFile(app);
-  const shown = relative(repositoryRoot, file);
+export function openSecretsFile(file: SecretsFile, parent?: pulumi.Resource): OpenSecretsFile {
+  const path = join(repositoryRoot, file.path);
   const decrypted = command.local
     .run(
       // Nothing of what sops prints may reach Pulumi's log.
-      { command: decryptCommand(file), logging: "none" },
+      { command: decryptCommand(path), logging: "none" },
       parent ? { parent } : {},
     )
     .then(
@@ -49,31 +55,59 @@ export function readAppSecrets<Spec extends AppSecretsSpec>(
         try {
           values = JSON.parse(result.stdout);
         } catch {
-          throw new ConfigError(`${shown} did not decrypt to a map of secrets. ${guidance(app)}`);
+          throw new ConfigError(`${file.path} did not decrypt to a map of secrets. ${guidance(file)}`);
         }
         if (typeof values !== "object" || values === null || Array.isArray(values)) {
-          throw new ConfigError(`${shown} did not decrypt to a map of secrets. ${guidance(app)}`);
+          throw new ConfigError(`${file.path} did not decrypt to a map of secrets. ${guidance(file)}`);
         }
-        const record = values as Record<string, unknown>;
-        const missing = Object.keys(spec).filter(
-          (key) => typeof record[key] !== "string" || record[key] === "",
-        );
-        if (missing.length > 0) {
-          throw new ConfigError(
-            `${shown} lacks the secret(s) ${missing.join(", ")} of app ${app}. ${guidance(app)}`,
-          );
-        }
-        return record as Record<string, string>;
+        return values as Record<string, unknown>;
       },
       (error: unknown) => {
         throw new ConfigError(
-          `Cannot decrypt ${shown}, the stable secrets of app ${app} (stack "${pulumi.getStack()}"): ` +
-            `${error instanceof Error ? error.message : String(error)}. ${guidance(app)}`,
+          `Cannot decrypt ${file.path}, the secrets of ${file.owner} (stack "${pulumi.getStack()}"): ` +
+            `${error instanceof Error ? error.message : String(error)}. ${guidance(file)}`,
         );
       },
     );
   const secrets = pulumi.secret(pulumi.output(decrypted));
-  return Object.fromEntries(
-    Object.keys(spec).map((key) => [key, secrets.apply((values) => values[key] as string)]),
-  ) as { [Key in keyof Spec]: pulumi.Output<string> };
+  return {
+    file,
+    values<Key extends string>(keys: readonly Key[]) {
+      const checked = secrets.apply((record) => {
+        const missing = keys.filter((key) => typeof record[key] !== "string" || record[key] === "");
+        if (missing.length > 0) {
+          throw new ConfigError(
+            `${file.path} lacks the secret(s) ${missing.join(", ")} of ${file.owner}. ${guidance(file)}`,
+          );
+        }
+        return record as Record<string, string>;
+      });
+      return Object.fromEntries(
+        keys.map((key) => [key, checked.apply((record) => record[key] as string)]),
+      ) as Record<Key, pulumi.Output<string>>;
+    },
+  };
+}
+
+/** An app's secrets file, `secrets/apps/<app>.yaml` (its backup secrets and its stable secrets). */
+export function openAppSecrets(app: string, parent?: pulumi.Resource): OpenSecretsFile {
+  return openSecretsFile(appSecretsFile(repositoryRoot, app), parent);
+}
+
+/** A repository's credentials from the secrets file that keeps them (its `resticPassword` and `rcloneConfig`). */
+export function readBackupCredentials(opened: OpenSecretsFile): BackupCredentials {
+  const values = opened.values(Object.keys(backupSecrets) as BackupSecretKey[]);
+  return {
+    resticPassword: values.resticPassword,
+    rcloneConfig: values.rcloneConfig,
+    secretsFile: opened.file.path,
+  };
+}
+
+/**
+ * The credentials of a repository that is no app's (a database server's own, `<kind>-<server>`),
+ * from `secrets/backups/<name>.yaml`.
+ */
+export function readServerBackupCredentials(name: string): BackupCredentials {
+  return readBackupCredentials(openSecretsFile(backupSecretsFile(name)));
 }

@@ -1,0 +1,358 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, it } from "node:test";
+import { parse } from "@cdktf/hcl2json";
+import { serverInstances } from "./nix";
+import {
+  type AcceptRule,
+  cidrFamilyProblems,
+  cloudflareRanges,
+  type HostFirewall,
+  hostFirewall,
+  type PerimeterInputs,
+  PROVIDER_FIREWALLS,
+  type ProviderRule,
+  parseAcceptRules,
+  providerFirewallProblems,
+  providerFirewalls,
+  reachableByDefault,
+} from "./perimeter";
+import { commandExists, REPO_ROOT, repoFiles, skipUnless } from "./repo";
+import { parseHcl } from "./terraform";
+
+const skipNix = skipUnless("nix-instantiate", "nix-bin");
+const skipTerraform = commandExists("terraform") ? false : "no terraform binary on this machine";
+const site = JSON.parse(readFileSync(join(REPO_ROOT, "nixos", "site.json"), "utf8")) as { sshPort: number };
+const cloudflare = cloudflareRanges();
+const hosts = readdirSync(join(REPO_ROOT, "nixos", "instances")).sort();
+const readRepo = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
+
+/** The ports a list of accept rules opens, sorted. */
+const ports = (rules: AcceptRule[]) =>
+  [...new Set(rules.flatMap((rule) => rule.ports))].sort((a, b) => a - b);
+
+describe("the pinned Cloudflare ranges", () => {
+  it("are IPv4 and IPv6 networks, none with host bits set", () => {
+    assert.ok(cloudflare.ipv4Cidrs.length > 0 && cloudflare.ipv6Cidrs.length > 0);
+    assert.deepEqual(
+      [
+        ...cidrFamilyProblems("ipv4", cloudflare.ipv4Cidrs),
+        ...cidrFamilyProblems("ipv6", cloudflare.ipv6Cidrs),
+      ],
+      [],
+    );
+  });
+
+  it("are the ones synth answers Cloudflare's API with", () => {
+    const synth = JSON.parse(
+      readRepo("tools/synth/example-data/cloudflare-ip-ranges.json"),
+    ) as typeof cloudflare;
+    assert.deepEqual([synth.ipv4Cidrs, synth.ipv6Cidrs], [cloudflare.ipv4Cidrs, cloudflare.ipv6Cidrs]);
+  });
+
+  it("are checked: an address with host bits, a network of the other family and a non-CIDR are reported", () => {
+    assert.deepEqual(cidrFamilyProblems("ipv4", ["10.0.0.1/8", "2400:cb00::/32", "10.0.0.0/8"]), [
+      "10.0.0.1/8 is not an ipv4 network",
+      "2400:cb00::/32 is not an ipv4 network",
+    ]);
+    assert.deepEqual(cidrFamilyProblems("ipv6", ["2400:cb00::1/32", "2a06:98c0::/29", "nothing"]), [
+      "2400:cb00::1/32 is not an ipv6 network",
+      "nothing is not an ipv6 network",
+    ]);
+  });
+});
+
+describe("the host firewall", { skip: skipNix }, () => {
+  const servers = skipNix ? [] : serverInstances();
+
+  for (const server of servers) {
+    describe(`of ${server.name}`, () => {
+      let reachable = false;
+      let firewall: HostFirewall = {
+        allowedTCPPorts: [],
+        allowedUDPPorts: [],
+        interfaces: {},
+        extraCommands: "",
+      };
+      let rules: AcceptRule[] = [];
+      before(() => {
+        ({ reachableFromInternet: reachable, firewall } = hostFirewall(server.name));
+        rules = parseAcceptRules(firewall.extraCommands);
+      });
+
+      it("opens no TCP port to the whole internet", () => {
+        assert.deepEqual(firewall.allowedTCPPorts, []);
+        assert.deepEqual(
+          rules.filter((rule) => rule.interface === undefined && rule.source === undefined),
+          [],
+        );
+      });
+
+      it("takes SSH and the Kubernetes API on the tailnet interface and nowhere else there", () => {
+        assert.deepEqual(Object.keys(firewall.interfaces), ["tailscale0"]);
+        assert.deepEqual(firewall.interfaces.tailscale0?.allowedTCPPorts, [site.sshPort, 6443]);
+        assert.ok(!ports(rules).includes(site.sshPort), "SSH appears in extraCommands");
+      });
+
+      it("lets pods reach only the API server, the kubelet and Hubble, from pod addresses on Cilium's interfaces", () => {
+        const fromPods = rules.filter((rule) => rule.interface !== undefined);
+        const expected = ["lxc+", "cilium_host"].flatMap((iface) =>
+          [6443, 10250, 4244].map((port) => ({
+            command: "iptables",
+            interface: iface,
+            source: server.clusterCidr,
+            protocol: "tcp",
+            ports: [port],
+          })),
+        );
+        assert.deepEqual(fromPods, expected);
+      });
+
+      it("admits UDP only on Tailscale's port, from anywhere", () => {
+        assert.deepEqual(firewall.allowedUDPPorts, [41641]);
+        assert.deepEqual(
+          rules.filter((rule) => rule.protocol !== "tcp"),
+          [],
+        );
+      });
+
+      it(
+        server.role === "cloud"
+          ? "is reachable from the internet, on 80 and 443 from exactly Cloudflare's pinned ranges"
+          : "is not reachable from the internet: 80 and 443 stay closed",
+        () => {
+          assert.equal(reachable, server.role === "cloud");
+          const fromOutside = rules.filter((rule) => rule.interface === undefined);
+          const expected = reachable
+            ? [
+                ...cloudflare.ipv4Cidrs.map((cidr) => ({ command: "iptables", cidr })),
+                ...cloudflare.ipv6Cidrs.map((cidr) => ({ command: "ip6tables", cidr })),
+              ].map(({ command, cidr }) => ({ command, source: cidr, protocol: "tcp", ports: [80, 443] }))
+            : [];
+          assert.deepEqual(fromOutside, expected);
+        },
+      );
+    });
+  }
+
+  it("makes a server reachable from the internet by default for the cloud role only", () => {
+    assert.deepEqual(
+      ["cloud", "home"].map((role) => reachableByDefault(role)),
+      [true, false],
+    );
+  });
+});
+
+describe("the NixOS modules", () => {
+  const firewallModule = readRepo("nixos/modules/firewall.nix");
+
+  it("hand firewall-rules.nix's result to networking.firewall, on iptables", () => {
+    assert.match(
+      firewallModule,
+      /networking\.firewall = \{\n\s+enable = true;\n\s+\}\n\s+\/\/ rules\.firewall \{/,
+    );
+    assert.match(firewallModule, /networking\.nftables\.enable = false;/);
+    assert.match(firewallModule, /default = rules\.reachableByDefault config\.homelab\.role;/);
+  });
+
+  it("keep openssh and tailscale from opening their ports to the world", () => {
+    assert.match(firewallModule, /services\.openssh\.openFirewall = false;/);
+    assert.match(firewallModule, /services\.tailscale\.openFirewall = false;/);
+  });
+
+  it("open firewall ports nowhere but in firewall-rules.nix", () => {
+    const others = repoFiles()
+      .filter((file) => file.startsWith("nixos/") && file.endsWith(".nix"))
+      .filter((file) => file !== "nixos/modules/firewall-rules.nix")
+      .filter((file) =>
+        /(allowed(TCP|UDP)Port\w*|extraCommands|trustedInterfaces)\s*=(?!=)|openFirewall\s*=\s*true/.test(
+          readRepo(file),
+        ),
+      );
+    assert.deepEqual(others, []);
+  });
+
+  it("fail the build of a server whose other modules open a TCP port to the world", () => {
+    assert.match(firewallModule, /assertion =\n\s+config\.networking\.firewall\.allowedTCPPorts == \[ \]/);
+  });
+});
+
+describe("reading the host firewall's rules back", () => {
+  it("takes interface, source, protocol and ports", () => {
+    assert.deepEqual(
+      parseAcceptRules(
+        "iptables -w -A nixos-fw -i lxc+ -s 10.42.0.0/16 -p tcp --dport 6443 -j nixos-fw-accept\n" +
+          "ip6tables -w -A nixos-fw -s 2400:cb00::/32 -p tcp -m multiport --dports 80,443 -j nixos-fw-accept\n",
+      ),
+      [
+        { command: "iptables", interface: "lxc+", source: "10.42.0.0/16", protocol: "tcp", ports: [6443] },
+        { command: "ip6tables", source: "2400:cb00::/32", protocol: "tcp", ports: [80, 443] },
+      ],
+    );
+  });
+
+  it("refuses a rule it does not understand rather than skipping it", () => {
+    assert.throws(() => parseAcceptRules("iptables -w -I INPUT -j ACCEPT"), /unexpected -I INPUT/);
+    assert.throws(
+      () => parseAcceptRules("iptables -w -A nixos-fw -s 10.0.0.0/8 -j nixos-fw-accept"),
+      /not an accept rule/,
+    );
+    assert.throws(() => parseAcceptRules("nft add rule inet filter input accept"), /not an iptables rule/);
+  });
+});
+
+const INSTALLING: PerimeterInputs = {
+  generation: 2,
+  installed_generation: 1,
+  install_ssh_port: 22,
+  public_gateway: true,
+};
+
+describe("the provider firewall", { skip: skipTerraform }, () => {
+  let rendered: Record<string, ProviderRule[]> = {};
+  before(async () => {
+    rendered = await providerFirewalls({
+      installingGateway: INSTALLING,
+      installedGateway: { ...INSTALLING, installed_generation: 2 },
+      installingHome: { ...INSTALLING, public_gateway: false },
+      installedHome: { ...INSTALLING, installed_generation: 2, public_gateway: false },
+    });
+  });
+  const anywhere = { ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] };
+  const rulesOf = (name: string) =>
+    (rendered[name] ?? []).map(({ protocol, port, sources }) => ({ protocol, port, sources }));
+  const tailscale = { protocol: "udp", port: 41641, sources: anywhere };
+  const install = { protocol: "tcp", port: 22, sources: anywhere };
+  const gateway = [80, 443].map((port) => ({
+    protocol: "tcp",
+    port,
+    sources: { ipv4: cloudflare.ipv4Cidrs, ipv6: cloudflare.ipv6Cidrs },
+  }));
+
+  it("admits Tailscale's UDP port from anywhere, and 80/443 from exactly the pinned Cloudflare ranges where the server serves the public gateway", () => {
+    assert.deepEqual(rulesOf("installedGateway"), [tailscale, ...gateway]);
+  });
+
+  it("admits nothing else to a server that serves no public gateway", () => {
+    assert.deepEqual(rulesOf("installedHome"), [tailscale]);
+  });
+
+  it("admits the image's SSH port from anywhere only until the generation is installed", () => {
+    assert.deepEqual(rulesOf("installingGateway"), [tailscale, install, ...gateway]);
+    assert.deepEqual(rulesOf("installingHome"), [tailscale, install]);
+  });
+
+  it("never admits the installed server's SSH port or the Kubernetes API", () => {
+    const admitted = Object.values(rendered).flatMap((rules) => rules.map((rule) => rule.port));
+    assert.ok(!admitted.includes(site.sshPort) && !admitted.includes(6443), String(admitted));
+  });
+
+  it("admits the same Tailscale port the host firewall opens", { skip: skipNix }, () => {
+    const host = hostFirewall(hosts[0] ?? "").firewall;
+    assert.deepEqual(
+      rulesOf("installedHome").map((rule) => rule.port),
+      host.allowedUDPPorts,
+    );
+  });
+
+  it("refuses an installed generation above the current one", async () => {
+    await assert.rejects(
+      providerFirewalls({ ahead: { ...INSTALLING, installed_generation: 3 } }),
+      /installed_generation is between 0/,
+    );
+  });
+});
+
+describe("every provider module", () => {
+  for (const provider of Object.keys(PROVIDER_FIREWALLS)) {
+    it(`(${provider}) builds its firewall from the perimeter module alone and replaces its machine for a new generation`, async () => {
+      const dir = join(REPO_ROOT, "terraform", "shared", "providers", provider);
+      const parsed = await Promise.all(
+        readdirSync(dir)
+          .filter((file) => file.endsWith(".tf"))
+          .map((file) => parseHcl(join(dir, file))),
+      );
+      assert.deepEqual(providerFirewallProblems(provider, parsed), []);
+    });
+  }
+
+  it("exist only with a known firewall resource", () => {
+    const providers = readdirSync(join(REPO_ROOT, "terraform", "shared", "providers"), {
+      withFileTypes: true,
+    })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+    assert.deepEqual(providers, Object.keys(PROVIDER_FIREWALLS).sort());
+  });
+});
+
+describe("the provider firewall check", () => {
+  const hcloud = async (firewall: string) =>
+    providerFirewallProblems("hcloud", [
+      await parse(
+        "main.tf",
+        `module "perimeter" {\n  source = "../../perimeter"\n  generation = var.generation\n  installed_generation = var.installed_generation\n  public_gateway = var.public_gateway\n}\n` +
+          `resource "terraform_data" "generation" {\n  input = var.generation\n}\n` +
+          `resource "hcloud_server" "server" {\n  lifecycle {\n    replace_triggered_by = [terraform_data.generation]\n  }\n}\n` +
+          firewall,
+      ),
+    ]);
+
+  it("reports a rule of the firewall's own next to the perimeter's", async () => {
+    const problems = await hcloud(
+      `resource "hcloud_firewall" "server" {\n  rule {\n    direction = "in"\n    port = "22"\n  }\n  dynamic "rule" {\n    for_each = module.perimeter.inbound_rules\n  }\n}\n`,
+    );
+    assert.deepEqual(problems, ["hcloud: hcloud_firewall has a rule of its own"]);
+  });
+
+  it("reports rules fed from anything but the perimeter", async () => {
+    const problems = await hcloud(
+      `resource "hcloud_firewall" "server" {\n  dynamic "rule" {\n    for_each = var.extra_rules\n  }\n}\n`,
+    );
+    assert.deepEqual(problems, [
+      `hcloud: rule comes from \${var.extra_rules}, not module.perimeter.inbound_rules`,
+    ]);
+  });
+});
+
+describe("every instance root", { skip: skipNix }, () => {
+  for (const host of hosts) {
+    describe(`(${host})`, () => {
+      const dir = join(REPO_ROOT, "terraform", "instances", host);
+      let main: Record<string, unknown> = {};
+      let tfvars: Record<string, unknown> = {};
+      let outputs: Record<string, unknown> = {};
+      const call = (name: string) =>
+        (((main.module as Record<string, unknown[]>)[name] ?? [])[0] ?? {}) as Record<string, unknown>;
+      before(async () => {
+        main = await parseHcl(join(dir, "main.tf"));
+        tfvars = await parseHcl(join(dir, "generation.auto.tfvars"));
+        outputs = await parseHcl(join(dir, "outputs.tf"));
+      });
+
+      it("serves the public gateway exactly where its NixOS instance is reachable from the internet", () => {
+        assert.equal(call("server").public_gateway, hostFirewall(host).reachableFromInternet);
+      });
+
+      it("opens the install's SSH port only while its generation is not installed", () => {
+        assert.equal(call("server").generation, `\${var.generation}`);
+        assert.equal(call("server").installed_generation, `\${var.installed_generation}`);
+        const generation = Number(tfvars.generation);
+        const installed = Number(tfvars.installed_generation);
+        assert.ok(Number.isInteger(installed) && installed >= 0 && installed <= generation, `${installed}`);
+      });
+
+      it("installs through the provider's image and logs in over the tailnet afterwards", () => {
+        assert.deepEqual(
+          [call("nixos").install_host, call("nixos").install_user, call("nixos").install_port],
+          [`\${module.server.ssh_host}`, `\${module.server.ssh_user}`, `\${module.server.ssh_port}`],
+        );
+        assert.equal(call("nixos").ssh_host, `\${local.host}.\${local.site.tailnet}`);
+        const sshHost = ((outputs.output as Record<string, { value: unknown }[]>).ssh_host ?? [])[0];
+        assert.equal(sshHost?.value, `\${module.nixos.ssh_host}`);
+      });
+    });
+  }
+});
