@@ -24,8 +24,8 @@ module "server" {
 
   generation           = var.generation
   installed_generation = var.installed_generation
-  # nixos/instances/local-a: reachableFromInternet = false (nothing forwards 80/443 to it).
-  public_gateway = false
+  # nixos/instances/local-a: reachableFromInternet = true (the router forwards 80/443 to it).
+  public_gateway = true
 }
 
 module "nixos" {

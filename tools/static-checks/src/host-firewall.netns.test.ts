@@ -126,8 +126,8 @@ interface Observed {
   spoofedPodAccepted: number;
 }
 
-async function observe(server: ServerInstance): Promise<Observed> {
-  const { reachableFromInternet, firewall } = hostFirewall(server.name);
+async function observe(server: ServerInstance, reachable: boolean): Promise<Observed> {
+  const { reachableFromInternet, firewall } = hostFirewall(server.name, { reachableFromInternet: reachable });
   const { spoofedPod, ...links } = peersOf(String(server.clusterCidr));
   const id = `${process.pid}-${server.name}`;
   const host = `hf-host-${id}`;
@@ -194,16 +194,20 @@ async function observe(server: ServerInstance): Promise<Observed> {
 }
 
 describe("the host firewall in network namespaces", { skip: unavailable ?? false }, () => {
-  // One server of each role: the rules differ by role, not by server.
+  // One server of each role, open and closed to the internet: the rules differ by role and by
+  // whether the server is reachable, not by server.
   const servers = unavailable ? [] : serverInstances();
-  for (const role of ["cloud", "home"]) {
+  for (const [role, reachable] of [
+    ["cloud", true],
+    ["home", false],
+  ] as const) {
     const server = servers.find((candidate) => candidate.role === role);
     if (!server) continue;
-    describe(`of ${server.name} (${role})`, () => {
+    describe(`of ${server.name} (${role}, ${reachable ? "reachable" : "not reachable"} from the internet)`, () => {
       let seen: Observed;
       before(
         async () => {
-          seen = await observe(server);
+          seen = await observe(server, reachable);
         },
         { timeout: 120_000 },
       );
@@ -225,12 +229,12 @@ describe("the host firewall in network namespaces", { skip: unavailable ?? false
       });
 
       it(
-        role === "cloud"
+        reachable
           ? "lets Cloudflare's addresses reach 80 and 443, and nothing else"
           : "lets not even Cloudflare's addresses reach 80 and 443",
         () => {
-          assert.equal(seen.reachable, role === "cloud");
-          assert.deepEqual(seen.fromCloudflare, role === "cloud" ? [80, 443] : []);
+          assert.equal(seen.reachable, reachable);
+          assert.deepEqual(seen.fromCloudflare, reachable ? [80, 443] : []);
         },
       );
 

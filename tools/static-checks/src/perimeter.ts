@@ -59,19 +59,25 @@ export const TAILSCALE_DEFAULTS = { interfaceName: "tailscale0", port: 41641 };
 
 /**
  * The host firewall of a server, evaluated from the real rules file with the instance's settings
- * (homelab.reachableFromInternet falling back to the role's default, as the option does).
+ * (homelab.reachableFromInternet falling back to the role's default, as the option does), or with
+ * `reachableFromInternet` as given, to see the same server closed or open.
  */
 export function hostFirewall(
   instance: string,
-  root = REPO_ROOT,
+  options: { reachableFromInternet?: boolean; root?: string } = {},
 ): { reachableFromInternet: boolean; firewall: HostFirewall } {
+  const root = options.root ?? REPO_ROOT;
   const file = (path: string) => nixPath(join(root, path));
   return evalNixExpression(`
     let
       rules = import ${file("nixos/modules/firewall-rules.nix")};
       homelab = (import ${file(`nixos/instances/${instance}/default.nix`)}).homelab;
       site = builtins.fromJSON (builtins.readFile ${file("nixos/site.json")});
-      reachableFromInternet = homelab.reachableFromInternet or (rules.reachableByDefault homelab.role);
+      reachableFromInternet = ${
+        options.reachableFromInternet === undefined
+          ? "homelab.reachableFromInternet or (rules.reachableByDefault homelab.role)"
+          : String(options.reachableFromInternet)
+      };
     in
     {
       inherit reachableFromInternet;
