@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { cidrContains, cidrRange } from "@infra/core";
-import { tailnetDestinations } from "@projects/common";
 import { parseAllDocuments } from "yaml";
 import { cloudflareOriginPullCa } from "../../../../pulumi/projects/public-gateway/origin-pull-ca";
 import { readProject } from "../projects";
@@ -342,23 +341,6 @@ describe("the internal gateway", () => {
     }
   });
 
-  it("advertises only the fixed addresses of the server's service range through its subnet router, never the whole range", () => {
-    for (const stack of stacks) {
-      const routes = tailnetDestinations(serviceCidr(stack)).map((destination) => destination.route);
-      // The internal gateway's address among them, the API server's (the range's first) not.
-      assert.ok(routes.includes(`${writtenOutputs(stack, "internal-gateway").clusterIp}/32`), stack);
-      assert.ok(
-        routes.every((route) => route.endsWith("/32")),
-        stack,
-      );
-      assert.deepEqual(writtenOutputs(stack, "internal-gateway").advertisedRoutes, routes);
-      const router = written(stack, "internal-gateway", "Deployment", "tailscale-router");
-      const env = router.spec.template.spec.containers[0].env as Record<string, any>[];
-      assert.equal(env.find((variable) => variable.name === "TS_ROUTES")?.value, routes.join(","));
-      assert.equal(env.find((variable) => variable.name === "TS_HOSTNAME")?.value, `${stack}-router`);
-    }
-  });
-
   it("authenticates the router with a pre-authorized, tagged, single-use key that never appears in the output", () => {
     for (const stack of stacks) {
       const [key] = resources(stack, "internal-gateway", "tailscale:index/tailnetKey:TailnetKey");
@@ -401,33 +383,6 @@ describe("the tailnet policy", () => {
       assert.equal(acls.length, stack === policyOwner ? 1 : 0, stack);
       assert.equal(writtenOutputs(stack, "internal-gateway").managesTailnetPolicy, stack === policyOwner);
     }
-  });
-
-  it("auto-approves each server's fixed addresses for that server's router tag only, and lets the admins reach each on its own ports", () => {
-    const [acl] = resources(policyOwner, "internal-gateway", "tailscale:index/acl:Acl");
-    const policy = JSON.parse(acl?.inputs.acl);
-    const destinations = stacks.map((stack) => ({
-      stack,
-      destinations: tailnetDestinations(serviceCidr(stack)),
-    }));
-    assert.deepEqual(
-      policy.autoApprovers.routes,
-      Object.fromEntries(
-        destinations.flatMap(({ stack, destinations: list }) =>
-          list.map((destination) => [destination.route, [`tag:k8s-router-${stack}`]]),
-        ),
-      ),
-    );
-    assert.deepEqual(Object.keys(policy.tagOwners).sort(), [
-      ...stacks.map((stack) => `tag:k8s-router-${stack}`),
-      "tag:vpn-relay",
-    ]);
-    // The gateways' HTTP(S) on their address, Syncthing's sync protocol on its own.
-    const gateway = policy.grants.find((grant: Record<string, any>) =>
-      grant.dst.includes(`${writtenOutputs(policyOwner, "internal-gateway").clusterIp}/32`),
-    );
-    assert.deepEqual(gateway?.ip, ["tcp:80", "tcp:443"]);
-    assert.equal(gateway?.dst.length, stacks.length);
   });
 
   it("fails on a stack that does not own it but has its config, naming the key and the stack", async () => {
