@@ -19,7 +19,14 @@ if (config.get("privateKeys") === undefined) {
 }
 const privateKeys = config.requireSecretObject<Record<string, string>>("privateKeys");
 
-const namespace = createNamespace({ name: "vpn", provider: getKubernetesProvider() });
+const namespace = createNamespace({
+  name: "vpn",
+  provider: getKubernetesProvider(),
+  // The relays (@apps/vpn) need what even `baseline` refuses: the host's /dev/net/tun (a hostPath)
+  // for Tailscale's kernel interface, NET_ADMIN for wg0, routes and firewall, root to hold it, and the
+  // sysctls ip_forward, src_valid_mark and rp_filter, outside the safe set. Nothing else runs here.
+  podSecurity: "privileged",
+});
 const tailscaleProvider = getTailscaleProvider();
 
 const relays = locations.map((location) =>

@@ -22,6 +22,13 @@ describe("the etebase app on the example stacks", () => {
     assert.equal(podSpec(deployment).securityContext.runAsUser, 373);
   });
 
+  it("reserves memory for Django and caps it at 512 MiB, never its CPU", () => {
+    assert.deepEqual(container(manifest("Deployment", project)).resources, {
+      requests: { cpu: "10m", memory: "128Mi" },
+      limits: { memory: "512Mi" },
+    });
+  });
+
   it("gives uvicorn the app's own PostgreSQL database, every setting read from the database Secret", () => {
     const variables = env(manifest("Deployment", project));
     assert.equal(variables.SERVER, "uvicorn");

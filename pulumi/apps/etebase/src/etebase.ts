@@ -26,7 +26,7 @@ const settingsDir = "/etc/etebase-server";
  */
 export function createEtebase(config: AppConfig<EtebaseSettings, never>) {
   const { settings } = config;
-  const app = createApp({ name: "etebase" });
+  const app = createApp({ name: "etebase", user: { user, group: user } });
   const database = app.database("postgresql");
   const data = app.volume({
     name: "data",
@@ -62,7 +62,6 @@ export function createEtebase(config: AppConfig<EtebaseSettings, never>) {
   const listening = { tcpSocket: { port } };
   const server = app.service({
     port,
-    podSecurity: { runAsUser: user, runAsGroup: user, fsGroup: user, runAsNonRoot: true },
     container: {
       image: images.etebase,
       env,
@@ -75,6 +74,8 @@ export function createEtebase(config: AppConfig<EtebaseSettings, never>) {
       // Migrations (all of them on a fresh database) run before uvicorn starts.
       startupProbe: { ...listening, periodSeconds: 5, failureThreshold: 60 },
       securityContext: { capabilities: { drop: ["ALL"] } },
+      // Django under uvicorn, whose migrations at start need the most.
+      resources: { requests: { cpu: "10m", memory: "128Mi" }, limits: { memory: "512Mi" } },
     },
     exposures: [{ gateway: "private", hostname }],
   });

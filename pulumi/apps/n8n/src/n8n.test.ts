@@ -27,6 +27,18 @@ describe("the n8n app on the example stacks", () => {
     assert.equal(podSpec(deployment).automountServiceAccountToken, false);
   });
 
+  it("caps n8n's memory at 1 GiB and its runners' at 512 MiB, so a runaway workflow restarts them rather than starve the node", () => {
+    const deployment = manifest("Deployment", project);
+    assert.deepEqual(container(deployment).resources, {
+      requests: { cpu: "50m", memory: "256Mi" },
+      limits: { memory: "1Gi" },
+    });
+    assert.deepEqual(container(deployment, "task-runners").resources, {
+      requests: { cpu: "10m", memory: "64Mi" },
+      limits: { memory: "512Mi" },
+    });
+  });
+
   it("gives n8n the app's own PostgreSQL database, every setting read from the database Secret", () => {
     const variables = env(manifest("Deployment", project), project);
     assert.equal(variables.DB_TYPE, "postgresdb");

@@ -54,7 +54,7 @@ function publicWebhookHostname(settings: N8nSettings, editor: pulumi.Output<stri
  */
 export function createN8n(config: AppConfig<N8nSettings, never>) {
   const { settings } = config;
-  const app = createApp({ name: "n8n" });
+  const app = createApp({ name: "n8n", user: { user, group: user } });
   const database = app.database("postgresql");
   const data = app.volume({
     name: "data",
@@ -135,6 +135,8 @@ export function createN8n(config: AppConfig<N8nSettings, never>) {
       readOnlyRootFilesystem: true,
       capabilities: { drop: ["ALL"] },
     },
+    // A Code node that holds too much is killed here, not n8n.
+    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "512Mi" } },
   };
 
   const exposures: AppExposure[] = [{ gateway: "private", hostname: editorHostname }];
@@ -149,7 +151,6 @@ export function createN8n(config: AppConfig<N8nSettings, never>) {
 
   const server = app.service({
     port,
-    podSecurity: { runAsUser: user, runAsGroup: user, fsGroup: user, runAsNonRoot: true },
     container: {
       image: images.n8n,
       env,
@@ -165,6 +166,9 @@ export function createN8n(config: AppConfig<N8nSettings, never>) {
         failureThreshold: 120,
       },
       securityContext: { capabilities: { drop: ["ALL"] } },
+      // n8n holds each execution's data in memory and does not bound it (docs.n8n.io, "Memory-related
+      // errors"): the ceiling makes a runaway workflow restart n8n rather than starve the node.
+      resources: { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "1Gi" } },
     },
     sidecars: [runners],
     // The launcher lets a running Code node finish for up to 50 s after SIGTERM.

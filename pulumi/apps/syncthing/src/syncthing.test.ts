@@ -43,6 +43,17 @@ describe("the syncthing app on the example stacks", () => {
     assert.equal(main().args, undefined);
   });
 
+  it("caps Syncthing's memory at 1 GiB and its configure step's memory and CPU, which runs once before it", () => {
+    assert.deepEqual(main().resources, {
+      requests: { cpu: "20m", memory: "128Mi" },
+      limits: { memory: "1Gi" },
+    });
+    assert.deepEqual(configure().resources, {
+      requests: { cpu: "10m", memory: "32Mi" },
+      limits: { memory: "128Mi", cpu: "200m" },
+    });
+  });
+
   it("serves the GUI over plain HTTP on every address at 8384, and keeps Syncthing's home on the volume", () => {
     assert.deepEqual(env(deployment()), {
       HOME: "/var/syncthing",

@@ -78,7 +78,7 @@ function syncthingEgress(settings: SyncthingSettings): AppEgress[] {
  * NAT traversal, reports and upgrades off unless configured.
  */
 export function createSyncthing(settings: SyncthingSettings) {
-  const app = createApp({ name: "syncthing" });
+  const app = createApp({ name: "syncthing", user: { user, group: user } });
   const data = app.volume({
     name: "data",
     storage: settings.storage,
@@ -113,11 +113,12 @@ export function createSyncthing(settings: SyncthingSettings) {
     },
     volumeMounts: [homeMount, { volume: script, mountPath: "/scripts" }],
     securityContext: dropAll,
+    // It runs once before Syncthing starts; slower is harmless.
+    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi", cpu: "200m" } },
   };
   const health = { httpGet: { path: "/rest/noauth/health", port: guiPort } };
   const server = app.service({
     port: guiPort,
-    podSecurity: { runAsUser: user, runAsGroup: user, fsGroup: user, runAsNonRoot: true },
     initContainers: [configure],
     container: {
       image: images.syncthing,
@@ -140,6 +141,8 @@ export function createSyncthing(settings: SyncthingSettings) {
       // Opening a large index database delays the first answer.
       startupProbe: { ...health, periodSeconds: 5, failureThreshold: 120 },
       securityContext: dropAll,
+      // Its index and scans grow with the synced folders.
+      resources: { requests: { cpu: "20m", memory: "128Mi" }, limits: { memory: "1Gi" } },
     },
     exposures: [{ gateway: "private", hostname }],
     tailnetPorts: { address: "syncthing", hostname: syncHostname, ports: syncPorts },

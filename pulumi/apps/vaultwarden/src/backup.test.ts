@@ -9,7 +9,7 @@ import {
   postgresBinDir,
   startDatabaseServer,
 } from "@infra/databases/src/testing/db-servers";
-import { localEnv, writeBundle } from "@infra/databases/src/testing/private-server";
+import { localEnv, writeBundle } from "@infra/restic/src/testing/rendered-job";
 import {
   describeTree,
   missingBinaries,

@@ -34,6 +34,13 @@ describe("the vaultwarden app on the example stacks", () => {
     assert.deepEqual(container(deployment).ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }]);
   });
 
+  it("reserves a little CPU and memory for vaultwarden and caps its memory at 256 MiB, never its CPU", () => {
+    assert.deepEqual(container(manifest("Deployment", project)).resources, {
+      requests: { cpu: "10m", memory: "64Mi" },
+      limits: { memory: "256Mi" },
+    });
+  });
+
   it("tells vaultwarden its URL and its database, and keeps signups off", () => {
     const variables = env(manifest("Deployment", project));
     assert.equal(variables.DOMAIN, "https://vault.example.com");

@@ -37,7 +37,7 @@ function requireSecret(
  */
 export function createVaultwarden(config: AppConfig<VaultwardenSettings, VaultwardenSecretKey>) {
   const { settings } = config;
-  const app = createApp({ name: "vaultwarden" });
+  const app = createApp({ name: "vaultwarden", user: { user, group: user } });
   const database = app.database("postgresql");
   const data = app.volume({
     name: "data",
@@ -97,7 +97,6 @@ export function createVaultwarden(config: AppConfig<VaultwardenSettings, Vaultwa
   const alive = { httpGet: { path: "/alive", port } };
   const server = app.service({
     port,
-    podSecurity: { runAsUser: user, runAsGroup: user, fsGroup: user, runAsNonRoot: true },
     container: {
       image: images.vaultwarden,
       env,
@@ -108,6 +107,8 @@ export function createVaultwarden(config: AppConfig<VaultwardenSettings, Vaultwa
       // The first start runs the database migrations.
       startupProbe: { ...alive, periodSeconds: 5, failureThreshold: 60 },
       securityContext: { capabilities: { drop: ["ALL"] } },
+      // A Rust server of tens of MiB; the ceiling leaves room for icon downloads and large vaults.
+      resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     },
     exposures: [{ gateway: "private", hostname }],
     egress,

@@ -1,8 +1,9 @@
 /**
  * The wg0.conf that synth renders for the example stack's first location (the `vpn` project on
  * cloud-a), run with the real wg-quick in network namespaces (see testing/relay-scenario.ts for
- * the topology); only the endpoint and keys are replaced with test ones. Needs root, iproute2,
- * iptables, wireguard-tools and wireguard-go; skipped with the reason where the machine lacks them.
+ * the topology), as root holding NET_ADMIN and no other capability, as the upstream container does;
+ * only the endpoint and keys are replaced with test ones. Needs root, iproute2, iptables,
+ * wireguard-tools, wireguard-go and setpriv; skipped with the reason where the machine lacks them.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";

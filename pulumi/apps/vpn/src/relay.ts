@@ -46,6 +46,8 @@ export interface VpnRelay {
   workload: Workload;
   /** The Secret holding the rendered `wg0.conf`. */
   wireguardConfig: k8s.core.v1.Secret;
+  /** The Secret tailscaled keeps the relay's node state in, the only one its account may change. */
+  state: k8s.core.v1.Secret;
   policy: k8s.apiextensions.CustomResource;
 }
 
@@ -90,25 +92,32 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
     stringData: { authkey: authKey.key },
   });
 
-  // Tailscale keeps its node state in a Secret it creates and updates itself.
-  const stateSecret = `${name}-tailscale-state`;
+  // Created empty so that the Role can name it: tailscaled fills it with the node state, and no
+  // relay may create a Secret (it could otherwise make another relay's, before that relay does).
+  const state = createSecret({ name: `${name}-tailscale-state`, namespace, stringData: {} });
   const serviceAccount = createServiceAccount({ name, namespace, automountToken: true });
   createRole({
     name,
     namespace,
     serviceAccounts: [serviceAccount],
     rules: [
-      { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
       {
         apiGroups: [""],
         resources: ["secrets"],
         verbs: ["get", "update", "patch"],
-        resourceNames: [stateSecret],
+        resourceNames: [`${name}-tailscale-state`],
       },
+      // containerboot reports to the pod's events (tailscale's docs/k8s/role.yaml grants them).
       { apiGroups: [""], resources: ["events"], verbs: ["get", "create", "patch"] },
     ],
   });
 
+  // NET_ADMIN and nothing else, in both containers: routes, rules, links and the firewall are all
+  // set over netlink (Tailscale's through nftables, the upstream's through iptables-nft: see
+  // wireguard-config.ts), and creating Tailscale's interface on /dev/net/tun needs it too. Both run
+  // as root: Kubernetes sets no ambient capabilities, so a non-root process would lose an added one
+  // as soon as it runs a program.
+  const netAdminOnly = { capabilities: { add: ["NET_ADMIN"], drop: ["ALL"] } };
   const tun = hostPath("dev-net-tun", "/dev/net/tun", "CharDevice");
   const workload = createWorkload({
     name,
@@ -118,6 +127,7 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
     serviceAccount,
     dnsNameservers: [location.dns],
     podSecurity: {
+      runAsNonRoot: false,
       sysctls: {
         "net.ipv4.ip_forward": "1",
         "net.ipv4.conf.all.src_valid_mark": "1",
@@ -129,14 +139,20 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
       image: images.tailscale,
       env: {
         TS_AUTHKEY: secretKeyRef(auth, "authkey"),
-        TS_KUBE_SECRET: stateSecret,
+        TS_KUBE_SECRET: state.metadata.name,
         TS_HOSTNAME: location.name,
         TS_USERSPACE: "false",
         TS_AUTH_ONCE: "true",
         TS_EXTRA_ARGS: `--advertise-exit-node --advertise-tags=${args.tag}`,
+        // tailscaled's rules through nftables over netlink. Its default, iptables, runs the image's
+        // iptables, which links to the legacy backend and needs CAP_NET_RAW too (tailscale/tailscale:
+        // util/linuxfw chooses by TS_DEBUG_FIREWALL_MODE; Dockerfile.base links iptables-legacy).
+        TS_DEBUG_FIREWALL_MODE: "nftables",
       },
       volumeMounts: [{ volume: tun, mountPath: "/dev/net/tun" }],
-      securityContext: { capabilities: { add: ["NET_ADMIN"] } },
+      securityContext: netAdminOnly,
+      // No CPU limit: every exit-node client's traffic passes through tailscaled.
+      resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     },
     sidecars: [
       {
@@ -148,7 +164,9 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
           { volume: wireguardConfig, mountPath: "/config", defaultMode: 0o400 },
           { volume: script, mountPath: "/scripts" },
         ],
-        securityContext: { capabilities: { add: ["NET_ADMIN"] } },
+        securityContext: netAdminOnly,
+        // It only brings wg0 up and sleeps: the kernel carries the tunnel's packets.
+        resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { memory: "64Mi", cpu: "100m" } },
       },
     ],
   });
@@ -165,5 +183,5 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
     ],
   });
 
-  return { workload, wireguardConfig, policy };
+  return { workload, wireguardConfig, state, policy };
 }

@@ -25,10 +25,10 @@ function addingCommand(hook: string): string {
   return hook.split(" || ").at(-1) ?? hook;
 }
 
-/** What undoes an adding command: iptables -A → -D, ip rule add / route replace → del. */
+/** What undoes an adding command: iptables-nft -A → -D, ip rule add / route replace → del. */
 function inverse(command: string): string {
   return command
-    .replace(/^(iptables -t \w+) -A /, "$1 -D ")
+    .replace(/^(iptables-nft -t \w+) -A /, "$1 -D ")
     .replace(/^(ip -4 (rule|route)) (add|replace) /, "$1 del ");
 }
 
@@ -52,7 +52,7 @@ describe("renderWireguardConfig", () => {
     assert.ok(
       postUp(render())
         .map(addingCommand)
-        .includes("iptables -t mangle -A PREROUTING -i tailscale0 -j MARK --or-mark 0x1"),
+        .includes("iptables-nft -t mangle -A PREROUTING -i tailscale0 -j MARK --or-mark 0x1"),
     );
   });
 
@@ -63,9 +63,17 @@ describe("renderWireguardConfig", () => {
     assert.deepEqual(rules, ["ip -4 rule add priority 5200 fwmark 0x1/0x1 lookup 51820"]);
   });
 
+  it("programs its firewall rules through iptables' nftables backend only, which needs no capability but NET_ADMIN", () => {
+    const firewall = [...postUp(render()), ...preDown(render())].filter((hook) => hook.includes("iptables"));
+    assert.equal(firewall.length, 4);
+    for (const hook of firewall) {
+      for (const command of hook.split(" || ")) assert.match(command, /^iptables-nft /, hook);
+    }
+  });
+
   it("masquerades traffic leaving through wg0", () => {
     assert.ok(
-      postUp(render()).map(addingCommand).includes("iptables -t nat -A POSTROUTING -o %i -j MASQUERADE"),
+      postUp(render()).map(addingCommand).includes("iptables-nft -t nat -A POSTROUTING -o %i -j MASQUERADE"),
     );
   });
 
@@ -99,7 +107,7 @@ describe("renderWireguardConfig", () => {
     assert.deepEqual(configValues(conf, "Interface", "Table"), ["100"]);
     assert.deepEqual(postUp(conf).map(addingCommand).slice(-2), [
       "ip -4 rule add priority 1000 fwmark 0x10/0x10 lookup 100",
-      "iptables -t mangle -A PREROUTING -i ts-exit -j MARK --or-mark 0x10",
+      "iptables-nft -t mangle -A PREROUTING -i ts-exit -j MARK --or-mark 0x10",
     ]);
   });
 

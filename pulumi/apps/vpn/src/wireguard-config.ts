@@ -175,12 +175,20 @@ function relayHooks(location: VpnLocation, relay: Required<RelayOptions>): Hook[
   ];
 }
 
+/**
+ * iptables through its nftables backend, named explicitly: it programs the kernel over netlink,
+ * which needs CAP_NET_ADMIN only, while the legacy backend (what the image's plain `iptables` links
+ * to: linuxserver/docker-wireguard's Dockerfile replaces /sbin/iptables with iptables-legacy) also
+ * opens a raw socket, which needs CAP_NET_RAW. The relay's upstream container holds NET_ADMIN alone.
+ */
+const iptables = "iptables-nft";
+
 /** Appends a rule unless an identical one is there already (iptables would add a duplicate). */
 function iptablesRule(table: string, chain: string, rule: string): Hook {
-  const append = `iptables -t ${table} -A ${chain} ${rule}`;
+  const append = `${iptables} -t ${table} -A ${chain} ${rule}`;
   return {
-    up: `iptables -t ${table} -C ${chain} ${rule} 2>/dev/null || ${append}`,
-    down: `iptables -t ${table} -D ${chain} ${rule}`,
+    up: `${iptables} -t ${table} -C ${chain} ${rule} 2>/dev/null || ${append}`,
+    down: `${iptables} -t ${table} -D ${chain} ${rule}`,
   };
 }
 

@@ -21,6 +21,14 @@ export const charts = {
   },
 } as const satisfies Record<string, ChartVersion>;
 
+/**
+ * The Kubernetes minor the servers run: the `k3s` of the nixpkgs the NixOS flake pins (nixos-26.05,
+ * whose `k3s` is `k3s_1_35`; nixpkgs moved it to 1.36 only in September 2026, NixOS/nixpkgs#563705).
+ * Pod Security admission labels pin their policy version to it, so a k3s upgrade never tightens or
+ * loosens what a namespace admits; raise it with the servers' k3s.
+ */
+export const kubernetesVersion = "v1.35";
+
 /** Upstream CRD bundles vendored in the repository (see their SOURCES.md). */
 export const crds = {
   gatewayApi: "v1.6.1",

@@ -29,6 +29,9 @@ private_server_ready() {
   answers 127.0.0.1
 }
 
+# The server's own datadir, inside the volume: the entrypoint reads it from the arguments.
+[ -n "${DB_SERVER_DATADIR:-}" ] || die "DB_SERVER_DATADIR is not set: the server's data directory in its volume"
+
 refuse_while_live_server_runs live_server_runs
 start_private_server private_server_ready "${DB_SERVER_ENTRYPOINT:-docker-entrypoint.sh}" \
-  mariadbd --bind-address=127.0.0.1 --port="$port"
+  mariadbd --datadir="$DB_SERVER_DATADIR" --bind-address=127.0.0.1 --port="$port"

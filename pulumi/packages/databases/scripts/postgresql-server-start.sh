@@ -13,19 +13,23 @@ SCRIPT_NAME=postgresql-server-start
 . "$(dirname "${BASH_SOURCE[0]}")/private-server-lib.sh"
 
 port=${DB_PORT:-5432}
+# Named, as the job's user may have no passwd entry for libpq to take a default from.
+user=${DB_USER:-postgres}
 
 # pg_isready exits 0 when a server accepts connections and 1 when it rejects them (starting up or
-# shutting down): either way a server runs.
+# shutting down): either way a server runs. 2 is no answer; 3 means it did not even try, which
+# says nothing about the server, so nothing starts.
 live_server_runs() {
   local rc=0
-  pg_isready --quiet --host "$DB_LIVE_HOST" --port "$port" --timeout 5 || rc=$?
+  pg_isready --quiet --host "$DB_LIVE_HOST" --port "$port" --username "$user" --timeout 5 || rc=$?
+  [ "$rc" -ne 3 ] || die "pg_isready could not check $DB_LIVE_HOST:$port (exit 3: bad parameters)"
   [ "$rc" -le 1 ]
 }
 
 # The entrypoint's own initialisation server listens on its socket only: TCP answers only once
 # the server it finally starts is up.
 private_server_ready() {
-  pg_isready --quiet --host 127.0.0.1 --port "$port" --timeout 5
+  pg_isready --quiet --host 127.0.0.1 --port "$port" --username "$user" --timeout 5
 }
 
 refuse_while_live_server_runs live_server_runs

@@ -200,7 +200,8 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
         createHash("sha256").update(value).digest("hex").slice(0, 16),
       ),
     },
-    ...scriptPod(bundle, { script: engine.files.createDatabase }),
+    // In the server's namespace, as the server's user: it only runs the client tools.
+    ...scriptPod(bundle, { script: engine.files.createDatabase, runAs: engine.user }),
     options: { dependsOn: jobPolicies },
   });
 

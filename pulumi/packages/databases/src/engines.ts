@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { images } from "@infra/core";
+import type { RunAs } from "@infra/scripting";
 
 /** The directory of the database scripts (hooks, private server, database creation). */
 export const databaseScriptsDir = join(__dirname, "..", "scripts");
@@ -17,10 +18,27 @@ export interface DatabaseEngine {
   name: DatabaseKind;
   /** The account the hooks and database jobs use: a superuser / an admin with GRANT OPTION. */
   adminUser: string;
-  /** Where the data volume mounts in the server's container (and the private server's). */
-  dataMount: { mountPath: string; subPath?: string };
+  /**
+   * The image's own unprivileged user and group, which the server, its private server and every
+   * job of the server's run as: its entrypoint then initialises and starts the server as that user
+   * directly instead of stepping down from root.
+   */
+  user: RunAs;
+  /**
+   * Where the data volume mounts, whole, in the server's container (and the private server's). The
+   * server keeps its data in a directory inside it that its entrypoint creates as the server's user
+   * (PGDATA, MariaDB's datadir), so the server owns it whatever the volume's root is, and a
+   * volume's lost+found never looks like a database to the server and the dumps.
+   */
+  dataMount: string;
+  /** Where the server puts its socket and lock files: an emptyDir, as the root filesystem is read-only. */
+  runDir: string;
   /** The server image's variables, given the admin password's file. */
   serverEnv(adminPasswordFile: string): Record<string, string>;
+  /** The server container's command (the image's entrypoint runs it); the image's own when omitted. */
+  serverArgs?: string[];
+  /** What the private server's start script needs besides the image's variables. */
+  privateServerEnv: Record<string, string>;
   /** The scheme of the connection URLs apps get. */
   urlScheme: string;
   /** The scripts, by role. */
@@ -35,6 +53,10 @@ export interface DatabaseEngine {
   };
 }
 
+// Where each server keeps its data, inside its volume (`dataMount`).
+const postgresqlDataDir = "/var/lib/postgresql/data/pgdata";
+const mariadbDataDir = "/var/lib/mysql/mysql";
+
 export const engines: Record<DatabaseKind, DatabaseEngine> = {
   postgresql: {
     kind: "postgresql",
@@ -42,12 +64,19 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
     port: 5432,
     name: "postgresql",
     adminUser: "postgres",
-    dataMount: { mountPath: "/var/lib/postgresql/data" },
+    // docker-library/postgres 15/bookworm/Dockerfile: `useradd -r -g postgres --uid=999`, group 999.
+    user: { user: 999, group: 999 },
+    dataMount: "/var/lib/postgresql/data",
+    // The socket directory compiled into Debian's PostgreSQL, which the image creates.
+    runDir: "/var/run/postgresql",
     serverEnv: (adminPasswordFile) => ({
       POSTGRES_PASSWORD_FILE: adminPasswordFile,
-      // initdb needs an empty directory: a volume's root may hold lost+found.
-      PGDATA: "/var/lib/postgresql/data/pgdata",
+      // A subdirectory, as initdb needs an empty one. The entrypoint creates it and chmods it to
+      // 0700 on every start, which PostgreSQL requires (the kubelet's fsGroup adds group
+      // permissions to the directories of a volume whose ownership it manages).
+      PGDATA: postgresqlDataDir,
     }),
+    privateServerEnv: {},
     urlScheme: "postgresql",
     files: {
       lib: "postgresql-lib.sh",
@@ -65,13 +94,22 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
     port: 3306,
     name: "mariadb",
     adminUser: "root",
-    // A subdirectory: a volume's lost+found would look like a database to the server and the dumps.
-    dataMount: { mountPath: "/var/lib/mysql", subPath: "mysql" },
+    // The image's `groupadd -r mysql && useradd -r -g mysql mysql`: 999:999, the first system ids
+    // of its Ubuntu base (MariaDB/mariadb-docker#287).
+    user: { user: 999, group: 999 },
+    dataMount: "/var/lib/mysql",
+    // The socket and pid file of the image's configuration (`/run/mysqld/mysqld.sock`).
+    runDir: "/run/mysqld",
     serverEnv: (adminPasswordFile) => ({
       MARIADB_ROOT_PASSWORD_FILE: adminPasswordFile,
       // A newer image of the same series upgrades the system tables on its first start.
       MARIADB_AUTO_UPGRADE: "1",
     }),
+    // The entrypoint reads the datadir from the server's arguments (`mariadbd --verbose --help`)
+    // and creates it (`mkdir -p`) as the server's user. It is the volume's `mysql/`, the directory
+    // a subPath mount held before, which the kubelet created as root with the volume root's mode.
+    serverArgs: ["mariadbd", `--datadir=${mariadbDataDir}`],
+    privateServerEnv: { DB_SERVER_DATADIR: mariadbDataDir },
     urlScheme: "mysql",
     files: {
       lib: "mariadb-lib.sh",

@@ -1,4 +1,4 @@
-import type { VolumeMountArgs } from "@infra/k8s";
+import { emptyDir, type VolumeMountArgs } from "@infra/k8s";
 import type { BackupHooks } from "@infra/restic";
 import type * as k8s from "@pulumi/kubernetes";
 import { type DatabaseEngine, databaseScripts, serverHost } from "./engines";
@@ -14,11 +14,17 @@ export interface ServerVolumes {
   data: k8s.core.v1.PersistentVolumeClaim;
 }
 
-/** The mounts of the server's container, which the private server of the offline jobs shares. */
+/**
+ * The mounts of the server's container, which the private server of the offline jobs shares: the
+ * whole volume, the admin password, and the directory of its socket and lock files (the root
+ * filesystem is read-only). The admin password's 0400 is 0440 for the server's group, the pod's
+ * fsGroup, which is how the server's user reads it.
+ */
 export function serverMounts(engine: DatabaseEngine, volumes: ServerVolumes): VolumeMountArgs[] {
   return [
-    { volume: volumes.data, ...engine.dataMount },
+    { volume: volumes.data, mountPath: engine.dataMount },
     { volume: volumes.adminSecret, mountPath: adminSecretDir, defaultMode: 0o400 },
+    { volume: emptyDir("run"), mountPath: engine.runDir },
   ];
 }
 
@@ -51,6 +57,7 @@ export function databaseBackupHooks(engine: DatabaseEngine, volumes: ServerVolum
         // Where the app's own server would answer: the private server refuses to start next to it.
         DB_LIVE_HOST: serverHost(engine),
         ...engine.serverEnv(adminPasswordFile),
+        ...engine.privateServerEnv,
       },
       mounts: serverMounts(engine, volumes),
     },

@@ -1,19 +1,34 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { closedPort, missingBinaries, ResticSandbox, run } from "@infra/restic/src/testing/restic-sandbox";
-import type { DatabaseKind } from "./engines";
+import {
+  canSwitchUsers,
+  giveTo,
+  kubeletDir,
+  type PodUser,
+  runAsPodUser,
+  secretFiles,
+  shareSandbox,
+} from "@infra/restic/src/testing/pod-user";
+import { localEnv, movedPath, writeBundle } from "@infra/restic/src/testing/rendered-job";
+import {
+  closedPort,
+  describeTree,
+  missingBinaries,
+  ResticSandbox,
+  run,
+} from "@infra/restic/src/testing/restic-sandbox";
+import { type DatabaseKind, engines } from "./engines";
 import { mariadbdPath, postgresBinDir } from "./testing/db-servers";
 import {
   type EntrypointServer,
-  letOthersTraverse,
-  localEnv,
+  nssWrapper,
   type RenderedDatabaseJobs,
+  type RenderedJob,
   renderDatabaseJobs,
   startWithEntrypoint,
-  writeBundle,
   writeFakeEntrypoint,
 } from "./testing/private-server";
 
@@ -24,8 +39,6 @@ interface Kind {
   skip: string | false;
   /** Gives the app's server (the "original" cluster's) an app with its data, as the admin. */
   seed(port: number): Promise<{ code: number; stderr: string }>;
-  /** Where the server's volume mounts in the jobs. */
-  volumeMount: string;
   /** A script (run by the bundle's runner, against DB_HOST/DB_PORT as the admin) printing the app's rows. */
   query: string;
   /** What `query` prints for the original data. */
@@ -34,7 +47,8 @@ interface Kind {
 
 function skipReason(binaries: string[], extra: string[]): string | false {
   const missing = [...missingBinaries(binaries), ...extra];
-  return missing.length > 0 ? `needs ${missing.join(", ")}, not installed` : false;
+  if (missing.length > 0) return `needs ${missing.join(", ")}, not installed`;
+  return canSwitchUsers ? false : "needs root, to run the server and its jobs as their pods' user";
 }
 
 const kinds: Kind[] = [
@@ -42,7 +56,10 @@ const kinds: Kind[] = [
     kind: "postgresql",
     skip: skipReason(
       ["bash", "restic", "rclone", "psql", "pg_dump", "pg_isready", "setpriv"],
-      postgresBinDir() ? [] : ["the PostgreSQL server (initdb)"],
+      [
+        ...(postgresBinDir() ? [] : ["the PostgreSQL server (initdb)"]),
+        ...(nssWrapper ? [] : ["nss_wrapper (libnss-wrapper), which the postgres image has"]),
+      ],
     ),
     seed(port) {
       return run(
@@ -71,7 +88,7 @@ const kinds: Kind[] = [
         },
       );
     },
-    volumeMount: "/var/lib/postgresql/data",
+
     query: `PGPASSWORD=$(cat "$DB_PASSWORD_FILE") psql --no-psqlrc -At -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d appdb \\
   -c "SELECT name, pg_get_userbyid(relowner) FROM items, pg_class WHERE relname = 'items' ORDER BY id"\n`,
     rows: "ünïcode ✓|app\nsecond|app\n",
@@ -79,7 +96,16 @@ const kinds: Kind[] = [
   {
     kind: "mariadb",
     skip: skipReason(
-      ["bash", "restic", "rclone", "mariadb", "mariadb-dump", "mariadb-admin", "mariadb-install-db"],
+      [
+        "bash",
+        "restic",
+        "rclone",
+        "mariadb",
+        "mariadb-dump",
+        "mariadb-admin",
+        "mariadb-install-db",
+        "setpriv",
+      ],
       mariadbdPath() ? [] : ["the MariaDB server (mariadbd)"],
     ),
     seed(port) {
@@ -96,88 +122,128 @@ const kinds: Kind[] = [
         },
       );
     },
-    volumeMount: "/var/lib/mysql",
+
     query: `MYSQL_PWD=$(cat "$DB_PASSWORD_FILE") mariadb --no-defaults --protocol=TCP -h "$DB_HOST" -P "$DB_PORT" \\
   -u "$DB_USER" --batch -N -e "SELECT name, (SELECT count(*) FROM mysql.global_priv WHERE User = 'app') FROM appdb.items ORDER BY id"\n`,
     rows: "ünïcode ✓\t1\nsecond\t1\n",
   },
 ];
 
+/** Every entry of a directory tree (not the directory itself) that does not belong to a user. */
+async function ownedByOthers(root: string, user: PodUser): Promise<string[]> {
+  return (await describeTree(root)).filter((entry) => entry.uid !== user.uid).map((entry) => entry.path);
+}
+
 for (const spec of kinds) {
-  describe(`the ${spec.kind} backup jobs with a private server`, { skip: spec.skip }, () => {
+  const engine = engines[spec.kind];
+
+  describe(`the ${spec.kind} server and its backup jobs with a private server, as the image's user`, {
+    skip: spec.skip,
+  }, () => {
     let box: ResticSandbox;
     let jobs: RenderedDatabaseJobs;
+    let user: PodUser;
     let original: EntrypointServer;
+    let originalVolume: string;
     let onlineDir: string;
     let offlineDir: string;
+    let adminDir: string;
+    let runDir: string;
     let entrypoint: string;
     let runs = 0;
 
+    /** The server's volume of a name: provisioned on first use, as the kubelet hands it to the pod. */
+    async function volumeOf(name: string): Promise<string> {
+      const path = join(box.root, `volume-${name}`);
+      return existsSync(path) ? path : kubeletDir(path, user);
+    }
+
+    /** The rendered pod's paths on this machine, for a pod mounting `volume`. */
+    const podPaths = (volume: string, extra: Record<string, string> = {}) => ({
+      [engine.dataMount]: volume,
+      "/secrets/database-admin": adminDir,
+      [engine.runDir]: runDir,
+      ...extra,
+    });
+
     /**
      * Runs a file of a bundle through its runner with a job's rendered variables, moved to this
-     * machine: the volume (a fresh directory per name), scratch, secrets and repository.
+     * machine (the volume, scratch, secrets and repository), as the user its pod runs as.
      */
     async function runJob(options: {
       bundle: string;
       file: string;
-      env: Record<string, string>;
+      job: RenderedJob;
       volume: string;
       overrides?: Record<string, string>;
     }) {
       const run_ = ++runs;
-      const volume = await box.dir(`volume-${options.volume}`);
-      await letOthersTraverse(volume);
+      const volume = await volumeOf(options.volume);
+      const home = join(box.root, `home-${run_}`);
+      await mkdir(home);
+      await giveTo(home, options.job.user);
       const env = localEnv(
-        options.env,
-        {
+        options.job.env,
+        podPaths(volume, {
           "/opt/scripts": options.bundle,
-          "/opt/tools": join(box.root, "tools"),
-          "/secrets/database-admin": join(box.root, "admin"),
+          "/opt/tools": join(box.root, "no-tools"),
           "/secrets/restic/password": box.passwordFile,
           "/secrets/rclone/rclone.conf": box.rcloneConfig,
-          "/cache": join(box.root, "cache"),
-          "/backup": await box.dir(`scratch-${run_}`),
-          [spec.volumeMount]: volume,
-        },
+          "/cache": box.cacheDir,
+          "/home/scripts": home,
+          "/backup": await kubeletDir(join(box.root, `scratch-${run_}`), options.job.user),
+        }),
         {
-          HOME: box.root,
           RESTIC_REPOSITORY: box.repository,
           DB_SERVER_ENTRYPOINT: entrypoint,
-          DB_PRIVATE_SERVER_PID_FILE: join(box.root, `server-${run_}.pid`),
+          DB_PRIVATE_SERVER_PID_FILE: join(home, "private-server.pid"),
           // Where the app's own server would answer: nothing listens there.
           DB_LIVE_HOST: "127.0.0.2",
           DB_PORT: String(await closedPort()),
-          MARIADB_DATADIR: volume,
           ...options.overrides,
         },
       );
-      const result = await run("bash", [join(options.bundle, "run.sh"), options.file], { env });
+      const result = await runAsPodUser(
+        options.job.user,
+        "bash",
+        [join(options.bundle, "run.sh"), options.file],
+        {
+          env,
+        },
+      );
       return { ...result, volume, pidFile: env.DB_PRIVATE_SERVER_PID_FILE as string };
     }
 
-    const snapshots = async () => box.snapshots(box.env(spec.kind));
+    // Read as root, with a cache of its own: the jobs' cache stays their user's.
+    const snapshots = async () =>
+      box.snapshots({ ...box.env(spec.kind), RESTIC_CACHE_DIR: join(box.root, "root-cache") });
 
     before(async () => {
-      box = await ResticSandbox.create();
       jobs = await renderDatabaseJobs(spec.kind);
+      user = jobs.server.user;
+      box = await ResticSandbox.create();
+      await shareSandbox(box, user);
       onlineDir = await writeBundle(jobs.onlineFiles, join(box.root, "online"));
       offlineDir = await writeBundle(jobs.offlineFiles, join(box.root, "offline"));
       // The test's own file in the offline bundle: it reads the app's rows from the private server.
       await writeFile(join(offlineDir, "query.sh"), spec.query);
-      await writeFile(join(await box.dir("admin"), "password"), adminPassword);
-      entrypoint = await writeFakeEntrypoint(spec.kind, box.root);
-      original = await startWithEntrypoint(
-        spec.kind,
+      adminDir = await secretFiles(join(box.root, "admin"), { password: adminPassword }, user);
+      // The emptyDir every pod of the server mounts for its socket (one here: ports tell them apart).
+      runDir = await kubeletDir(join(box.root, "run"), user);
+      entrypoint = await writeFakeEntrypoint(spec.kind, box.root, runDir);
+      originalVolume = await volumeOf("original");
+      original = await startWithEntrypoint({
+        kind: spec.kind,
         entrypoint,
-        await box.dir("original"),
-        join(box.root, "admin", "password"),
-      );
+        server: jobs.server,
+        moved: (value) => movedPath(value, podPaths(originalVolume)),
+      });
       const seeded = await spec.seed(original.port);
       assert.equal(seeded.code, 0, seeded.stderr);
       const backup = await runJob({
         bundle: onlineDir,
         file: "backup.sh",
-        env: jobs.scheduledEnv,
+        job: jobs.scheduled,
         volume: "unused",
         overrides: { DB_HOST: "127.0.0.1", DB_PORT: String(original.port) },
       });
@@ -189,11 +255,19 @@ for (const spec of kinds) {
       await box?.cleanup();
     });
 
+    it("runs the server and every backup job as the image's own user and group, never root", async () => {
+      for (const rendered of [jobs.server, jobs.scheduled, jobs.restore, jobs.final]) {
+        assert.deepEqual(rendered.user, { uid: 999, gid: 999, fsGroup: 999 });
+      }
+      // The server initialised its volume as that user: nothing in it is root's.
+      assert.deepEqual(await ownedByOthers(originalVolume, user), []);
+    });
+
     it("refuses to start a private server while the app's own server answers, touching nothing", async () => {
       const result = await runJob({
         bundle: offlineDir,
         file: "restore.sh",
-        env: jobs.restoreEnv,
+        job: jobs.restore,
         volume: "beside-live",
         overrides: { DB_LIVE_HOST: "127.0.0.1", DB_PORT: String(original.port) },
       });
@@ -203,36 +277,27 @@ for (const spec of kinds) {
       assert.deepEqual(await readdir(result.volume), []);
     });
 
-    it("restores the dump into an empty volume through a private server and stops it", async () => {
-      const result = await runJob({
-        bundle: offlineDir,
-        file: "restore.sh",
-        env: jobs.restoreEnv,
-        volume: "b",
-      });
+    it("restores the dump into an empty volume through a private server as the image's user, and stops it", async () => {
+      const result = await runJob({ bundle: offlineDir, file: "restore.sh", job: jobs.restore, volume: "b" });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /restore finished/);
       assert.match(result.stderr, /private server stopped/);
       assert.equal(existsSync(result.pidFile), false);
-      const rows = await runJob({ bundle: offlineDir, file: "query.sh", env: jobs.restoreEnv, volume: "b" });
+      assert.deepEqual(await ownedByOthers(result.volume, user), []);
+      const rows = await runJob({ bundle: offlineDir, file: "query.sh", job: jobs.restore, volume: "b" });
       assert.equal(rows.code, 0, rows.stderr);
       assert.equal(rows.stdout, spec.rows);
     });
 
     it("skips the restore when the volume already holds the data", async () => {
-      const result = await runJob({
-        bundle: offlineDir,
-        file: "restore.sh",
-        env: jobs.restoreEnv,
-        volume: "b",
-      });
+      const result = await runJob({ bundle: offlineDir, file: "restore.sh", job: jobs.restore, volume: "b" });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /data already present: skipping the restore/);
     });
 
     it("takes a verified final backup from the stopped server's volume, which restores elsewhere", async () => {
       const before = (await snapshots()).length;
-      const final = await runJob({ bundle: offlineDir, file: "backup.sh", env: jobs.finalEnv, volume: "b" });
+      const final = await runJob({ bundle: offlineDir, file: "backup.sh", job: jobs.final, volume: "b" });
       assert.equal(final.code, 0, final.stderr);
       assert.match(final.stderr, /done: verify the repository/);
       const after = await snapshots();
@@ -244,11 +309,12 @@ for (const spec of kinds) {
       const restored = await runJob({
         bundle: offlineDir,
         file: "restore.sh",
-        env: jobs.restoreEnv,
+        job: jobs.restore,
         volume: "c",
       });
       assert.equal(restored.code, 0, restored.stderr);
-      const rows = await runJob({ bundle: offlineDir, file: "query.sh", env: jobs.restoreEnv, volume: "c" });
+      assert.deepEqual(await ownedByOthers(restored.volume, user), []);
+      const rows = await runJob({ bundle: offlineDir, file: "query.sh", job: jobs.restore, volume: "c" });
       assert.equal(rows.stdout, spec.rows);
     });
 
@@ -256,7 +322,7 @@ for (const spec of kinds) {
       const result = await runJob({
         bundle: offlineDir,
         file: "restore.sh",
-        env: jobs.restoreEnv,
+        job: jobs.restore,
         volume: "broken",
         overrides: { DB_SERVER_ENTRYPOINT: "false" },
       });

@@ -4,11 +4,13 @@ import {
   createPersistentVolumeClaim,
   createSecret,
   createWorkloadService,
+  emptyDir,
   identityLabel,
   type ResourcesArgs,
   type WorkloadService,
 } from "@infra/k8s";
 import { type BackupConfig, createBackupRepository, createJobPair, type JobPair } from "@infra/restic";
+import { runAsPodSecurity } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -30,6 +32,16 @@ export interface DatabaseServerInfo {
   podLabels: Record<string, string>;
 }
 
+/**
+ * A database server's compute resources unless its project sets others: the engines' default
+ * buffers (PostgreSQL's shared_buffers and MariaDB's InnoDB buffer pool are 128 MB each) with room
+ * for connections and sorts, and no CPU limit, since every app's queries wait on the server.
+ */
+export const databaseServerResources: ResourcesArgs = {
+  requests: { cpu: "50m", memory: "256Mi" },
+  limits: { memory: "1Gi" },
+};
+
 export interface DatabaseServerArgs {
   kind: DatabaseKind;
   /**
@@ -43,6 +55,10 @@ export interface DatabaseServerArgs {
   storageSize: string;
   /** The storage class; the cluster's default when omitted. */
   storageClassName?: string;
+  /**
+   * The server's compute resources.
+   * @default databaseServerResources
+   */
   resources?: ResourcesArgs;
   /**
    * The stack's backup settings with the credentials of the server's own repository
@@ -110,6 +126,8 @@ export function createDatabaseServer(args: DatabaseServerArgs): DatabaseServer {
     repository: createBackupRepository({ namespace, config: args.backup }),
     hooks: databaseBackupHooks(engine, volumes),
     kubeContext: args.kubeContext,
+    // The server's files are its user's: the private server runs as it, and the dumps need no more.
+    runAs: engine.user,
   });
   const server = createWorkloadService({
     name: engine.name,
@@ -118,14 +136,20 @@ export function createDatabaseServer(args: DatabaseServerArgs): DatabaseServer {
     portName: engine.kind,
     // The image's stop signal shuts the server down cleanly; a large buffer pool takes a while.
     terminationGracePeriodSeconds: 120,
+    // As the image's own user from the start, so the entrypoint never runs as root.
+    podSecurity: runAsPodSecurity(engine.user),
     container: {
       image: engine.image,
+      ...(engine.serverArgs ? { args: engine.serverArgs } : {}),
       env: engine.serverEnv(adminPasswordFile),
-      volumeMounts: serverMounts(engine, volumes),
+      // Temporary files (MariaDB's on-disk temporary tables) go to /tmp; the rest is the volume's.
+      volumeMounts: [...serverMounts(engine, volumes), { volume: emptyDir("tmp"), mountPath: "/tmp" }],
+      // A server needs no capability, and writes nothing outside its volume and emptyDirs.
+      securityContext: { readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
       // The entrypoint's initialisation server listens on its socket only: TCP means ready.
       readinessProbe: { tcpSocket: { port: engine.port }, periodSeconds: 5 },
       livenessProbe: { tcpSocket: { port: engine.port }, periodSeconds: 20, failureThreshold: 6 },
-      ...(args.resources ? { resources: args.resources } : {}),
+      resources: args.resources ?? databaseServerResources,
     },
     options: { dependsOn: backups.dependsOn },
   });

@@ -27,7 +27,10 @@ export interface ProbeArgs {
   failureThreshold?: number;
 }
 
-/** The container's security settings; privilege escalation is off unless asked for. */
+/**
+ * The container's security settings. By default it may not escalate privileges and holds no Linux
+ * capability, as Pod Security `restricted` requires.
+ */
 export interface ContainerSecurityArgs {
   runAsUser?: number;
   runAsGroup?: number;
@@ -35,14 +38,33 @@ export interface ContainerSecurityArgs {
   readOnlyRootFilesystem?: boolean;
   allowPrivilegeEscalation?: boolean;
   privileged?: boolean;
-  /** Linux capabilities to add and drop, for example `{ add: ["NET_ADMIN"] }`. */
+  /**
+   * Linux capabilities to add and drop, for example `{ add: ["NET_ADMIN"] }` (added back after
+   * dropping all). `restricted` allows adding NET_BIND_SERVICE only, `baseline` the runtime's
+   * defaults only.
+   * @default { drop: ["ALL"] }
+   */
   capabilities?: { add?: string[]; drop?: string[] };
 }
 
-/** Compute resources of a container. */
+/** A memory quantity in mebibytes or gibibytes, for example `"128Mi"`. */
+export type MemoryQuantity = `${number}Mi` | `${number}Gi`;
+/** A CPU quantity in millicores, for example `"100m"` (a tenth of a core). */
+export type CpuQuantity = `${number}m`;
+
+/**
+ * Compute resources of a container: what the scheduler reserves for it on the node, and the
+ * ceiling that keeps it from taking the memory (and, where throttling is harmless, the CPU) of
+ * everything else on the single node, the API server's k3s process included.
+ */
 export interface ResourcesArgs {
-  requests?: { cpu?: string; memory?: string };
-  limits?: { cpu?: string; memory?: string };
+  /** Reserved on the node; the container's share of the CPU when the node is busy. */
+  requests: { cpu: CpuQuantity; memory: MemoryQuantity };
+  /**
+   * `memory`: the container is OOM-killed above it. `cpu`: throttled above it; set it only where a
+   * slower container harms no one waiting for it (jobs, helpers), not on request-serving processes.
+   */
+  limits: { memory: MemoryQuantity; cpu?: CpuQuantity };
 }
 
 export interface ContainerArgs {
@@ -60,7 +82,10 @@ export interface ContainerArgs {
   ports?: ContainerPortArgs[];
   /** What to mount: PVCs, ConfigMaps, Secrets, emptyDirs, host paths (objects, not names). */
   volumeMounts?: VolumeMountArgs[];
-  /** Compute resources. */
+  /**
+   * Compute resources. Optional here only so that the kit above (the app kit, the script pods)
+   * can supply its own default; synth fails any container rendered without a memory limit.
+   */
   resources?: ResourcesArgs;
   /** Security settings. */
   securityContext?: ContainerSecurityArgs;
@@ -100,7 +125,7 @@ function probe(args: ProbeArgs): k8s.types.input.core.v1.Probe {
 }
 
 function securityContext(args: ContainerSecurityArgs = {}): k8s.types.input.core.v1.SecurityContext {
-  const { capabilities } = args;
+  const capabilities = args.capabilities ?? {};
   return {
     allowPrivilegeEscalation: args.allowPrivilegeEscalation ?? args.privileged ?? false,
     ...(args.privileged === undefined ? {} : { privileged: args.privileged }),
@@ -110,22 +135,15 @@ function securityContext(args: ContainerSecurityArgs = {}): k8s.types.input.core
     ...(args.readOnlyRootFilesystem === undefined
       ? {}
       : { readOnlyRootFilesystem: args.readOnlyRootFilesystem }),
-    ...(capabilities
-      ? {
-          capabilities: {
-            ...(capabilities.add ? { add: capabilities.add } : {}),
-            ...(capabilities.drop ? { drop: capabilities.drop } : {}),
-          },
-        }
-      : {}),
+    capabilities: {
+      ...(capabilities.add ? { add: capabilities.add } : {}),
+      drop: capabilities.drop ?? ["ALL"],
+    },
   };
 }
 
 function resources(args: ResourcesArgs): k8s.types.input.core.v1.ResourceRequirements {
-  return {
-    ...(args.requests ? { requests: { ...args.requests } } : {}),
-    ...(args.limits ? { limits: { ...args.limits } } : {}),
-  };
+  return { requests: { ...args.requests }, limits: { ...args.limits } };
 }
 
 /** Builds a container spec, declaring the volumes it mounts in `volumes`. */

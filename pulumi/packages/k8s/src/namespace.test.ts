@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { charts } from "@infra/core";
+import { charts, kubernetesVersion } from "@infra/core";
 import * as k8s from "@pulumi/kubernetes";
 import { render } from "@tools/synth/src/testing";
 import { createConfigMap } from "./config-map";
@@ -67,11 +67,7 @@ describe("createNamespace", () => {
   it("creates the namespace through the given provider, with its labels and the identity label", async () => {
     const rendered = await render(() => {
       const provider = new k8s.Provider("cluster", { context: "test" });
-      createNamespace({
-        name: "apps",
-        provider,
-        labels: { "pod-security.kubernetes.io/enforce": "restricted", [identityLabel]: "other" },
-      });
+      createNamespace({ name: "apps", provider, labels: { team: "media", [identityLabel]: "other" } });
     });
     const provider = rendered.resources.find((resource) => resource.type === providerType);
     const namespace = rendered.resources.find((resource) => resource.type === namespaceType);
@@ -80,11 +76,59 @@ describe("createNamespace", () => {
       namespace.provider?.startsWith(`${provider.urn}::`),
       `the namespace uses ${namespace.provider}`,
     );
-    assert.deepEqual(rendered.manifest("Namespace", "apps").metadata.labels, {
-      "pod-security.kubernetes.io/enforce": "restricted",
-      "app.kubernetes.io/managed-by": "pulumi",
-      [identityLabel]: "apps",
+    const labels = rendered.manifest("Namespace", "apps").metadata.labels;
+    assert.equal(labels.team, "media");
+    assert.equal(labels["app.kubernetes.io/managed-by"], "pulumi");
+    assert.equal(labels[identityLabel], "apps");
+  });
+
+  it("holds its pods to Pod Security restricted by default, enforced, audited and warned about at the servers' Kubernetes minor", async () => {
+    const rendered = await render(() => {
+      createNamespace({ name: "apps", provider: new k8s.Provider("cluster", { context: "test" }) });
     });
+    const labels = rendered.manifest("Namespace", "apps").metadata.labels;
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(labels).filter(([label]) => label.startsWith("pod-security."))),
+      {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "v1.35",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": "v1.35",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "v1.35",
+      },
+    );
+    assert.equal(kubernetesVersion, "v1.35");
+  });
+
+  for (const level of ["baseline", "privileged"] as const) {
+    it(`holds its pods to the ${level} level it is given, in every mode`, async () => {
+      const rendered = await render(() => {
+        createNamespace({
+          name: "relays",
+          provider: new k8s.Provider("cluster", { context: "test" }),
+          podSecurity: level,
+        });
+      });
+      assert.deepEqual(rendered.errors, []);
+      const labels = rendered.manifest("Namespace", "relays").metadata.labels;
+      for (const mode of ["enforce", "audit", "warn"]) {
+        assert.equal(labels[`pod-security.kubernetes.io/${mode}`], level, mode);
+      }
+    });
+  }
+
+  it("refuses Pod Security labels given as plain labels, which would bypass the level", async () => {
+    const rendered = await render(() => {
+      createNamespace({
+        name: "apps",
+        provider: new k8s.Provider("cluster", { context: "test" }),
+        labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+      });
+    });
+    assert.deepEqual(rendered.errors, [
+      "Namespace apps: label pod-security.kubernetes.io/enforce comes from the podSecurity option, not from labels",
+    ]);
   });
 
   it("parents every namespaced object to its namespace and creates it through the namespace's provider", async () => {

@@ -69,21 +69,45 @@ describe("pod template", () => {
     assert.equal("automountServiceAccountToken" in template.spec, false);
   });
 
-  it("turns privilege escalation off in every container by default", async () => {
+  it("turns privilege escalation off and drops every capability in every container by default, as restricted requires", async () => {
     const template = await podTemplate(() => ({
       initContainers: [{ image: "busybox:1.37" }],
       container: { image: "nginx:1.27" },
       sidecars: [{ image: "busybox:1.37" }],
     }));
     const containers = [...template.spec.initContainers, ...template.spec.containers];
+    const restricted = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
     assert.deepEqual(
       containers.map((container) => [container.name, container.securityContext]),
       [
-        ["init-0", { allowPrivilegeEscalation: false }],
-        ["web", { allowPrivilegeEscalation: false }],
-        ["sidecar-0", { allowPrivilegeEscalation: false }],
+        ["init-0", restricted],
+        ["web", restricted],
+        ["sidecar-0", restricted],
       ],
     );
+  });
+
+  it("requires a non-root user and the runtime's seccomp profile for the pod by default", async () => {
+    const template = await podTemplate(() => ({ container: { image: "nginx:1.27" } }));
+    assert.deepEqual(template.spec.securityContext, {
+      seccompProfile: { type: "RuntimeDefault" },
+      runAsNonRoot: true,
+    });
+  });
+
+  it("runs a pod as root only when told to, for a workload that needs it", async () => {
+    const template = await podTemplate(() => ({
+      container: {
+        image: "wireguard:1.0",
+        securityContext: { capabilities: { add: ["NET_ADMIN"], drop: ["ALL"] } },
+      },
+      podSecurity: { runAsNonRoot: false },
+    }));
+    assert.equal(template.spec.securityContext.runAsNonRoot, false);
+    assert.deepEqual(template.spec.containers[0].securityContext.capabilities, {
+      add: ["NET_ADMIN"],
+      drop: ["ALL"],
+    });
   });
 
   it("allows privilege escalation for a privileged container, as Kubernetes requires", async () => {
@@ -93,6 +117,7 @@ describe("pod template", () => {
     assert.deepEqual(template.spec.containers[0].securityContext, {
       allowPrivilegeEscalation: true,
       privileged: true,
+      capabilities: { drop: ["ALL"] },
     });
   });
 

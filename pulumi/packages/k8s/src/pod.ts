@@ -4,11 +4,17 @@ import { buildContainer, type ContainerArgs } from "./container";
 import { objectLabels } from "./metadata";
 import { configMapChecksum, PodVolumes } from "./volumes";
 
-/** Pod-level security settings. */
+/** Pod-level security settings; the runtime's seccomp profile always applies. */
 export interface PodSecurityArgs {
   runAsUser?: number;
   runAsGroup?: number;
   fsGroup?: number;
+  /**
+   * The kubelet refuses to start a container that would run as root (an image without a numeric
+   * non-root user needs `runAsUser`), as Pod Security `restricted` requires. `false` only for a
+   * workload that needs root, in a namespace whose level allows it.
+   * @default true
+   */
   runAsNonRoot?: boolean;
   /** Namespaced sysctls, for example `{ "net.ipv4.ip_forward": "1" }` (unsafe ones must be allowed by the node). */
   sysctls?: Record<string, string>;
@@ -49,7 +55,7 @@ function podSecurityContext(args: PodSecurityArgs = {}): k8s.types.input.core.v1
     ...(args.runAsUser === undefined ? {} : { runAsUser: args.runAsUser }),
     ...(args.runAsGroup === undefined ? {} : { runAsGroup: args.runAsGroup }),
     ...(args.fsGroup === undefined ? {} : { fsGroup: args.fsGroup }),
-    ...(args.runAsNonRoot === undefined ? {} : { runAsNonRoot: args.runAsNonRoot }),
+    runAsNonRoot: args.runAsNonRoot ?? true,
     ...(args.sysctls
       ? { sysctls: Object.entries(args.sysctls).map(([name, value]) => ({ name, value })) }
       : {}),

@@ -77,21 +77,63 @@ refuse_unfinished_restore() {
   done
 }
 
+# Sets SKIPPED to what the snapshot leaves out, as absolute paths: lost+found and the restore
+# marker (each volume's too) and the paths of BACKUP_EXCLUDE (restic's patterns).
+read_skipped() {
+  SKIPPED=("$BACKUP_DIR/lost+found" "$BACKUP_DIR/$RESTORE_MARKER")
+  local name path
+  for name in "${VOLUMES[@]}"; do
+    SKIPPED+=("$BACKUP_DIR/$name/lost+found" "$BACKUP_DIR/$name/$RESTORE_MARKER")
+  done
+  for path in "${EXCLUDES[@]}"; do
+    SKIPPED+=("$BACKUP_DIR/$path")
+  done
+}
+
+# Prints what this job's user cannot read of what the snapshot would hold: regular files it may
+# not read, and directories it may not list or enter (their content unseen). Left-out paths are
+# pruned as find's patterns, whose "*" also matches "/": that prunes at least what restic leaves
+# out, so nothing restic skips is reported.
+unreadable_entries() {
+  local prune=() path
+  for path in "${SKIPPED[@]}"; do
+    prune+=(-path "$path" -o)
+  done
+  find "$BACKUP_DIR" \( "${prune[@]}" -false \) -prune -o \
+    -type d \( ! -readable -o ! -executable \) -print -prune -o \
+    -type f ! -readable -print
+}
+
+# restic skips what it cannot read and still saves the snapshot (exit 3): it would become the
+# newest, and a restore would bring the app back without those files. So nothing is backed up
+# unless this job's user (the app's) can read everything.
+require_readable() {
+  local unreadable count
+  unreadable=$(unreadable_entries)
+  [ -n "$unreadable" ] || return 0
+  count=$(printf '%s\n' "$unreadable" | wc -l)
+  printf '%s\n' "$unreadable" | head -n 20 | sed 's/^/  cannot read: /' >&2
+  die "$count entries in $BACKUP_DIR cannot be read by this job's user (uid $(id -u), groups $(id -G | tr ' ' ','))," \
+    "listed above (at most 20): nothing was backed up. Give them to the app's user (the jobs run as the user" \
+    "the app's files belong to), or leave them out with BACKUP_EXCLUDE"
+}
+
 take_snapshot() {
   local tags=("--tag" "$BACKUP_APP") name path
   [ "$BACKUP_REASON" = final ] && tags+=("--tag" "final")
-  local excludes=(--exclude "$BACKUP_DIR/lost+found" --exclude "$BACKUP_DIR/$RESTORE_MARKER")
   if has_volumes; then
     for name in "${VOLUMES[@]}"; do
       [ -n "$(volume_data_entries "$name")" ] || log "warning: volume $name ($BACKUP_DIR/$name) is empty"
-      excludes+=(--exclude "$BACKUP_DIR/$name/lost+found" --exclude "$BACKUP_DIR/$name/$RESTORE_MARKER")
     done
   else
     [ -n "$(list_data_entries)" ] || log "warning: $BACKUP_DIR is empty; backing up an empty snapshot"
   fi
   for path in "${EXCLUDES[@]}"; do
     log "excluding $path"
-    excludes+=(--exclude "$BACKUP_DIR/$path")
+  done
+  local excludes=()
+  for path in "${SKIPPED[@]}"; do
+    excludes+=(--exclude "$path")
   done
   if has_volumes; then
     printf '%s\n' "${VOLUMES[@]}" >"$BACKUP_DIR/$LAYOUT_FILE"
@@ -131,6 +173,8 @@ main() {
     log "backing up $BACKUP_DIR (reason: $BACKUP_REASON)"
   fi
   refuse_unfinished_restore
+  read_skipped
+  step "check that this job's user can read every file" require_readable
   make_work_dir
   local repository_state
   repository_state=$(probe_repository)

@@ -87,16 +87,24 @@ verb() {
   if [ "$1" -eq 1 ]; then printf holds; else printf hold; fi
 }
 
+# empty_directory DIR: removes everything in DIR but lost+found and the marker. The restore runs as
+# the app's user, not root: a directory it restored without write permission (a snapshot's
+# read-only directory) is opened for its owner first, or its entries could not be removed.
+empty_directory() {
+  find "$1" -mindepth 1 -path "$1/lost+found" -prune -o -type d ! -perm -u=rwx -exec chmod u+rwx {} +
+  find "$1" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER" -exec rm -rf {} +
+}
+
 # What a previous restore wrote while its marker existed: everything in the directory (in every
 # volume and BACKUP_DIR's own entries beside them) except lost+found and the markers.
 clear_partial_restore() {
   local name
   if ! has_volumes; then
-    find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER" -exec rm -rf {} +
+    empty_directory "$BACKUP_DIR"
     return
   fi
   for name in "${VOLUMES[@]}"; do
-    find "$BACKUP_DIR/$name" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER" -exec rm -rf {} +
+    empty_directory "$BACKUP_DIR/$name"
   done
   scratch_entries -exec rm -rf {} +
 }
@@ -138,7 +146,9 @@ unfinished_targets() {
 mark_restore_in_progress() {
   local marker
   for marker in "${MARKERS[@]}"; do
-    touch "$marker"
+    touch "$marker" ||
+      die "cannot write into $(dirname "$marker") as this job's user (uid $(id -u)): the volume must be" \
+        "writable by the user the app's files belong to; nothing was restored"
   done
 }
 

@@ -1,5 +1,5 @@
 import { createCronJob, createJob, type NamespacedObjectArgs, type VolumeMountArgs } from "@infra/k8s";
-import { type ScriptBundle, scriptPod, scriptsDir } from "@infra/scripting";
+import { type RunAs, type ScriptBundle, scriptPod, scriptsDir } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Retention } from "./config";
@@ -25,6 +25,8 @@ interface AppJobArgs extends Pick<NamespacedObjectArgs, "namespace" | "options">
   bundle: ScriptBundle;
   /** Mounts of this job only (the app's volume, read-only for backups). */
   mounts?: VolumeMountArgs[];
+  /** Who the job runs as: the owner of the data's files (see `JobPairArgs.runAs`). */
+  runAs: RunAs;
 }
 
 export interface BackupJobArgs extends AppJobArgs {
@@ -95,6 +97,7 @@ export function createBackupJob(args: BackupJobArgs): k8s.batch.v1.CronJob {
       script: "backup.sh",
       env,
       ...(args.mounts ? { mounts: args.mounts } : {}),
+      runAs: args.runAs,
     }),
     ...(options ? { options } : {}),
   });
@@ -130,6 +133,7 @@ export function createRestoreJob(args: RestoreJobArgs): k8s.batch.v1.Job {
       script: "restore.sh",
       env,
       ...(args.mounts ? { mounts: args.mounts } : {}),
+      runAs: args.runAs,
     }),
     options: {
       ...args.options,

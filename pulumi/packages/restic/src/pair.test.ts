@@ -31,6 +31,9 @@ function backupConfig(): BackupConfig {
   };
 }
 
+/** The user and group the app's files belong to. */
+const notesUser = { user: 1000, group: 1001 };
+
 /** Hooks shaped like a database server's: scripts in every job, a private server in the offline ones. */
 function serverHooks(volume: k8s.core.v1.PersistentVolumeClaim): BackupHooks {
   const server: ScriptEnvironment = {
@@ -103,6 +106,7 @@ async function renderPair(options: { stack?: string; hooks?: "server" | "app-dat
         retention: pulumi.output({ daily: 3, weekly: 2, monthly: 1 }),
         repository: createBackupRepository({ namespace, config: backupConfig() }),
         kubeContext: options.stack ?? "cloud-a",
+        runAs: notesUser,
       });
       createWorkload({
         name: "notes",
@@ -216,6 +220,7 @@ describe("createJobPair", () => {
         schedule: "@daily",
         repository: createBackupRepository({ namespace, config: backupConfig() }),
         kubeContext: "cloud-a",
+        runAs: { user: 999, group: 999 },
       });
     });
     const restore = rendered.manifest("Job", "postgresql-restore").spec.template.spec.containers[0].env;
@@ -263,6 +268,40 @@ describe("createJobPair", () => {
       { name: "pvc-notes-data", mountPath: "/backup/data" },
       { name: "pvc-notes-config", mountPath: "/backup/config" },
     ]);
+  });
+
+  it("runs every job as the user and group the app's files belong to, never root, with nothing more", async () => {
+    const { container } = await renderPair({ hooks: "app-database" });
+    for (const [kind, name] of [
+      ["CronJob", "notes-backup"],
+      ["CronJob", "notes-final-backup"],
+      ["Job", "notes-restore"],
+    ] as const) {
+      const { spec } = container(kind, name);
+      assert.deepEqual(
+        spec.securityContext,
+        {
+          seccompProfile: { type: "RuntimeDefault" },
+          runAsUser: 1000,
+          runAsGroup: 1001,
+          fsGroup: 1001,
+          runAsNonRoot: true,
+        },
+        name,
+      );
+      for (const each of [...spec.initContainers, ...spec.containers]) {
+        assert.equal(each.securityContext.readOnlyRootFilesystem, true, `${name} ${each.name}`);
+        assert.deepEqual(each.securityContext.capabilities, { drop: ["ALL"] }, `${name} ${each.name}`);
+        assert.equal(each.securityContext.allowPrivilegeEscalation, false, `${name} ${each.name}`);
+      }
+      // restic's cache, temporary files and the home directory are the pod's emptyDirs.
+      const scratch = spec.containers[0].volumeMounts
+        .filter((mount: Record<string, string>) =>
+          spec.volumes.some((volume: Record<string, any>) => volume.name === mount.name && volume.emptyDir),
+        )
+        .map((mount: Record<string, string>) => mount.mountPath);
+      assert.deepEqual(scratch.sort(), ["/backup", "/cache", "/home/scripts", "/opt/tools", "/tmp"], name);
+    }
   });
 
   it("copies restic and rclone in from their pinned images before the script runs", async () => {
@@ -488,6 +527,7 @@ describe("createJobPair", () => {
           schedule: "@daily",
           repository: createBackupRepository({ namespace, config: backupConfig() }),
           kubeContext: "test",
+          runAs: notesUser,
           ...args(claim),
         });
       });

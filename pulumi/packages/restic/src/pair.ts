@@ -1,5 +1,5 @@
 import { emptyDir, type VolumeMountArgs } from "@infra/k8s";
-import { createScriptBundle, type ScriptBundle, type ScriptEnvironment } from "@infra/scripting";
+import { createScriptBundle, type RunAs, type ScriptBundle, type ScriptEnvironment } from "@infra/scripting";
 import type * as command from "@pulumi/command";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -74,6 +74,13 @@ export interface JobPairArgs {
   repository: BackupRepository;
   /** The server's kube context (`getSharedEnvironment().server`): the final backup runs kubectl with it. */
   kubeContext: pulumi.Input<string>;
+  /**
+   * The user and group every job of the pair runs as (never root): those the data's files belong
+   * to, an app's own user or its database server's, so that restic reads every file and a restore
+   * gives the files back to them. A file that user cannot read fails the backup, before any
+   * snapshot is written; files of other owners come back owned by it (scripts/README.md).
+   */
+  runAs: RunAs;
 }
 
 /** An app's backups, as the stack exports them for `task backup:status` and `task backup:prune`. */
@@ -207,6 +214,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
       ...(exclude.length > 0 ? { exclude } : {}),
       mounts: volumeMounts(true),
       final,
+      runAs: args.runAs,
       options,
     });
   const backup = backupJob(false);
@@ -217,6 +225,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
     bundle: offline,
     ...(hooks ? { presentHook: hooks.present, restoreHook: hooks.restore } : {}),
     mounts: volumeMounts(false),
+    runAs: args.runAs,
     options,
   });
   const bundles = offline === online ? [online] : [online, offline];

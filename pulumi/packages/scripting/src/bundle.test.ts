@@ -30,12 +30,15 @@ const server: ScriptEnvironment = {
   env: { SERVER_HOST: "127.0.0.1" },
 };
 
+/** The user and group the jobs below run as. */
+const runAs = { user: 1000, group: 2000 };
+
 async function renderJob(environments: ScriptEnvironment[], script = "work.sh") {
   let bundle: ScriptBundle | undefined;
   const rendered = await render(() => {
     const namespace = namespaceOnCluster();
     bundle = createScriptBundle({ name: "jobs", namespace, environments });
-    createJob({ name: "run", namespace, ...scriptPod(bundle, { script, args: ["--now"] }) });
+    createJob({ name: "run", namespace, ...scriptPod(bundle, { script, args: ["--now"], runAs }) });
   });
   assert.deepEqual(rendered.errors, []);
   return { rendered, bundle: bundle as ScriptBundle, job: rendered.manifest("Job", "run") };
@@ -90,14 +93,75 @@ describe("createScriptBundle", () => {
     assert.deepEqual(container.env, [
       { name: "TOOL_MODE", value: "fast" },
       { name: "SERVER_HOST", value: "127.0.0.1" },
+      { name: "HOME", value: "/home/scripts" },
     ]);
     assert.deepEqual(
       container.volumeMounts.map((mount: Record<string, unknown>) => [mount.name, mount.mountPath]),
       [
         ["cm-jobs", "/opt/scripts"],
         ["tools", "/opt/tools"],
+        ["tmp", "/tmp"],
+        ["home", "/home/scripts"],
         ["cache", "/cache"],
       ],
+    );
+  });
+
+  it("runs every container as the given user and group, without capabilities, on a read-only root filesystem", async () => {
+    const { job } = await renderJob([tool, server]);
+    const pod = job.spec.template.spec;
+    assert.deepEqual(pod.securityContext, {
+      seccompProfile: { type: "RuntimeDefault" },
+      runAsUser: 1000,
+      runAsGroup: 2000,
+      fsGroup: 2000,
+      runAsNonRoot: true,
+    });
+    for (const container of [...pod.initContainers, ...pod.containers]) {
+      assert.deepEqual(
+        container.securityContext,
+        { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        container.name,
+      );
+    }
+    // What the scripts write goes to emptyDirs: temporary files and the home directory.
+    assert.deepEqual(
+      pod.volumes.filter((volume: Record<string, unknown>) => volume.emptyDir).map((v: any) => v.name),
+      ["tools", "tmp", "home", "cache"],
+    );
+  });
+
+  it("refuses to run a script pod as root", async () => {
+    for (const root of [
+      { user: 0, group: 2000 },
+      { user: 1000, group: 0 },
+    ]) {
+      const rendered = await render(() => {
+        const namespace = namespaceOnCluster();
+        const bundle = createScriptBundle({ name: "jobs", namespace, environments: [tool] });
+        scriptPod(bundle, { script: "work.sh", runAs: root });
+      });
+      assert.match(
+        rendered.errors.join("\n"),
+        /Script bundle "jobs": runAs\.(user|group) must be an id other than root/,
+      );
+    }
+  });
+
+  it("keeps HOME for the pod's own writable home directory", async () => {
+    const rendered = await render(() => {
+      const namespace = namespaceOnCluster();
+      const bundle = createScriptBundle({
+        name: "jobs",
+        namespace,
+        environments: [{ ...tool, env: { HOME: "/root" } }],
+      });
+      scriptPod(bundle, { script: "work.sh", runAs });
+    });
+    assert.match(rendered.errors.join("\n"), /HOME is the pod's own home directory, \/home\/scripts/);
+    assert.throws(
+      () => mergeEnvironments([{ name: "bad", mounts: [{ volume: emptyDir("t"), mountPath: "/tmp" }] }]),
+      /\/tmp is reserved for the bundle/,
     );
   });
 
@@ -109,7 +173,7 @@ describe("createScriptBundle", () => {
       createJob({
         name: "run",
         namespace,
-        ...scriptPod(bundle, { script: "work.sh", env: { TOKEN: secretKeyRef(secret, "token") } }),
+        ...scriptPod(bundle, { script: "work.sh", env: { TOKEN: secretKeyRef(secret, "token") }, runAs }),
       });
     });
     const env = rendered.manifest("Job", "run").spec.template.spec.containers[0].env;
@@ -123,7 +187,7 @@ describe("createScriptBundle", () => {
     const rendered = await render(() => {
       const namespace = namespaceOnCluster();
       const bundle = createScriptBundle({ name: "jobs", namespace, environments: [tool] });
-      scriptPod(bundle, { script: "work.sh", env: { TOOL_MODE: "slow" } });
+      scriptPod(bundle, { script: "work.sh", env: { TOOL_MODE: "slow" }, runAs });
     });
     assert.match(rendered.errors.join("\n"), /Variable TOOL_MODE is already set by script bundle "jobs"/);
   });
@@ -135,7 +199,7 @@ describe("createScriptBundle", () => {
         namespace: namespaceOnCluster(),
         environments: [tool],
       });
-      scriptPod(bundle, { script: "missing.sh" });
+      scriptPod(bundle, { script: "missing.sh", runAs });
     });
     assert.match(rendered.errors.join("\n"), /Script bundle "jobs" has no file "missing.sh"/);
   });

@@ -6,6 +6,12 @@ export const scriptsDir = "/opt/scripts";
 export const toolsDir = "/opt/tools";
 /** The generated runner's file name in a bundle (no environment may use it). */
 export const runnerFile = "run.sh";
+/**
+ * The writable scratch of every script pod, whose root filesystem is read-only: temporary files
+ * (`mktemp`) and the home directory (`HOME`), each an emptyDir that lives as long as the pod.
+ */
+export const tmpDir = "/tmp";
+export const homeDir = "/home/scripts";
 
 /**
  * Files taken from a pinned image before the scripts run: an init container copies them into the
@@ -107,7 +113,7 @@ function checkEnvironment(environment: ScriptEnvironment): void {
     }
   }
   for (const mount of environment.mounts ?? []) {
-    if (mount.mountPath === scriptsDir || mount.mountPath === toolsDir) {
+    if ([scriptsDir, toolsDir, tmpDir, homeDir].includes(mount.mountPath)) {
       throw new Error(`${where}: ${mount.mountPath} is reserved for the bundle`);
     }
   }

@@ -124,6 +124,14 @@ describe("createSubnetRouter", () => {
     });
   });
 
+  it("reserves CPU and memory for the router and caps its memory, never its CPU", () => {
+    const [container] = rendered.manifest("Deployment", "router").spec.template.spec.containers;
+    assert.deepEqual(container.resources, {
+      requests: { cpu: "10m", memory: "64Mi" },
+      limits: { memory: "256Mi" },
+    });
+  });
+
   it("reaches Tailscale's servers and relays on 443 and STUN on the public internet only, and peers' WireGuard port anywhere outside the cluster", () => {
     const policy = rendered.manifest("CiliumNetworkPolicy", "router-tailscale");
     assert.deepEqual(policy.spec.egress, [

@@ -101,6 +101,9 @@ export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
         TS_EXTRA_ARGS: `--advertise-tags=${args.tag}`,
       },
       securityContext: { capabilities: { drop: ["ALL"] } },
+      // No CPU limit: userspace networking carries every tailnet connection into the cluster in
+      // this process, and throttling it would slow them all.
+      resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     },
   });
   const policies = [

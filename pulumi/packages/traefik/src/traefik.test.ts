@@ -102,9 +102,27 @@ describe("createTraefik", () => {
     });
   });
 
-  it("puts a LoadBalancer Service on the node with the client's source address kept", () => {
+  it("puts a LoadBalancer Service on the node with the client's source address kept and no node ports", () => {
     assert.deepEqual(loadBalancer.values.service, {
-      spec: { type: "LoadBalancer", externalTrafficPolicy: "Local" },
+      spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", allocateLoadBalancerNodePorts: false },
+    });
+  });
+
+  it("requests CPU and memory for Traefik and caps its memory but not its CPU", () => {
+    for (const { values } of [clusterIp, loadBalancer, idle]) {
+      assert.deepEqual(values.resources, {
+        requests: { cpu: "50m", memory: "64Mi" },
+        limits: { memory: "256Mi" },
+      });
+    }
+  });
+
+  it("runs Traefik's pod as the chart's non-root user with the runtime's seccomp profile, as restricted requires", () => {
+    assert.deepEqual(clusterIp.values.podSecurityContext, {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
     });
   });
 

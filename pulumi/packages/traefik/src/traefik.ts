@@ -1,6 +1,12 @@
 import { apiServerPort, createPolicy, type Peer } from "@infra/cilium";
 import { charts } from "@infra/core";
-import { createHelmRelease, createServiceAccount, identityLabel, objectLabels } from "@infra/k8s";
+import {
+  createHelmRelease,
+  createServiceAccount,
+  identityLabel,
+  objectLabels,
+  type ResourcesArgs,
+} from "@infra/k8s";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { traefikClusterRules } from "./rbac";
@@ -86,7 +92,14 @@ function entryPointValues(trustedForwarders: string[] | undefined): Record<strin
 
 function serviceSpec(service: TraefikService): Record<string, unknown> {
   if (service.type === "LoadBalancer") {
-    return { type: "LoadBalancer", externalTrafficPolicy: service.externalTrafficPolicy };
+    return {
+      type: "LoadBalancer",
+      externalTrafficPolicy: service.externalTrafficPolicy,
+      // Cilium serves the load balancer's address itself; a node port would open the entrypoints on
+      // a second, unfiltered port of every node address (ServiceSpec.allocateLoadBalancerNodePorts,
+      // https://kubernetes.io/docs/concepts/services-networking/service/#load-balancer-nodeport-allocation).
+      allocateLoadBalancerNodePorts: false,
+    };
   }
   return { type: "ClusterIP", ...(service.clusterIp === undefined ? {} : { clusterIP: service.clusterIp }) };
 }
@@ -148,8 +161,34 @@ export function traefikValues(args: TraefikArgs, releaseName: string): Record<st
     gateway: { enabled: false },
     ports: entryPointValues(args.trustedForwarders),
     service: { spec: serviceSpec(args.service) },
+    resources: traefikResources,
+    podSecurityContext: traefikPodSecurityContext,
   };
 }
+
+/**
+ * Traefik's compute resources: no CPU limit (it proxies every request, so throttling it would slow
+ * them all), a memory limit that the chart also passes to Go as GOMEMLIMIT (templates/_podtemplate.tpl),
+ * so the garbage collector works harder before the kernel would kill it. The chart sets none by
+ * default (values.yaml `resources: {}`).
+ */
+export const traefikResources: ResourcesArgs = {
+  requests: { cpu: "50m", memory: "64Mi" },
+  limits: { memory: "256Mi" },
+};
+
+/**
+ * The pod's security context: the chart's defaults (values.yaml `podSecurityContext`: user and group
+ * 65532, non-root) and the runtime's seccomp profile, which the chart does not set and Pod Security
+ * `restricted` requires. Its container context (`securityContext`: no privilege escalation, every
+ * capability dropped, read-only root) already satisfies `restricted`.
+ */
+const traefikPodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  seccompProfile: { type: "RuntimeDefault" },
+};
 
 const kubeDns = { "k8s:k8s-app": "kube-dns" };
 

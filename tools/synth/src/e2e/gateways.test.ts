@@ -409,10 +409,14 @@ describe("the tailnet policy", () => {
 });
 
 describe("the public gateway", () => {
-  it("publishes Traefik on the node's ports 80/443, keeping the client's source address", () => {
+  it("publishes Traefik on the node's ports 80/443, keeping the client's source address, with no node ports", () => {
     for (const stack of stacks) {
       const values = helmValues(stack, "public-gateway");
-      assert.deepEqual(values.service.spec, { type: "LoadBalancer", externalTrafficPolicy: "Local" });
+      assert.deepEqual(values.service.spec, {
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        allocateLoadBalancerNodePorts: false,
+      });
       assert.equal(values.ports.web.exposedPort, 80);
       assert.equal(values.ports.websecure.exposedPort, 443);
     }

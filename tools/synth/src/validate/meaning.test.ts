@@ -24,6 +24,11 @@ function container(parts: TestStackParts): Record<string, any> {
 
 const deployment = "test/app: Deployment web/web";
 
+/** A container's resources with a memory limit, for containers the tests add. */
+const resources = { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } };
+/** The labels of a namespace that enforces Pod Security `restricted`. */
+const restrictedLabels = { "pod-security.kubernetes.io/enforce": "restricted" };
+
 describe("the valid test stack", () => {
   it("has no problem of meaning", async () => {
     assert.deepEqual(await problemsWith(), []);
@@ -201,6 +206,8 @@ describe("checking that a pod's mounts and references resolve", () => {
             name: "wait",
             image: "busybox:1.37",
             env: [{ name: "USER", valueFrom: { secretKeyRef: { name: "web-secrets", key: "user" } } }],
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+            resources,
           },
         ];
       },
@@ -259,6 +266,7 @@ describe("checking that a pod's mounts and references resolve", () => {
               {
                 name: "reader",
                 env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "issued", key: "token" } } }],
+                resources,
               },
             ],
           },
@@ -282,11 +290,18 @@ describe("checking that a pod's mounts and references resolve", () => {
               template: {
                 spec: {
                   restartPolicy: "OnFailure",
+                  securityContext: {
+                    runAsNonRoot: true,
+                    runAsUser: 1000,
+                    seccompProfile: { type: "RuntimeDefault" },
+                  },
                   containers: [
                     {
                       name: "backup",
                       image: "restic/restic:0.18.0",
                       envFrom: [{ secretRef: { name: "backup" } }],
+                      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                      resources,
                     },
                   ],
                 },
@@ -335,7 +350,22 @@ describe("objects a Helm release creates", () => {
           selector: { matchLabels: { app: "cilium-watcher" } },
           template: {
             metadata: { labels: { app: "cilium-watcher" } },
-            spec: { containers: [{ name: "watcher", image: "busybox:1.37", ...reads }] },
+            spec: {
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 1000,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              containers: [
+                {
+                  name: "watcher",
+                  image: "busybox:1.37",
+                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                  resources,
+                  ...reads,
+                },
+              ],
+            },
           },
         },
       });
@@ -458,7 +488,7 @@ describe("checking that routes reach a Service port", () => {
     const namespace = "kubernetes-dashboard";
     const stack = testStack((parts) => {
       parts.extra.push(
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: restrictedLabels } },
         {
           apiVersion: "gateway.networking.k8s.io/v1",
           kind: "HTTPRoute",
@@ -476,7 +506,7 @@ describe("checking that routes reach a Service port", () => {
       name: "kubernetes-dashboard",
       namespace,
       repositoryOpts: { repo: "https://kubernetes.github.io/dashboard" },
-      values,
+      values: { ...values, kong: { ...values.kong, resources } },
     };
     projectOf(stack, "app").resources.push(releaseRecord("app", release));
     return validateStack(stack);
@@ -579,6 +609,381 @@ describe("checking RBAC bindings", () => {
   });
 });
 
+describe("checking that every namespace the stack creates enforces a Pod Security level", () => {
+  const namespaceProblem = (what: string) =>
+    `test/app: Namespace web: metadata.labels["pod-security.kubernetes.io/enforce"]: ${what}`;
+
+  it("rejects a namespace without an enforce label", async () => {
+    const problems = await problemsWith((parts) => {
+      delete parts.app.namespace.metadata.labels;
+    });
+    assert.deepEqual(problems, [
+      namespaceProblem("not set: give the namespace a Pod Security level (privileged, baseline, restricted)"),
+    ]);
+  });
+
+  it("rejects an enforce label that names no level", async () => {
+    const problems = await problemsWith((parts) => {
+      parts.app.namespace.metadata.labels["pod-security.kubernetes.io/enforce"] = "strict";
+    });
+    assert.deepEqual(problems, [
+      namespaceProblem('"strict" is not a Pod Security level (privileged, baseline, restricted)'),
+    ]);
+  });
+
+  it("leaves a namespace the stack only reads, and its pods, to the cluster", async () => {
+    // kube-system is read, never labelled by the stack; a root pod there is Cilium's business.
+    const problems = await problemsWith((parts) => {
+      parts.extra.push({
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name: "agent", namespace: "kube-system" },
+        spec: {
+          selector: { matchLabels: { app: "agent" } },
+          template: {
+            metadata: { labels: { app: "agent" } },
+            spec: {
+              hostNetwork: true,
+              containers: [
+                { name: "agent", image: "busybox:1.37", securityContext: { privileged: true }, resources },
+              ],
+            },
+          },
+        },
+      });
+    });
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe("checking that every container has a memory limit", () => {
+  const missing: [string, Edit, string][] = [
+    [
+      "a main container without resources",
+      (parts) => {
+        delete container(parts).resources;
+      },
+      "spec.template.spec.containers[0].resources.limits.memory",
+    ],
+    [
+      "a main container with requests only",
+      (parts) => {
+        container(parts).resources = { requests: { cpu: "10m", memory: "32Mi" } };
+      },
+      "spec.template.spec.containers[0].resources.limits.memory",
+    ],
+    [
+      "a sidecar with a CPU limit only",
+      (parts) => {
+        pod(parts).containers.push({
+          ...container(parts),
+          name: "exporter",
+          resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m" } },
+        });
+      },
+      "spec.template.spec.containers[1].resources.limits.memory",
+    ],
+    [
+      "an init container without resources",
+      (parts) => {
+        pod(parts).initContainers = [{ ...container(parts), name: "migrate", resources: undefined }];
+      },
+      "spec.template.spec.initContainers[0].resources.limits.memory",
+    ],
+  ];
+  for (const [what, edit, path] of missing) {
+    it(`rejects ${what}`, async () => {
+      assert.deepEqual(await problemsWith(edit), [
+        `${deployment}: ${path}: not set: the container could take the memory of the whole node`,
+      ]);
+    });
+  }
+
+  /** The problems of the test stack with its cilium release's values edited. */
+  const withCiliumValues = (edit: (values: Record<string, any>) => void) =>
+    problemsWith((parts) => edit(parts.release.values));
+  const ciliumProblem = (path: string, containers: string) =>
+    `test/cilium: HelmRelease kube-system/cilium: values.${path}.limits.memory: not set, so ${containers} would ` +
+    "run without a memory limit (chart cilium 1.19.4, templates/cilium-agent, cilium-operator, cilium-envoy, hubble-relay)";
+
+  const chartCases: [string, (values: Record<string, any>) => void, string[]][] = [
+    [
+      "rejects a chart's container value without a memory limit",
+      (values) => {
+        delete values.operator.resources.limits;
+      },
+      [ciliumProblem("operator.resources", "the operator")],
+    ],
+    [
+      "rejects a chart's container value the release leaves out",
+      (values) => {
+        delete values.initResources;
+      },
+      [
+        ciliumProblem(
+          "initResources",
+          "the agent's init containers config, apply-sysctl-overwrites, mount-bpf-fs, clean-cilium-state",
+        ),
+      ],
+    ],
+    [
+      "accepts a value of containers the release does not render",
+      (values) => {
+        values.hubble.relay = { enabled: false };
+      },
+      [],
+    ],
+  ];
+  for (const [verdict, edit, problems] of chartCases) {
+    it(verdict, async () => {
+      assert.deepEqual(await withCiliumValues(edit), problems);
+    });
+  }
+
+  /** The problems of a kubernetes-dashboard release in kube-system with these values. */
+  const dashboard = (values: Record<string, any>) =>
+    problemsWith((parts) => {
+      parts.release = {
+        chart: "kubernetes-dashboard",
+        version: "7.13.0",
+        name: "kubernetes-dashboard",
+        namespace: "kube-system",
+        repositoryOpts: { repo: "https://kubernetes.github.io/dashboard" },
+        values,
+      };
+    });
+
+  it("counts a chart's own default limits under what the release sets", async () => {
+    // The dashboard's values.yaml limits its own containers; Kong's subchart sets nothing.
+    assert.deepEqual(await dashboard({ api: { containers: { resources: { requests: { cpu: "10m" } } } } }), [
+      "test/cilium: HelmRelease kube-system/kubernetes-dashboard: values.kong.resources.limits.memory: not set, so " +
+        "Kong's proxy and its clear-stale-pid init container would run without a memory limit (chart " +
+        "kubernetes-dashboard 7.13.0, values.yaml and the kong subchart's templates/deployment.yaml)",
+    ]);
+    assert.deepEqual(await dashboard({ kong: { resources } }), []);
+  });
+});
+
+describe("checking pod templates against their namespace's Pod Security level", () => {
+  /** The problem of the web Deployment at `path`: `what`, which `level` forbids. */
+  const violation = (path: string, what: string, level = "restricted") =>
+    `${deployment}: spec.template.spec.${path}: ${what}, which Pod Security "${level}" forbids in namespace "web"`;
+  const inNamespace =
+    (level: string, edit: Edit): Edit =>
+    (parts) => {
+      parts.app.namespace.metadata.labels["pod-security.kubernetes.io/enforce"] = level;
+      edit(parts);
+    };
+  const context = (parts: TestStackParts) => container(parts).securityContext;
+
+  const cases: [string, string, Edit, string[]][] = [
+    [
+      "restricted",
+      "a pod on the host's network",
+      (parts) => {
+        pod(parts).hostNetwork = true;
+      },
+      [violation("hostNetwork", "shares a host namespace")],
+    ],
+    [
+      "restricted",
+      "a privileged container",
+      (parts) => {
+        context(parts).privileged = true;
+      },
+      [violation("containers[0].securityContext.privileged", "is privileged")],
+    ],
+    [
+      "restricted",
+      "a capability other than NET_BIND_SERVICE",
+      (parts) => {
+        context(parts).capabilities.add = ["NET_ADMIN"];
+      },
+      [violation("containers[0].securityContext.capabilities.add", "adds NET_ADMIN")],
+    ],
+    [
+      "restricted",
+      "NET_BIND_SERVICE, the one capability it allows",
+      (parts) => {
+        context(parts).capabilities.add = ["NET_BIND_SERVICE"];
+      },
+      [],
+    ],
+    [
+      "restricted",
+      "the runtime's default capabilities",
+      (parts) => {
+        context(parts).capabilities = {};
+      },
+      [
+        violation(
+          "containers[0].securityContext.capabilities.drop",
+          "keeps the runtime's default capabilities (ALL not dropped)",
+        ),
+      ],
+    ],
+    [
+      "restricted",
+      "privilege escalation",
+      (parts) => {
+        context(parts).allowPrivilegeEscalation = true;
+      },
+      [
+        violation(
+          "containers[0].securityContext.allowPrivilegeEscalation",
+          "may escalate privileges (not set to false)",
+        ),
+      ],
+    ],
+    [
+      "restricted",
+      "a container that may run as root",
+      (parts) => {
+        context(parts).runAsNonRoot = false;
+      },
+      [
+        violation(
+          "containers[0].securityContext.runAsNonRoot",
+          "may run as root (runAsNonRoot is not true here or for the pod)",
+        ),
+      ],
+    ],
+    [
+      "restricted",
+      "a pod running as user 0",
+      (parts) => {
+        pod(parts).securityContext.runAsUser = 0;
+      },
+      [violation("securityContext.runAsUser", "runs as root (0)")],
+    ],
+    [
+      "restricted",
+      "a pod without a seccomp profile",
+      (parts) => {
+        delete pod(parts).securityContext.seccompProfile;
+      },
+      [
+        violation(
+          "containers[0].securityContext.seccompProfile",
+          "has no seccomp profile (RuntimeDefault or Localhost, here or for the pod)",
+        ),
+      ],
+    ],
+    [
+      "restricted",
+      "a container's own seccomp profile in place of the pod's",
+      (parts) => {
+        delete pod(parts).securityContext.seccompProfile;
+        context(parts).seccompProfile = { type: "RuntimeDefault" };
+      },
+      [],
+    ],
+    [
+      "restricted",
+      "a host path",
+      (parts) => {
+        pod(parts).volumes.push({ name: "host", hostPath: { path: "/" } });
+      },
+      [violation("volumes[host]", "mounts a host path")],
+    ],
+    [
+      "restricted",
+      "an NFS volume",
+      (parts) => {
+        pod(parts).volumes.push({ name: "share", nfs: { server: "nas", path: "/" } });
+      },
+      [violation("volumes[share]", "is a nfs volume")],
+    ],
+    [
+      "restricted",
+      "a host port",
+      (parts) => {
+        container(parts).ports[0].hostPort = 8080;
+      },
+      [violation("containers[0].ports[0].hostPort", "opens a host port")],
+    ],
+    [
+      "restricted",
+      "a sysctl outside the safe set",
+      (parts) => {
+        pod(parts).securityContext.sysctls = [{ name: "net.ipv4.ip_forward", value: "1" }];
+      },
+      [violation("securityContext.sysctls[net.ipv4.ip_forward]", "sets a sysctl outside the safe set")],
+    ],
+    [
+      "restricted",
+      "a safe sysctl",
+      (parts) => {
+        pod(parts).securityContext.sysctls = [{ name: "net.ipv4.ping_group_range", value: "0 1000" }];
+      },
+      [],
+    ],
+    [
+      "baseline",
+      "a capability beyond the runtime's defaults",
+      (parts) => {
+        context(parts).capabilities.add = ["NET_ADMIN"];
+      },
+      [violation("containers[0].securityContext.capabilities.add", "adds NET_ADMIN", "baseline")],
+    ],
+    [
+      "baseline",
+      "one of the runtime's default capabilities",
+      (parts) => {
+        context(parts).capabilities.add = ["CHOWN"];
+      },
+      [],
+    ],
+    [
+      "baseline",
+      "a host path",
+      (parts) => {
+        pod(parts).volumes.push({ name: "host", hostPath: { path: "/" } });
+      },
+      [violation("volumes[host]", "mounts a host path", "baseline")],
+    ],
+    [
+      "baseline",
+      "a root pod with default capabilities, privilege escalation and an NFS volume",
+      (parts) => {
+        pod(parts).securityContext = { runAsUser: 0 };
+        context(parts).capabilities = {};
+        context(parts).allowPrivilegeEscalation = true;
+        pod(parts).volumes.push({ name: "share", nfs: { server: "nas", path: "/" } });
+      },
+      [],
+    ],
+    [
+      "privileged",
+      "a VPN relay: host /dev/net/tun, NET_ADMIN, root and forwarding sysctls",
+      (parts) => {
+        pod(parts).securityContext = {
+          runAsNonRoot: false,
+          sysctls: [{ name: "net.ipv4.ip_forward", value: "1" }],
+        };
+        context(parts).capabilities = { add: ["NET_ADMIN"], drop: ["ALL"] };
+        pod(parts).volumes.push({ name: "tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } });
+      },
+      [],
+    ],
+  ];
+  for (const [level, what, edit, problems] of cases) {
+    it(`${problems.length > 0 ? "rejects" : "accepts"} ${what} in a ${level} namespace`, async () => {
+      assert.deepEqual(await problemsWith(inNamespace(level, edit)), problems);
+    });
+  }
+
+  it("rejects a container that must run as non-root but names no user, which the kubelet could refuse", async () => {
+    const problems = await problemsWith((parts) => {
+      delete pod(parts).securityContext.runAsUser;
+    });
+    assert.deepEqual(problems, [
+      `${deployment}: spec.template.spec.containers[0].securityContext.runAsUser: not set here or for the pod, ` +
+        "under runAsNonRoot: the kubelet would start the container only if its image's user were numeric and not root",
+    ]);
+  });
+});
+
 describe("checking that no ClusterRole reads every Secret", () => {
   /** The test stack with one more ClusterRole, with these rules. */
   const withClusterRole = (rules: Record<string, any>[]) =>
@@ -643,6 +1048,7 @@ describe("checking what Traefik's Gateway API provider serves", () => {
   });
   const gatewayValues = (namespaces: string[] | undefined) => ({
     rbac: { enabled: false },
+    resources,
     serviceAccount: { name: "traefik" },
     providers: {
       kubernetesGateway: {
@@ -662,7 +1068,10 @@ describe("checking what Traefik's Gateway API provider serves", () => {
         spec: { controllerName: "traefik.io/gateway-controller" },
       },
     },
-    { project: "notes", object: { kind: "Namespace", metadata: { name: "notes" } } },
+    {
+      project: "notes",
+      object: { kind: "Namespace", metadata: { name: "notes", labels: restrictedLabels } },
+    },
     {
       project: "notes",
       object: {
@@ -721,7 +1130,10 @@ describe("checking what Traefik's Gateway API provider serves", () => {
   it("rejects a Gateway in a namespace its class's Traefik does not watch", () => {
     const objects = [
       ...stackObjects({ gatewayNamespace: "drafts" }),
-      { project: "drafts", object: { kind: "Namespace", metadata: { name: "drafts" } } },
+      {
+        project: "drafts",
+        object: { kind: "Namespace", metadata: { name: "drafts", labels: restrictedLabels } },
+      },
     ];
     assert.deepEqual(traefikProblems(objects, [traefikRelease(gatewayValues(["notes"]))]), [
       'notes: Gateway drafts/notes: spec.gatewayClassName: "internal" is served by HelmRelease edge/traefik, which does ' +
@@ -747,7 +1159,11 @@ describe("checking what Traefik's Gateway API provider serves", () => {
   });
 
   it("rejects a Gateway of a class whose Traefik has its Gateway API provider off", () => {
-    const values = { rbac: { enabled: false }, providers: { kubernetesGateway: { enabled: false } } };
+    const values = {
+      rbac: { enabled: false },
+      resources,
+      providers: { kubernetesGateway: { enabled: false } },
+    };
     assert.deepEqual(traefikProblems(stackObjects(), [traefikRelease(values)]), [
       'notes: Gateway notes/notes: spec.gatewayClassName: no Traefik release of the stack claims GatewayClass "internal" ' +
         "with its Gateway API provider on: the Gateway would never be served",

@@ -184,6 +184,308 @@ export const chartsReadingEverySecret: Record<
   },
 };
 
+/** One value of a chart that sets the resources of some of its containers. */
+interface ChartResources {
+  /** The value's path, such as `hubble.relay.resources`. */
+  path: string;
+  /** The containers it applies to. */
+  containers: string;
+  /** The chart's own default for it, which Helm merges under the release's value. */
+  chartDefault?: Record<string, any>;
+  /** Whether the release renders those containers at all; always when omitted. */
+  rendered?: (values: Record<string, any>) => boolean;
+}
+
+/**
+ * The values through which each chart sets the resources of the containers it renders (for the
+ * release names and values our projects give it), with where that was read. A release's rendered
+ * pods are out of synth's sight: it checks that each of these values has a memory limit, and fails
+ * a release of a chart not documented here, whose containers' limits it could not check. It cannot
+ * see containers a chart renders without taking their resources from its values, nor the charts'
+ * security contexts (what each project's chart values say about Pod Security is asserted by its
+ * tests instead).
+ */
+export const chartContainerResources: Record<string, { source: ChartSource; values: ChartResources[] }> = {
+  cilium: {
+    source: {
+      version: "1.19.4",
+      template: "templates/cilium-agent, cilium-operator, cilium-envoy, hubble-relay",
+    },
+    values: [
+      { path: "resources", containers: "the agent" },
+      {
+        path: "initResources",
+        containers:
+          "the agent's init containers config, apply-sysctl-overwrites, mount-bpf-fs, clean-cilium-state",
+      },
+      { path: "cgroup.autoMount.resources", containers: "the agent's init container mount-cgroup" },
+      { path: "cni.resources", containers: "the agent's init container install-cni-binaries" },
+      { path: "operator.resources", containers: "the operator" },
+      {
+        path: "envoy.resources",
+        containers: "the Envoy DaemonSet",
+        rendered: (values) => values.envoy?.enabled !== false,
+      },
+      {
+        path: "hubble.relay.resources",
+        containers: "Hubble Relay",
+        rendered: (values) => values.hubble?.relay?.enabled === true,
+      },
+    ],
+  },
+  "cert-manager": {
+    source: {
+      version: "v1.21.1",
+      template: "templates/deployment.yaml, webhook-, cainjector-deployment.yaml, startupapicheck-job.yaml",
+    },
+    values: [
+      { path: "resources", containers: "the controller" },
+      { path: "webhook.resources", containers: "the webhook" },
+      { path: "cainjector.resources", containers: "the cainjector" },
+      {
+        path: "startupapicheck.resources",
+        containers: "the startupapicheck Job",
+        rendered: (values) => values.startupapicheck?.enabled !== false,
+      },
+    ],
+  },
+  traefik: {
+    source: { version: "41.3.0", template: "templates/_podtemplate.tpl" },
+    values: [{ path: "resources", containers: "Traefik" }],
+  },
+  "kubernetes-dashboard": {
+    source: { version: "7.13.0", template: "values.yaml and the kong subchart's templates/deployment.yaml" },
+    values: [
+      ...(["api", "auth", "web", "metricsScraper"] as const).map((component) => ({
+        path: `${component}.containers.resources`,
+        containers: `the dashboard's ${component} container`,
+        // values.yaml gives each of them these.
+        chartDefault: {
+          requests: { cpu: "100m", memory: "200Mi" },
+          limits: { cpu: "250m", memory: "400Mi" },
+        },
+        ...(component === "metricsScraper"
+          ? { rendered: (values: Record<string, any>) => values.metricsScraper?.enabled !== false }
+          : {}),
+      })),
+      { path: "kong.resources", containers: "Kong's proxy and its clear-stale-pid init container" },
+    ],
+  },
+};
+
+function valueAt(values: Record<string, any>, path: string): unknown {
+  return path.split(".").reduce<any>((node, key) => node?.[key], values);
+}
+
+/** Helm's merge of a release's map value over the chart's default for it, key by key. */
+function mergeValues(base: unknown, over: unknown): unknown {
+  if (over === undefined) return base;
+  if (!isMap(base) || !isMap(over)) return over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) merged[key] = mergeValues(base[key], value);
+  return merged;
+}
+
+function isMap(value: unknown): value is Record<string, any> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The problems of a release whose chart's containers would run without a memory limit. */
+function checkChartResources(release: StackRelease): string[] {
+  const where = `HelmRelease ${release.namespace}/${release.name}`;
+  const chart = chartContainerResources[release.chart];
+  if (!chart) {
+    return [
+      `${where}: chart ${release.chart}: the values that set its containers' resources are not documented ` +
+        "(chartContainerResources in tools/synth/src/validate/meaning.ts), so their memory limits cannot be checked",
+    ];
+  }
+  return chart.values
+    .filter((value) => value.rendered?.(release.values) ?? true)
+    .filter((value) => {
+      const resources = mergeValues(value.chartDefault, valueAt(release.values, value.path));
+      return !(isMap(resources) && isMap(resources.limits) && resources.limits.memory);
+    })
+    .map(
+      (value) =>
+        `${where}: values.${value.path}.limits.memory: not set, so ${value.containers} would run without a ` +
+        `memory limit (chart ${release.chart} ${chart.source.version}, ${chart.source.template})`,
+    );
+}
+
+/** The Pod Security levels, loosest first, and the label a namespace enforces one with. */
+const podSecurityLevels = ["privileged", "baseline", "restricted"] as const;
+type PodSecurityLevel = (typeof podSecurityLevels)[number];
+const enforceLabel = "pod-security.kubernetes.io/enforce";
+
+/**
+ * The capabilities `baseline` lets a container add (the runtime's defaults), the sysctls it lets a
+ * pod set, and the volume types `restricted` allows: Kubernetes' pod-security-admission policy
+ * checks (staging/src/k8s.io/pod-security-admission/policy: check_capabilities_baseline.go,
+ * check_sysctls.go up to 1.32, check_restrictedVolumes.go), as the Pod Security Standards list them.
+ */
+const baselineCapabilities = [
+  "AUDIT_WRITE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "MKNOD",
+  "NET_BIND_SERVICE",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYS_CHROOT",
+];
+const safeSysctls = [
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
+  "net.ipv4.tcp_keepalive_probes",
+  "net.ipv4.tcp_rmem",
+  "net.ipv4.tcp_wmem",
+];
+const restrictedVolumeTypes = [
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+];
+
+/**
+ * What of a pod template violates the Pod Security level its namespace enforces, as far as the
+ * template shows it: host namespaces, privileged containers, capabilities, host paths, host ports,
+ * sysctls and seccomp (`baseline`); and volume types, privilege escalation, root, dropped
+ * capabilities and a required seccomp profile (`restricted`). AppArmor, SELinux, /proc mount and
+ * Windows options are not checked: no template of ours sets them.
+ */
+function podSecurityViolations(
+  path: string,
+  spec: Record<string, any>,
+  level: PodSecurityLevel,
+): { at: string; message: string }[] {
+  if (level === "privileged") return [];
+  const found: { at: string; message: string }[] = [];
+  const violates = (at: string, what: string) =>
+    found.push({ at, message: `${what}, which Pod Security "${level}" forbids` });
+  const restricted = level === "restricted";
+  const pod = spec.securityContext ?? {};
+  const containers: [string, Record<string, any>][] = [
+    "initContainers",
+    "containers",
+    "ephemeralContainers",
+  ].flatMap((field) =>
+    (spec[field] ?? []).map(
+      (container: Record<string, any>, index: number): [string, Record<string, any>] => [
+        `${path}.spec.${field}[${index}]`,
+        container,
+      ],
+    ),
+  );
+
+  for (const field of ["hostNetwork", "hostPID", "hostIPC"]) {
+    if (spec[field] === true) violates(`${path}.spec.${field}`, "shares a host namespace");
+  }
+  for (const sysctl of pod.sysctls ?? []) {
+    if (!safeSysctls.includes(sysctl.name)) {
+      violates(`${path}.spec.securityContext.sysctls[${sysctl.name}]`, "sets a sysctl outside the safe set");
+    }
+  }
+  for (const volume of spec.volumes ?? []) {
+    const type = Object.keys(volume).find((key) => key !== "name") ?? "";
+    const at = `${path}.spec.volumes[${volume.name}]`;
+    if (type === "hostPath") violates(at, "mounts a host path");
+    else if (restricted && !restrictedVolumeTypes.includes(type)) violates(at, `is a ${type} volume`);
+  }
+  const seccomp = (context: Record<string, any> | undefined) => context?.seccompProfile?.type;
+  if (seccomp(pod) === "Unconfined")
+    violates(`${path}.spec.securityContext.seccompProfile`, "runs unconfined");
+  if (pod.runAsUser === 0 && restricted)
+    violates(`${path}.spec.securityContext.runAsUser`, "runs as root (0)");
+
+  for (const [at, container] of containers) {
+    const context = container.securityContext ?? {};
+    if (context.privileged === true) violates(`${at}.securityContext.privileged`, "is privileged");
+    const allowed = restricted ? ["NET_BIND_SERVICE"] : baselineCapabilities;
+    for (const capability of context.capabilities?.add ?? []) {
+      if (!allowed.includes(capability))
+        violates(`${at}.securityContext.capabilities.add`, `adds ${capability}`);
+    }
+    (container.ports ?? []).forEach((port: Record<string, any>, index: number) => {
+      if (port.hostPort) violates(`${at}.ports[${index}].hostPort`, "opens a host port");
+    });
+    if (seccomp(context) === "Unconfined")
+      violates(`${at}.securityContext.seccompProfile`, "runs unconfined");
+    if (!restricted) continue;
+    if (context.allowPrivilegeEscalation !== false) {
+      violates(
+        `${at}.securityContext.allowPrivilegeEscalation`,
+        "may escalate privileges (not set to false)",
+      );
+    }
+    if (!(context.capabilities?.drop ?? []).includes("ALL")) {
+      violates(
+        `${at}.securityContext.capabilities.drop`,
+        "keeps the runtime's default capabilities (ALL not dropped)",
+      );
+    }
+    const nonRoot = context.runAsNonRoot ?? pod.runAsNonRoot;
+    if (nonRoot !== true) {
+      violates(
+        `${at}.securityContext.runAsNonRoot`,
+        "may run as root (runAsNonRoot is not true here or for the pod)",
+      );
+    }
+    if (context.runAsUser === 0) violates(`${at}.securityContext.runAsUser`, "runs as root (0)");
+    if (!["RuntimeDefault", "Localhost"].includes(seccomp(context) ?? seccomp(pod))) {
+      violates(
+        `${at}.securityContext.seccompProfile`,
+        "has no seccomp profile (RuntimeDefault or Localhost, here or for the pod)",
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * The containers of a pod template that must run as non-root but name no user: the kubelet then
+ * starts them only if their image's user is numeric and not root, which synth cannot see (and
+ * which an image that runs as root, or as a named user, is not).
+ */
+function containersWithoutUser(path: string, spec: Record<string, any>): string[] {
+  const pod = spec.securityContext ?? {};
+  return ["initContainers", "containers"].flatMap((field) =>
+    (spec[field] ?? []).flatMap((container: Record<string, any>, index: number) => {
+      const context = container.securityContext ?? {};
+      const nonRoot = (context.runAsNonRoot ?? pod.runAsNonRoot) === true;
+      return nonRoot && (context.runAsUser ?? pod.runAsUser) === undefined
+        ? [`${path}.spec.${field}[${index}].securityContext.runAsUser`]
+        : [];
+    }),
+  );
+}
+
+/** The containers of a pod template without a memory limit. */
+function containersWithoutMemoryLimit(path: string, spec: Record<string, any>): string[] {
+  return ["initContainers", "containers"].flatMap((field) =>
+    (spec[field] ?? []).flatMap((container: Record<string, any>, index: number) =>
+      container.resources?.limits?.memory ? [] : [`${path}.spec.${field}[${index}].resources.limits.memory`],
+    ),
+  );
+}
+
 /** The equality labels of a label selector such as `a=b,c=d`; undefined for set-based ones. */
 function equalityLabels(selector: unknown): Record<string, string> | undefined {
   if (typeof selector !== "string" || selector === "") return undefined;
@@ -280,7 +582,9 @@ function checkTraefikGateways(objects: StackObject[], releases: StackRelease[]) 
 /**
  * Checks what schemas cannot: selectors select, mounts and references resolve (to ports and
  * keys their objects have), namespaces exist, no ClusterRole (rendered, or a chart's) reads every
- * Secret, and each Traefik serves exactly the namespaces of its Gateways. `existing` holds keys
+ * Secret, each Traefik serves exactly the namespaces of its Gateways, every namespace the stack
+ * creates enforces a Pod Security level and every pod template satisfies it, and every container
+ * (rendered, or a documented chart's) has a memory limit. `existing` holds keys
  * (`Kind/namespace/name`) of objects the stack reads rather than creates; `releases` the Helm
  * releases, whose documented objects count as existing.
  */
@@ -302,7 +606,15 @@ export function checkMeaning(
   const namespaceExists = (name: string) =>
     builtInNamespaces.includes(name) || known.has(key("Namespace", "", name));
 
+  // The level each namespace the stack creates enforces; a namespace it only reads is unknown.
+  const enforced = new Map<string, PodSecurityLevel>();
+  for (const { object } of objects) {
+    const level = object.kind === "Namespace" ? object.metadata?.labels?.[enforceLabel] : undefined;
+    if (podSecurityLevels.includes(level)) enforced.set(object.metadata.name, level);
+  }
+
   for (const release of releases) {
+    for (const message of checkChartResources(release)) problems.push({ project: release.project, message });
     const chart = chartsReadingEverySecret[release.chart];
     if (chart?.readsEverySecret(release.values)) {
       problems.push({
@@ -330,6 +642,15 @@ export function checkMeaning(
         }
       });
     }
+    if (object.kind === "Namespace" && !enforced.has(object.metadata?.name)) {
+      const level = object.metadata?.labels?.[enforceLabel];
+      report(
+        `metadata.labels["${enforceLabel}"]`,
+        level === undefined
+          ? `not set: give the namespace a Pod Security level (${podSecurityLevels.join(", ")})`
+          : `"${level}" is not a Pod Security level (${podSecurityLevels.join(", ")})`,
+      );
+    }
     const namespace: string | undefined = object.metadata?.namespace;
     if (namespace && !namespaceExists(namespace)) {
       report("metadata.namespace", `namespace "${namespace}" is neither created nor read by this stack`);
@@ -347,7 +668,24 @@ export function checkMeaning(
     }
 
     const pod = podTemplate(object);
-    if (pod) checkPod(pod.path, pod.template.spec ?? {}, report, refExists, refLacks);
+    if (pod) {
+      const spec = pod.template.spec ?? {};
+      checkPod(pod.path, spec, report, refExists, refLacks);
+      for (const at of containersWithoutMemoryLimit(pod.path, spec)) {
+        report(at, "not set: the container could take the memory of the whole node");
+      }
+      for (const at of containersWithoutUser(pod.path, spec)) {
+        report(
+          at,
+          "not set here or for the pod, under runAsNonRoot: the kubelet would start the container only if " +
+            "its image's user were numeric and not root",
+        );
+      }
+      const level = namespace ? enforced.get(namespace) : undefined;
+      for (const violation of level ? podSecurityViolations(pod.path, spec, level) : []) {
+        report(violation.at, `${violation.message} in namespace "${namespace}"`);
+      }
+    }
 
     if (object.kind === "HTTPRoute") {
       checkBackendRefs(

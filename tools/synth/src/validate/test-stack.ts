@@ -53,7 +53,17 @@ const podLabels = { "app.kubernetes.io/name": "web" };
 function appObjects(): AppObjects {
   const metadata = (name: string) => ({ name, namespace: "web", labels: { ...podLabels } });
   return {
-    namespace: { apiVersion: "v1", kind: "Namespace", metadata: { name: "web" } },
+    namespace: {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: "web",
+        labels: {
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/enforce-version": "v1.35",
+        },
+      },
+    },
     configMap: {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -85,10 +95,17 @@ function appObjects(): AppObjects {
           metadata: { labels: { ...podLabels, "app.kubernetes.io/version": "1.27" } },
           spec: {
             serviceAccountName: "web",
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 101,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
             containers: [
               {
                 name: "web",
                 image: "nginx:1.27",
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                 ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
                 env: [
                   { name: "PASSWORD", valueFrom: { secretKeyRef: { name: "web-secrets", key: "password" } } },
@@ -183,6 +200,11 @@ function appObjects(): AppObjects {
   };
 }
 
+/** Container resources with this memory limit. */
+function resources(memory: string): Record<string, any> {
+  return { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory } };
+}
+
 function ciliumRelease(): ReleaseInputs {
   return {
     chart: "cilium",
@@ -195,9 +217,18 @@ function ciliumRelease(): ReleaseInputs {
       kubeProxyReplacement: false,
       k8sServiceHost: "10.0.1.2",
       k8sServicePort: 6443,
-      operator: { replicas: 1 },
+      operator: { replicas: 1, resources: resources("256Mi") },
       ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: ["10.42.0.0/16"] } },
-      hubble: { enabled: true, relay: { enabled: true }, ui: { enabled: false } },
+      hubble: {
+        enabled: true,
+        relay: { enabled: true, resources: resources("128Mi") },
+        ui: { enabled: false },
+      },
+      resources: resources("1Gi"),
+      initResources: resources("128Mi"),
+      cgroup: { autoMount: { resources: resources("128Mi") } },
+      cni: { resources: resources("128Mi") },
+      envoy: { resources: resources("256Mi") },
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * A VPN relay's upstream run for real: the given `wg0.conf`, with only its keys and endpoint replaced by
- * test ones, brought up by the real `wg-quick` in a "relay" network namespace.
+ * test ones, brought up by the real `wg-quick` in a "relay" network namespace, holding only the
+ * capability the upstream container holds (NET_ADMIN).
  *
  * ```
  *  client ─ eth0 ──── <tailscaleInterface> relay eth0 ──────────── eth0 upstream
@@ -73,6 +74,9 @@ const net = {
 };
 const relayProbeBytes = 64 * 1024;
 
+/** Runs a command as root with only the upstream container's capability, NET_ADMIN (see relay.ts). */
+const upstreamCapabilities = ["setpriv", "--bounding-set=-all,+net_admin"];
+
 const wireguardEnv = {
   ...process.env,
   WG_QUICK_USERSPACE_IMPLEMENTATION: "wireguard-go",
@@ -93,8 +97,9 @@ export function relayScenarioUnavailableReason(): string | undefined {
       "iptables-save",
       "iptables-restore",
       "ip6tables-save",
+      "setpriv",
     ],
-    "iproute2, wireguard-tools, wireguard-go, iptables",
+    "iproute2, wireguard-tools, wireguard-go, iptables, util-linux",
   );
 }
 
@@ -189,8 +194,10 @@ async function observe(
   // wg-quick names the interface after the file and warns about a world-readable one.
   const confPath = join(stateDir, "wg0.conf");
   await writeFile(confPath, conf, { mode: 0o600 });
+  // With the one capability the upstream container holds: root whose bounding set is NET_ADMIN alone,
+  // for wg-quick, its hooks and the wireguard-go it starts.
   const wgQuick = (action: "up" | "down") =>
-    relay.exec(["wg-quick", action, confPath], { env: wireguardEnv });
+    relay.exec([...upstreamCapabilities, "wg-quick", action, confPath], { env: wireguardEnv });
 
   const stateBeforeUp = await networkState(relay);
   await wgQuick("up");

@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { exampleBackupConfig } from "@infra/restic/src/testing/backup-config";
+import { type PodUser, podUser } from "@infra/restic/src/testing/pod-user";
+import { plainEnv, podSpecOf } from "@infra/restic/src/testing/rendered-job";
 import { closedPort, run } from "@infra/restic/src/testing/restic-sandbox";
 import * as k8s from "@pulumi/kubernetes";
 import { render } from "@tools/synth/src/testing";
@@ -10,109 +12,153 @@ import type { DatabaseKind } from "../engines";
 import { createDatabaseServer } from "../server";
 import { mariadbdPath, postgresBinDir } from "./db-servers";
 
+/** Where Debian installs nss_wrapper (the package libnss-wrapper), which the postgres image has too. */
+export const nssWrapper = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+  .map((dir) => join(dir, "libnss_wrapper.so"))
+  .find((path) => existsSync(path));
+
 /**
- * Stands in for the official postgres image's docker-entrypoint.sh, which this machine lacks: as
- * root it hands PGDATA to the postgres user, initialises it when empty (superuser "postgres" with
- * the password of POSTGRES_PASSWORD_FILE, password logins), then execs the server as postgres with
- * the arguments it was given, keeping its process id, as the image's gosu does.
+ * Stands in for the official postgres image's docker-entrypoint.sh, which this machine lacks, as it
+ * behaves when the container starts as the image's user (docker-library/postgres
+ * 15/bookworm/docker-entrypoint.sh): creates PGDATA and chmods it to 0700 (ignoring a failure),
+ * initialises it when it holds no PG_VERSION (superuser "postgres" with the password of
+ * POSTGRES_PASSWORD_FILE, password logins), running initdb through nss_wrapper when the user has
+ * no /etc/passwd entry, then execs the server with the arguments it was given. Its socket goes to
+ * `socketDir`, the emptyDir the pod mounts where the image's server puts it. Started as root it
+ * refuses: the pods never start as root.
  */
-function postgresEntrypoint(binDir: string): string {
+function postgresEntrypoint(binDir: string, wrapper: string, socketDir: string): string {
   return `#!/usr/bin/env bash
 set -euo pipefail
 [ "$1" = postgres ] || exit 64
 shift
-as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups)
+if [ "$(id -u)" = 0 ]; then echo "stand-in entrypoint: started as root" >&2; exit 64; fi
 mkdir -p "$PGDATA"
-chown postgres: "$PGDATA"
-chmod 700 "$PGDATA"
+chmod 00700 "$PGDATA" || :
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  pwfile=$(mktemp)
-  cp "$POSTGRES_PASSWORD_FILE" "$pwfile"
-  chown postgres: "$pwfile"
-  "\${as_postgres[@]}" "${binDir}/initdb" --pgdata "$PGDATA" --username postgres --auth scram-sha-256 \\
-    --pwfile "$pwfile" --no-sync >&2
-  rm -f "$pwfile"
+  if ! getent passwd "$(id -u)" >/dev/null; then
+    NSS_WRAPPER_PASSWD=$(mktemp)
+    NSS_WRAPPER_GROUP=$(mktemp)
+    export LD_PRELOAD=${wrapper} NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+    printf 'postgres:x:%s:%s:PostgreSQL:%s:/bin/false\\n' "$(id -u)" "$(id -g)" "$PGDATA" >"$NSS_WRAPPER_PASSWD"
+    printf 'postgres:x:%s:\\n' "$(id -g)" >"$NSS_WRAPPER_GROUP"
+  fi
+  password=$(<"$POSTGRES_PASSWORD_FILE")
+  "${binDir}/initdb" --pgdata "$PGDATA" --username postgres --auth scram-sha-256 \\
+    --pwfile <(printf '%s\\n' "$password") --no-sync >&2
+  unset LD_PRELOAD
 fi
-exec "\${as_postgres[@]}" "${binDir}/postgres" -D "$PGDATA" -k "$PGDATA" -c fsync=off "$@"
+exec "${binDir}/postgres" -D "$PGDATA" -k "${socketDir}" -c fsync=off "$@"
 `;
 }
 
 /**
- * Stands in for the official mariadb image's docker-entrypoint.sh: initialises an empty data
- * directory as the image does (root only at localhost and '%', with the password of
+ * Stands in for the official mariadb image's docker-entrypoint.sh as it behaves when the container
+ * starts as the image's user (MariaDB/mariadb-docker 10.11/docker-entrypoint.sh): takes the
+ * datadir from the server's arguments, creates it, initialises it when it holds no `mysql`
+ * database as the image does (root only at localhost and '%', with the password of
  * MARIADB_ROOT_PASSWORD_FILE), then execs the server with the arguments it was given, keeping its
- * process id.
+ * process id. Its socket and pid file go to `socketDir`, the emptyDir the pod mounts where the
+ * image's server puts them. Started as root it refuses.
  */
-function mariadbEntrypoint(mariadbd: string): string {
+function mariadbEntrypoint(mariadbd: string, socketDir: string): string {
   return `#!/usr/bin/env bash
 set -euo pipefail
 [ "$1" = mariadbd ] || exit 64
 shift
-datadir=$MARIADB_DATADIR
+if [ "$(id -u)" = 0 ]; then echo "stand-in entrypoint: started as root" >&2; exit 64; fi
+datadir=
+for arg; do
+  case "$arg" in --datadir=*) datadir=\${arg#--datadir=} ;; esac
+done
+[ -n "$datadir" ] || { echo "stand-in entrypoint: no --datadir" >&2; exit 64; }
+mkdir -p "$datadir"
 init=()
 if [ ! -d "$datadir/mysql" ]; then
-  mkdir -p "$datadir"
   mariadb-install-db --no-defaults --datadir="$datadir" --auth-root-authentication-method=normal \\
-    --skip-test-db --user=root >&2
+    --skip-test-db >&2
   password=$(cat "$MARIADB_ROOT_PASSWORD_FILE")
   password=\${password//\\\\/\\\\\\\\}
   password=\${password//\\'/\\\\\\'}
-  cat >"$datadir.init.sql" <<SQL
+  init_file=$(mktemp)
+  cat >"$init_file" <<SQL
 DROP USER IF EXISTS root@'127.0.0.1', root@'::1';
 EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\\'', @@hostname, '\\'');
 ALTER USER 'root'@'localhost' IDENTIFIED BY '$password';
 CREATE USER 'root'@'%' IDENTIFIED BY '$password';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;
 SQL
-  init=(--init-file="$datadir.init.sql")
+  init=(--init-file="$init_file")
 fi
-exec "${mariadbd}" --no-defaults --datadir="$datadir" --socket="$datadir.sock" --pid-file="$datadir.pid" \\
-  --skip-name-resolve --user=root --innodb-flush-log-at-trx-commit=0 "\${init[@]}" "$@"
+exec "${mariadbd}" --no-defaults --socket="${socketDir}/mysqld.$$.sock" --pid-file="${socketDir}/mysqld.$$.pid" \\
+  --skip-name-resolve --innodb-flush-log-at-trx-commit=0 "\${init[@]}" "$@"
 `;
 }
 
-/** Writes the stand-in entrypoint of a kind into `dir` and returns its path. */
-export async function writeFakeEntrypoint(kind: DatabaseKind, dir: string): Promise<string> {
+/**
+ * Writes the stand-in entrypoint of a kind into `dir` and returns its path; the servers it starts
+ * put their sockets into `socketDir`.
+ */
+export async function writeFakeEntrypoint(
+  kind: DatabaseKind,
+  dir: string,
+  socketDir: string,
+): Promise<string> {
   const path = join(dir, `${kind}-entrypoint.sh`);
   if (kind === "postgresql") {
     const binDir = postgresBinDir();
     if (!binDir) throw new Error("PostgreSQL server programs not found");
-    await writeFile(path, postgresEntrypoint(binDir), { mode: 0o755 });
+    if (!nssWrapper) throw new Error("nss_wrapper (libnss-wrapper) not found");
+    await writeFile(path, postgresEntrypoint(binDir, nssWrapper, socketDir), { mode: 0o755 });
   } else {
     const mariadbd = mariadbdPath();
     if (!mariadbd) throw new Error("mariadbd not found");
-    await writeFile(path, mariadbEntrypoint(mariadbd), { mode: 0o755 });
+    await writeFile(path, mariadbEntrypoint(mariadbd, socketDir), { mode: 0o755 });
   }
   return path;
 }
 
-/** A server started through a stand-in entrypoint, as the app's Deployment would start it. */
+/** A server started through a stand-in entrypoint, as the server's Deployment would start it. */
 export interface EntrypointServer {
   port: number;
   stop(): Promise<void>;
 }
 
-/** Starts a server of a kind on `volume` through its stand-in entrypoint; resolves once it answers on TCP. */
-export async function startWithEntrypoint(
-  kind: DatabaseKind,
-  entrypoint: string,
-  volume: string,
-  adminPasswordFile: string,
-): Promise<EntrypointServer> {
+/**
+ * Starts a server the way its rendered Deployment does: through the stand-in entrypoint, with the
+ * container's arguments and variables (their paths moved by `moved`), as the pod's user; resolves
+ * once it answers on TCP.
+ */
+export async function startWithEntrypoint(options: {
+  kind: DatabaseKind;
+  entrypoint: string;
+  server: RenderedServer;
+  moved: (value: string) => string;
+}): Promise<EntrypointServer> {
+  const { kind, entrypoint, server, moved } = options;
   const port = await closedPort();
-  await letOthersTraverse(volume);
   const env = {
     PATH: process.env.PATH,
-    POSTGRES_PASSWORD_FILE: adminPasswordFile,
-    PGDATA: join(volume, "pgdata"),
-    MARIADB_ROOT_PASSWORD_FILE: adminPasswordFile,
-    MARIADB_DATADIR: volume,
+    ...Object.fromEntries(Object.entries(server.env).map(([name, value]) => [name, moved(value)])),
   };
-  const args =
+  const command = (server.args ?? [kind === "postgresql" ? "postgres" : "mariadbd"]).map(moved);
+  const listen =
     kind === "postgresql"
-      ? ["postgres", "-c", "listen_addresses=127.0.0.1", "-p", String(port)]
-      : ["mariadbd", "--bind-address=127.0.0.1", `--port=${port}`];
-  const child = spawn(entrypoint, args, { env, stdio: "ignore" });
+      ? ["-c", "listen_addresses=127.0.0.1", "-p", String(port)]
+      : ["--bind-address=127.0.0.1", `--port=${port}`];
+  const { uid, gid, fsGroup } = server.user;
+  const child = spawn(
+    "setpriv",
+    [
+      `--reuid=${uid}`,
+      `--regid=${gid}`,
+      `--groups=${fsGroup}`,
+      "--inh-caps=-all",
+      "--no-new-privs",
+      "--",
+    ].concat(entrypoint, command, listen),
+    { env, stdio: "ignore" },
+  );
   const ready = () =>
     kind === "postgresql"
       ? run("pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)], { env })
@@ -136,33 +182,32 @@ export async function startWithEntrypoint(
   };
 }
 
-/** Lets the postgres user reach a directory inside the (private) temporary directories above it. */
-export async function letOthersTraverse(dir: string): Promise<void> {
-  for (let current = dir; current.startsWith(`${tmpdir()}/`); current = dirname(current)) {
-    await chmod(current, (await stat(current)).mode | 0o111);
-  }
+/** The server's container as rendered: what it runs, with which variables, as whom. */
+export interface RenderedServer {
+  args?: string[];
+  env: Record<string, string>;
+  user: PodUser;
 }
 
-/** What the database project renders for its backups: the bundles' files and the jobs' variables. */
+/** A rendered job: its variables and the user its pod runs as. */
+export interface RenderedJob {
+  env: Record<string, string>;
+  user: PodUser;
+}
+
+/** What the database project renders for its server and its backups. */
 export interface RenderedDatabaseJobs {
+  server: RenderedServer;
   /** Files of the scheduled backup's bundle and of the offline (restore, final backup) bundle. */
   onlineFiles: Record<string, string>;
   offlineFiles: Record<string, string>;
-  /** Variables of the scheduled backup, the restore and the final backup, as rendered. */
-  scheduledEnv: Record<string, string>;
-  restoreEnv: Record<string, string>;
-  finalEnv: Record<string, string>;
+  /** The scheduled backup, the restore and the final backup, as rendered. */
+  scheduled: RenderedJob;
+  restore: RenderedJob;
+  final: RenderedJob;
 }
 
-function plainEnv(container: Record<string, any>): Record<string, string> {
-  return Object.fromEntries(
-    (container.env as Record<string, any>[])
-      .filter((variable) => variable.value !== undefined)
-      .map((variable) => [variable.name, variable.value as string]),
-  );
-}
-
-/** Renders a database server the way its project does and returns its backup jobs' scripts and settings. */
+/** Renders a database server the way its project does and returns it and its backup jobs. */
 export async function renderDatabaseJobs(kind: DatabaseKind): Promise<RenderedDatabaseJobs> {
   const rendered = await render(() =>
     createDatabaseServer({
@@ -175,40 +220,21 @@ export async function renderDatabaseJobs(kind: DatabaseKind): Promise<RenderedDa
     }),
   );
   if (rendered.errors.length > 0) throw new Error(rendered.errors.join("\n"));
-  const cronJobContainer = (name: string) =>
-    rendered.manifest("CronJob", name).spec.jobTemplate.spec.template.spec.containers[0];
+  const job = (manifest: Record<string, any>): RenderedJob => {
+    const spec = podSpecOf(manifest);
+    return { env: plainEnv(spec.containers[0]), user: podUser(spec) };
+  };
+  const deployment = podSpecOf(rendered.manifest("Deployment", kind));
   return {
+    server: {
+      ...(deployment.containers[0].args ? { args: deployment.containers[0].args } : {}),
+      env: plainEnv(deployment.containers[0]),
+      user: podUser(deployment),
+    },
     onlineFiles: rendered.manifest("ConfigMap", `${kind}-backup-scripts`).data,
     offlineFiles: rendered.manifest("ConfigMap", `${kind}-offline-backup-scripts`).data,
-    scheduledEnv: plainEnv(cronJobContainer(`${kind}-backup`)),
-    restoreEnv: plainEnv(rendered.manifest("Job", `${kind}-restore`).spec.template.spec.containers[0]),
-    finalEnv: plainEnv(cronJobContainer(`${kind}-final-backup`)),
+    scheduled: job(rendered.manifest("CronJob", `${kind}-backup`)),
+    restore: job(rendered.manifest("Job", `${kind}-restore`)),
+    final: job(rendered.manifest("CronJob", `${kind}-final-backup`)),
   };
-}
-
-/** Writes a bundle's files into a directory, as its ConfigMap mount holds them. */
-export async function writeBundle(files: Record<string, string>, dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
-  return dir;
-}
-
-/**
- * A job's variables on this machine: each rendered value that is a path under one of `paths`' keys
- * is moved to the local directory or file it maps to; `overrides` replace or add variables.
- */
-export function localEnv(
-  rendered: Record<string, string>,
-  paths: Record<string, string>,
-  overrides: Record<string, string>,
-): NodeJS.ProcessEnv {
-  const moved = Object.fromEntries(
-    Object.entries(rendered).map(([name, value]) => {
-      const prefix = Object.keys(paths)
-        .sort((a, b) => b.length - a.length)
-        .find((candidate) => value === candidate || value.startsWith(`${candidate}/`));
-      return [name, prefix === undefined ? value : `${paths[prefix]}${value.slice(prefix.length)}`];
-    }),
-  );
-  return { PATH: process.env.PATH, ...moved, ...overrides };
 }

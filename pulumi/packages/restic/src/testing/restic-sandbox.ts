@@ -81,6 +81,8 @@ export class ResticSandbox {
   static async create(): Promise<ResticSandbox> {
     const sandbox = new ResticSandbox(await mkdtemp(join(tmpdir(), "restic-sandbox-")));
     await mkdir(sandbox.storeDir);
+    await mkdir(sandbox.cacheDir);
+    await mkdir(sandbox.homeDir);
     await writeFile(sandbox.rcloneConfig, "[local]\ntype = local\n");
     await writeFile(sandbox.passwordFile, "correct horse battery staple\n", { mode: 0o600 });
     return sandbox;
@@ -102,6 +104,13 @@ export class ResticSandbox {
   get passwordFile(): string {
     return join(this.root, "password");
   }
+  /** restic's cache and the jobs' home directory. */
+  get cacheDir(): string {
+    return join(this.root, "cache");
+  }
+  get homeDir(): string {
+    return join(this.root, "home");
+  }
 
   /** A fresh empty directory inside the sandbox. */
   async dir(name: string): Promise<string> {
@@ -121,12 +130,12 @@ export class ResticSandbox {
   env(app: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
       PATH: process.env.PATH,
-      HOME: this.root,
+      HOME: this.homeDir,
       TMPDIR: tmpdir(),
       RCLONE_CONFIG: this.rcloneConfig,
       RESTIC_REPOSITORY: this.repository,
       RESTIC_PASSWORD_FILE: this.passwordFile,
-      RESTIC_CACHE_DIR: join(this.root, "cache"),
+      RESTIC_CACHE_DIR: this.cacheDir,
       BACKUP_APP: app,
       ...extra,
     };

@@ -56,13 +56,16 @@ async function renderApp(
   config: Record<string, unknown> = {},
   secretKeys: string[] = [],
 ): Promise<RenderedApp> {
-  const rendered = await render(() => write(createApp({ name: "notes" })), {
-    project: "notes",
-    stack: "cloud-a",
-    stackExports,
-    config,
-    secretKeys,
-  });
+  const rendered = await render(
+    () => write(createApp({ name: "notes", user: { user: 1000, group: 1000 } })),
+    {
+      project: "notes",
+      stack: "cloud-a",
+      stackExports,
+      config,
+      secretKeys,
+    },
+  );
   const resource = (type: string, name: string) => {
     const found = rendered.resources.find((candidate) => candidate.type === type && candidate.name === name);
     assert.ok(found, `no ${type} ${name}`);

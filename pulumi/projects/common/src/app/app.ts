@@ -21,6 +21,7 @@ import {
   createJobPair,
   type JobPair,
 } from "@infra/restic";
+import type { RunAs } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { getBackupConfig } from "../backup";
@@ -33,6 +34,12 @@ import { type OpenSecretsFile, openAppSecrets, readBackupCredentials } from "./s
 export interface AppArgs {
   /** The app's name (a DNS label): its namespace, the root of its resources and its backup repository. */
   name: string;
+  /**
+   * The user and group (never root) the app's processes run as and its files belong to, usually
+   * the image's own: every service of the app runs as them, and so do its backup, restore and
+   * final-backup jobs, which then read every file and give restored files back to the app.
+   */
+  user: RunAs;
 }
 
 export interface AppVolumeArgs {
@@ -176,6 +183,7 @@ export function createApp(args: AppArgs): App {
       retention: config.retention,
       repository: createBackupRepository({ namespace, config }),
       kubeContext: getSharedEnvironment().server.apply((server) => server.kubeContext),
+      runAs: args.user,
     });
     return backups;
   };
@@ -248,6 +256,7 @@ export function createApp(args: AppArgs): App {
         provider,
         databases: [...databases.values()],
         backups: pair ?? undefined,
+        user: args.user,
         args: serviceArgs,
       });
     },

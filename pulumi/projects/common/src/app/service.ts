@@ -8,12 +8,13 @@ import {
   type EnvValueFrom,
   getExistingNamespace,
   identityLabel,
-  type PodSecurityArgs,
+  type ResourcesArgs,
   type ServicePortArgs,
   selectorLabels,
   type WorkloadService,
 } from "@infra/k8s";
 import type { JobPair } from "@infra/restic";
+import { type RunAs, runAsPodSecurity } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -79,13 +80,15 @@ export interface AppServiceArgs {
   port: number;
   /** @default "http" */
   portName?: string;
-  /** The main container. Reference the app's database through the fields `app.database()` returns. */
+  /**
+   * The main container. Reference the app's database through the fields `app.database()` returns.
+   * Its `resources` (like every container's here) default to `defaultAppResources`.
+   */
   container: ContainerArgs;
   /** Containers beside it, sharing its network. */
   sidecars?: ContainerArgs[];
   /** Containers that run to completion before the others start. */
   initContainers?: ContainerArgs[];
-  podSecurity?: PodSecurityArgs;
   /** Seconds the pod gets to stop. */
   terminationGracePeriodSeconds?: number;
   /** Where gateways make it reachable; nothing else reaches it from outside its namespace. */
@@ -106,6 +109,20 @@ export interface AppService extends WorkloadService {
   policies: k8s.apiextensions.CustomResource[];
   /** The Service on its fixed cluster IP, when the tailnet reaches ports of it by address. */
   tailnetService?: k8s.core.v1.Service;
+}
+
+/**
+ * The compute resources of an app's container that sets none: a small reservation, a memory ceiling
+ * that stops a leak before it takes the single node (and the API server's k3s with it), and no CPU
+ * limit, since a throttled app answers its users slowly. A container that needs more sets its own.
+ */
+export const defaultAppResources: ResourcesArgs = {
+  requests: { cpu: "10m", memory: "64Mi" },
+  limits: { memory: "512Mi" },
+};
+
+function withResources(container: ContainerArgs): ContainerArgs {
+  return container.resources ? container : { ...container, resources: defaultAppResources };
 }
 
 // The database each environment value of `app.database()` comes from: a service that uses one
@@ -203,6 +220,8 @@ export interface CreateAppServiceArgs {
   databases: AppDatabase[];
   /** The app's backups, if it has data: its workloads start after their restore. */
   backups: JobPair | undefined;
+  /** The app's user and group, which its pods run as. */
+  user: RunAs;
   args: AppServiceArgs;
 }
 
@@ -257,10 +276,10 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
     namespace,
     port: args.port,
     ...(args.portName ? { portName: args.portName } : {}),
-    container: args.container,
-    ...(args.sidecars ? { sidecars: args.sidecars } : {}),
-    ...(args.initContainers ? { initContainers: args.initContainers } : {}),
-    ...(args.podSecurity ? { podSecurity: args.podSecurity } : {}),
+    container: withResources(args.container),
+    ...(args.sidecars ? { sidecars: args.sidecars.map(withResources) } : {}),
+    ...(args.initContainers ? { initContainers: args.initContainers.map(withResources) } : {}),
+    podSecurity: runAsPodSecurity(options.user),
     ...(args.terminationGracePeriodSeconds === undefined
       ? {}
       : { terminationGracePeriodSeconds: args.terminationGracePeriodSeconds }),
