@@ -1,4 +1,5 @@
-import { domainName, externalHost, port, storageConfig } from "@infra/core";
+import { domainName, storageConfig } from "@infra/core";
+import { appEgressConfig } from "@projects/common";
 import { z } from "zod";
 
 const timeZoneExpected = "expected an IANA time zone such as Europe/Berlin or UTC";
@@ -42,17 +43,9 @@ export const n8nConfig = z.object({
     })
     .default({ enabled: false, testPaths: false }),
   /**
-   * What workflows may reach outside the cluster (nothing by default): DNS names, `*.` patterns,
-   * IPv4 addresses or CIDRs, each rule on its TCP ports (443 unless given).
+   * What workflows may reach outside the cluster (`appEgressConfig`).
    */
-  egress: z
-    .array(
-      z.strictObject({
-        hosts: z.array(externalHost).min(1),
-        ports: z.array(port).min(1).default([443]),
-      }),
-    )
-    .default([]),
+  egress: appEgressConfig,
 });
 
 export type N8nSettings = z.output<typeof n8nConfig>;

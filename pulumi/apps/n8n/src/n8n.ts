@@ -174,10 +174,7 @@ export function createN8n(config: AppConfig<N8nSettings, never>) {
     // The launcher lets a running Code node finish for up to 50 s after SIGTERM.
     terminationGracePeriodSeconds: 60,
     exposures,
-    egress: settings.egress.map((rule) => ({
-      hosts: rule.hosts,
-      ports: rule.ports.map((number) => ({ port: number })),
-    })),
+    egress: settings.egress,
   });
 
   return {

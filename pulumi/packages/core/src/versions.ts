@@ -56,6 +56,12 @@ export const images = {
   postgresql: "postgres:15.17-bookworm",
   /** MariaDB server and its backup jobs' clients; 10.11 (LTS) is the version the hooks are proven with. */
   mariadb: "mariadb:10.11.17",
+  /**
+   * MySQL server (8.4 LTS: Ghost supports only MySQL 8 in production) and its jobs' clients
+   * (mysql, mysqldump, mysqladmin): the official image, built on Oracle Linux 9 from
+   * docker-library/mysql 8.4/Dockerfile.oracle (the image's `MYSQL_VERSION` is 8.4.11-1.el9).
+   */
+  mysql: "mysql:8.4.11",
   /** Vaultwarden (Bitwarden-compatible password manager), its Alpine build. */
   vaultwarden: "vaultwarden/server:1.37.2-alpine",
   /** Syncthing (file synchronisation), the project's own image (release v2.1.6's notes name the tag). */
@@ -73,4 +79,13 @@ export const images = {
    * `.github/workflows/call_build_push.yml`), the server version from its `server_version` (v0.14.2).
    */
   etebase: "victorrds/etebase:0.14.2-alpine",
+  /**
+   * Zitadel (identity provider): API and console on 8080, uid 1000. v4.19.4 is the newest v4 patch
+   * the sources here name (release mirrors of zitadel/zitadel, Chainguard's zitadel-4 package).
+   */
+  zitadel: "ghcr.io/zitadel/zitadel:v4.19.4",
+  /** Zitadel's login UI (login v2, Next.js, 3000), released with Zitadel under the same tag. */
+  zitadelLogin: "ghcr.io/zitadel/zitadel-login:v4.19.4",
+  /** Ghost (blog), the official Alpine build of the 6.x line (docker-library/ghost); runs as `node` (1000). */
+  ghost: "ghost:6.7.0-alpine",
 } as const satisfies Record<string, string>;

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Logging and settings shared by the PostgreSQL and MariaDB libraries (sourced, never run).
+# Logging and settings shared by the PostgreSQL, MariaDB and MySQL libraries (sourced, never run).
 
 # The comment of a database that its app backs up itself (with its volumes, in its own repository):
 # *-create-database.sh sets it with APP_DATABASE_BACKUP=app, and the server's own backup
@@ -40,6 +40,19 @@ answer_presence() {
     log "no database holds data"
     echo absent
   fi
+}
+
+# The settings of an app's database job (*-create-database.sh): fails naming a missing one, and
+# prints APP_DATABASE_BACKUP ("server", the default, or "app").
+app_database_backup() {
+  local name backup=${APP_DATABASE_BACKUP:-server}
+  for name in DB_ADMIN_PASSWORD APP_DATABASE APP_USER APP_PASSWORD; do
+    [ -n "${!name:-}" ] || die "$name is not set"
+  done
+  case "$backup" in
+    server | app) printf '%s\n' "$backup" ;;
+    *) die "APP_DATABASE_BACKUP must be 'server' or 'app', got '$backup'" ;;
+  esac
 }
 
 log() {

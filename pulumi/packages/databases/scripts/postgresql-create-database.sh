@@ -38,15 +38,8 @@ SELECT format('COMMENT ON DATABASE %I IS NULL', datname) FROM pg_database
   WHERE datname = :'app_database' AND shobj_description(oid, 'pg_database') = :'app_backup' \\gexec"
 
 main() {
-  local name
-  for name in DB_ADMIN_PASSWORD APP_DATABASE APP_USER APP_PASSWORD; do
-    [ -n "${!name:-}" ] || die "$name is not set"
-  done
-  local backup=${APP_DATABASE_BACKUP:-server}
-  case "$backup" in
-    server | app) ;;
-    *) die "APP_DATABASE_BACKUP must be 'server' or 'app', got '$backup'" ;;
-  esac
+  local backup
+  backup=$(app_database_backup)
   unset DB_PASSWORD_FILE DB_DATABASES
   pg_connect_from_env
   export PGPASSWORD="$DB_ADMIN_PASSWORD"

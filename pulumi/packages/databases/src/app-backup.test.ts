@@ -11,7 +11,7 @@ import {
   run,
   type TreeEntry,
 } from "@infra/restic/src/testing/restic-sandbox";
-import { databaseScriptsDir, engines } from "./engines";
+import { type DatabaseKind, databaseScriptsDir, engines } from "./engines";
 import { type DatabaseServer, mariadbdPath, postgresBinDir, startDatabaseServer } from "./testing/db-servers";
 
 /**
@@ -28,7 +28,7 @@ const app = { database: "vault_db", user: "vault", password: `vault 'pass" word`
 const notes = { database: "notes", user: "notes", password: "notes password" };
 
 interface Engine {
-  kind: "postgresql" | "mariadb";
+  kind: DatabaseKind;
   skip: string | false;
   /** Run as the app's account: the app's tables, a view, a routine and more. */
   seedSql: string;
@@ -47,8 +47,13 @@ interface Engine {
   serverDump(dir: string): Promise<{ databases: string[]; roles: string }>;
   /** Databases the server's own backup holds besides the apps'. */
   serverOwn: string[];
-  /** The comment of a database, run as the admin. */
-  commentSql(database: string): string;
+  /**
+   * Run as the admin: what marks a database as backed up by its app (its comment; MySQL, which has
+   * no database comments: its name in the platform's list), empty when it is not marked.
+   */
+  markSql(database: string): string;
+  /** What `markSql` prints for a marked database. */
+  mark(database: string): string;
   /** Whether the restore marks the database itself while it loads (DDL that is not transactional). */
   markerTable: boolean;
 }
@@ -95,8 +100,9 @@ const kinds: Engine[] = [
       };
     },
     serverOwn: ["postgres"],
-    commentSql: (database) =>
+    markSql: (database) =>
       `SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '${database}'`,
+    mark: () => appBackupComment,
     markerTable: false,
   },
   {
@@ -136,11 +142,25 @@ const kinds: Engine[] = [
       return { databases: [...new Set(names)], roles: await readFile(join(dir, "users.sql"), "utf8") };
     },
     serverOwn: [],
-    commentSql: (database) =>
+    markSql: (database) =>
       `SELECT schema_comment FROM information_schema.schemata WHERE schema_name = '${database}'`,
+    mark: () => appBackupComment,
     markerTable: true,
   },
 ];
+// MySQL's hooks share MariaDB's logic and run here against MariaDB (no MySQL server on these
+// machines) with the MySQL names of its tools; their marks are a list of the platform's.
+const mariadb = kinds.find((spec) => spec.kind === "mariadb") as Engine;
+kinds.push({
+  ...mariadb,
+  kind: "mysql",
+  skip: skipReason(
+    [...resticTools, "mysql", "mysqldump", "mariadb-install-db"],
+    mariadbdPath() ? [] : ["the MariaDB server (mariadbd)"],
+  ),
+  markSql: (database) => `SELECT name FROM homelab.databases_backed_up_by_apps WHERE name = '${database}'`,
+  mark: (database) => database,
+});
 
 describe("an app's own database, backed up and restored with its volume in the app's repository", {
   concurrency: 2,
@@ -394,9 +414,9 @@ describe("an app's own database, backed up and restored with its volume in the a
 
       it("marks the app's database so that the server's own backup leaves it out, keeping the others and the roles", async () => {
         for (const server of [original, fresh]) {
-          assert.equal((await asAdmin(server, spec.commentSql(app.database))).trim(), appBackupComment);
+          assert.equal((await asAdmin(server, spec.markSql(app.database))).trim(), spec.mark(app.database));
         }
-        assert.equal((await asAdmin(original, spec.commentSql(notes.database))).trim(), "");
+        assert.equal((await asAdmin(original, spec.markSql(notes.database))).trim(), "");
         const before = await spec.serverDump(serverDumpBefore);
         const after = await spec.serverDump(serverDumpAfter);
         assert.deepEqual(before.databases.sort(), [notes.database, ...spec.serverOwn, app.database].sort());

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { images } from "@infra/core";
 import { createNamespace, createWorkload, selectorLabels } from "@infra/k8s";
 import * as k8s from "@pulumi/kubernetes";
 import { redactSecrets } from "@tools/synth/src/secrets";
@@ -10,6 +11,7 @@ import {
   type AppDatabase,
   type AppDatabaseArgs,
   createMariadbDatabase,
+  createMysqlDatabase,
   createPostgresqlDatabase,
 } from "./database";
 import { databaseScriptsDir } from "./engines";
@@ -20,6 +22,7 @@ import { connectionUrl } from "./url";
 /** The database projects' `server` exports, as the app reads them. */
 const postgresql = exampleServerInfo("postgresql");
 const mariadb = exampleServerInfo("mariadb");
+const mysql = exampleServerInfo("mysql");
 
 async function renderDatabase(
   create: typeof createPostgresqlDatabase,
@@ -286,5 +289,44 @@ describe("createMariadbDatabase", () => {
       secretKeyRef: { name: "mariadb-admin", key: "password" },
     });
     assert.equal(rendered.manifest("Job", "notes-notes-database").metadata.namespace, "mariadb");
+  });
+});
+
+describe("createMysqlDatabase", () => {
+  it("gives the app a mysql:// URL to its database on the MySQL server, made by MySQL's script as its admin", async () => {
+    const { rendered, env } = await renderDatabase(createMysqlDatabase, mysql);
+    const { url, password } = rendered.manifest("Secret", "notes-database").stringData;
+    assert.equal(url, `mysql://notes:${password}@mysql.mysql.svc.cluster.local:3306/notes`);
+    const job = rendered.manifest("Job", "notes-notes-database");
+    assert.equal(job.metadata.namespace, "mysql");
+    assert.deepEqual(job.spec.template.spec.containers[0].command.slice(-1), ["mysql-create-database.sh"]);
+    assert.equal(job.spec.template.spec.containers[0].image, images.mysql);
+    assert.deepEqual(env("notes-notes-database").DB_ADMIN_PASSWORD, {
+      secretKeyRef: { name: "mysql-admin", key: "password" },
+    });
+    assert.equal(env("notes-notes-database").DB_USER, "root");
+  });
+
+  it("ships MySQL's scripts with the library it shares with MariaDB's, as they are tested", async () => {
+    const { rendered } = await renderDatabase(createMysqlDatabase, mysql);
+    const data = rendered.manifest("ConfigMap", "notes-notes-database-scripts").data;
+    for (const name of [
+      "mysql-create-database.sh",
+      "mysql-lib.sh",
+      "mysql-family-lib.sh",
+      "database-lib.sh",
+    ]) {
+      assert.equal(data[name], readFileSync(join(databaseScriptsDir, name), "utf8"), name);
+    }
+  });
+
+  it("refuses a user name longer than MySQL's 32 characters", async () => {
+    const { rendered } = await renderDatabase(createMysqlDatabase, mysql, { user: "u".repeat(33) });
+    assert.match(rendered.errors.join("\n"), /mysql user "u+": 1 to 32 bytes/);
+  });
+
+  it("refuses a server of another kind", async () => {
+    const { rendered } = await renderDatabase(createMysqlDatabase, mariadb);
+    assert.match(rendered.errors.join("\n"), /the server given is mariadb, not mysql/);
   });
 });

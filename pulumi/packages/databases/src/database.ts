@@ -111,9 +111,8 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
   const { name } = args;
   const database = args.database ?? name;
   const user = args.user ?? name;
-  // PostgreSQL cuts longer identifiers silently, which would leave the URL naming another one.
-  checkName(engine, "database", database, engine.kind === "postgresql" ? 63 : 64);
-  checkName(engine, "user", user, engine.kind === "postgresql" ? 63 : 80);
+  checkName(engine, "database", database, engine.maxNameBytes.database);
+  checkName(engine, "user", user, engine.maxNameBytes.user);
   if (!dumpableName.test(database)) {
     throw new Error(
       `${engine.kind} database "${database}": letters, digits, "_" and "-" (its dump is a file)`,
@@ -155,7 +154,7 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
       {
         name: `${engine.kind}-create-database`,
         image: engine.image,
-        scripts: databaseScripts(engine.files.lib, engine.files.createDatabase),
+        scripts: databaseScripts(...engine.files.libraries, engine.files.createDatabase),
         env: {
           DB_HOST: server.host,
           DB_PORT: server.port.apply(String),
@@ -253,7 +252,7 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
     environment: {
       name: `${engine.kind}-app-database`,
       image: engine.image,
-      scripts: databaseScripts(files.lib, files.backup, files.present, files.restore),
+      scripts: databaseScripts(...files.libraries, files.backup, files.present, files.restore),
       env: {
         DB_HOST: server.host,
         DB_PORT: server.port.apply(String),
@@ -293,4 +292,12 @@ export function createPostgresqlDatabase(args: AppDatabaseArgs): AppDatabase {
 /** The same for MariaDB: a database and an account `'<user>'@'%'` with every privilege on it only. */
 export function createMariadbDatabase(args: AppDatabaseArgs): AppDatabase {
   return createAppDatabase(engines.mariadb, args);
+}
+
+/**
+ * The same for MySQL 8.4: a database and an account `'<user>'@'%'` (MySQL's default plugin,
+ * caching_sha2_password) with every privilege on it only.
+ */
+export function createMysqlDatabase(args: AppDatabaseArgs): AppDatabase {
+  return createAppDatabase(engines.mysql, args);
 }

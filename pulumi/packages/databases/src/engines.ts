@@ -6,7 +6,7 @@ import type { RunAs } from "@infra/scripting";
 /** The directory of the database scripts (hooks, private server, database creation). */
 export const databaseScriptsDir = join(__dirname, "..", "scripts");
 
-export type DatabaseKind = "postgresql" | "mariadb";
+export type DatabaseKind = "postgresql" | "mariadb" | "mysql";
 
 /** What differs between the database servers the platform runs. */
 export interface DatabaseEngine {
@@ -41,9 +41,15 @@ export interface DatabaseEngine {
   privateServerEnv: Record<string, string>;
   /** The scheme of the connection URLs apps get. */
   urlScheme: string;
+  /**
+   * The longest database and user names the server keeps whole, in bytes (its limits are in
+   * characters: a name of multi-byte characters is refused sooner than the server would).
+   */
+  maxNameBytes: { database: number; user: number };
   /** The scripts, by role. */
   files: {
-    lib: string;
+    /** What the kind's scripts source (besides database-lib.sh), shipped with any of them. */
+    libraries: string[];
     backup: string;
     present: string;
     restore: string;
@@ -56,6 +62,16 @@ export interface DatabaseEngine {
 // Where each server keeps its data, inside its volume (`dataMount`).
 const postgresqlDataDir = "/var/lib/postgresql/data/pgdata";
 const mariadbDataDir = "/var/lib/mysql/mysql";
+const mysqlDataDir = "/var/lib/mysql/data";
+
+/**
+ * The MySQL server's options, for its container and its private server alike. No binary log (on
+ * by default since 8.0): no replica reads it, it would grow in the volume, and with it an app's
+ * account could not load its own triggers and functions (`log_bin_trust_function_creators`, MySQL
+ * 8.4 manual "Stored Program Binary Logging"). No X Protocol listener (33060 on every address by
+ * default): nothing uses it, and a private server answers on 127.0.0.1 only ("Disabling X Plugin").
+ */
+const mysqlServerOptions = ["--skip-log-bin", "--skip-mysqlx"];
 
 export const engines: Record<DatabaseKind, DatabaseEngine> = {
   postgresql: {
@@ -78,8 +94,10 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
     }),
     privateServerEnv: {},
     urlScheme: "postgresql",
+    // NAMEDATALEN - 1: PostgreSQL cuts longer identifiers silently, so a URL would name another one.
+    maxNameBytes: { database: 63, user: 63 },
     files: {
-      lib: "postgresql-lib.sh",
+      libraries: ["postgresql-lib.sh"],
       backup: "postgresql-backup-hook.sh",
       present: "postgresql-present-hook.sh",
       restore: "postgresql-restore-hook.sh",
@@ -111,14 +129,48 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
     serverArgs: ["mariadbd", `--datadir=${mariadbDataDir}`],
     privateServerEnv: { DB_SERVER_DATADIR: mariadbDataDir },
     urlScheme: "mysql",
+    maxNameBytes: { database: 64, user: 80 },
     files: {
-      lib: "mariadb-lib.sh",
+      libraries: ["mysql-family-lib.sh", "mariadb-lib.sh"],
       backup: "mariadb-backup-hook.sh",
       present: "mariadb-present-hook.sh",
       restore: "mariadb-restore-hook.sh",
       start: "mariadb-server-start.sh",
       stop: "mariadb-server-stop.sh",
       createDatabase: "mariadb-create-database.sh",
+    },
+  },
+  mysql: {
+    kind: "mysql",
+    image: images.mysql,
+    port: 3306,
+    name: "mysql",
+    adminUser: "root",
+    // docker-library/mysql 8.4/Dockerfile.oracle: `groupadd --system --gid 999 mysql; useradd
+    // --system --uid 999 --gid 999 ... mysql`.
+    user: { user: 999, group: 999 },
+    dataMount: "/var/lib/mysql",
+    // The socket and pid file of the image's /etc/my.cnf (`socket=/var/run/mysqld/mysqld.sock`).
+    runDir: "/var/run/mysqld",
+    // The entrypoint makes 'root'@'%' (MYSQL_ROOT_HOST's default) with this password and every
+    // privilege WITH GRANT OPTION. A newer 8.4 upgrades the data dictionary and the system tables
+    // itself when it starts (`--upgrade=AUTO`, the default).
+    serverEnv: (adminPasswordFile) => ({ MYSQL_ROOT_PASSWORD_FILE: adminPasswordFile }),
+    // The entrypoint reads the datadir from the server's arguments (`mysqld --verbose --help`) and
+    // creates it (`mkdir -p`) as the server's user (8.4/docker-entrypoint.sh).
+    serverArgs: ["mysqld", `--datadir=${mysqlDataDir}`, ...mysqlServerOptions],
+    privateServerEnv: { DB_SERVER_DATADIR: mysqlDataDir, DB_SERVER_OPTIONS: mysqlServerOptions.join(" ") },
+    urlScheme: "mysql",
+    // MySQL 8.4 manual, "Identifier Length Limits": 64 characters for a database, 32 for a user.
+    maxNameBytes: { database: 64, user: 32 },
+    files: {
+      libraries: ["mysql-family-lib.sh", "mysql-lib.sh"],
+      backup: "mysql-backup-hook.sh",
+      present: "mysql-present-hook.sh",
+      restore: "mysql-restore-hook.sh",
+      start: "mysql-server-start.sh",
+      stop: "mysql-server-stop.sh",
+      createDatabase: "mysql-create-database.sh",
     },
   },
 };

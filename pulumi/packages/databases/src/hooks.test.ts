@@ -4,6 +4,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { missingBinaries, ResticSandbox, run } from "@infra/restic/src/testing/restic-sandbox";
+import { engines } from "./engines";
 import {
   databaseScriptsDir,
   MariadbServer,
@@ -24,10 +25,15 @@ const postgresSkip = skipReason(
   [...resticTools, "psql", "pg_dump", "pg_dumpall", "pg_restore"],
   postgresBinDir() ? [] : ["the PostgreSQL server (initdb)"],
 );
-const mariadbSkip = skipReason(
-  [...resticTools, "mariadb", "mariadb-dump", "mariadb-install-db"],
-  mariadbdPath() ? [] : ["the MariaDB server (mariadbd)"],
-);
+/**
+ * The MariaDB and MySQL hooks share their logic; there is no MySQL server here, so MySQL's run
+ * against MariaDB with the MySQL names of its tools, and root as the admin (as in the mysql image,
+ * where root is the admin the hooks use and leave out of the dump of accounts).
+ */
+const mysqlFamily = [
+  { kind: "mariadb", name: "MariaDB", admin: "admin", client: "mariadb", dump: "mariadb-dump" },
+  { kind: "mysql", name: "MySQL", admin: "root", client: "mysql", dump: "mysqldump" },
+] as const;
 
 /** Resolves once `check` holds, polling; the writer tests wait for rows to pile up. */
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -220,37 +226,44 @@ describe("PostgreSQL backup, present and restore hooks", { skip: postgresSkip },
   });
 });
 
-describe("MariaDB backup, present and restore hooks", { skip: mariadbSkip }, () => {
-  const admin = "admin";
-  const oldPassword = 'old "admin" pass\\word';
-  const newPassword = "new admin password";
-  let box: ResticSandbox;
-  let newPasswordFile: string;
-  let original: MariadbServer;
-  let fresh: MariadbServer;
-  let snapshotBefore: string;
-  let rowsWhenWriterStopped: number;
-  let firstRestore: Awaited<ReturnType<ResticSandbox["script"]>>;
+for (const spec of mysqlFamily) {
+  const files = engines[spec.kind].files;
+  const mysqlFamilySkip = skipReason(
+    [...resticTools, spec.client, spec.dump, "mariadb-install-db"],
+    mariadbdPath() ? [] : ["the MariaDB server (mariadbd)"],
+  );
 
-  const fingerprintSql = `
+  describe(`${spec.name} backup, present and restore hooks`, { skip: mysqlFamilySkip }, () => {
+    const admin = spec.admin;
+    const oldPassword = 'old "admin" pass\\word';
+    const newPassword = "new admin password";
+    let box: ResticSandbox;
+    let newPasswordFile: string;
+    let original: MariadbServer;
+    let fresh: MariadbServer;
+    let snapshotBefore: string;
+    let rowsWhenWriterStopped: number;
+    let firstRestore: Awaited<ReturnType<ResticSandbox["script"]>>;
+
+    const fingerprintSql = `
     SELECT id, name, HEX(payload), created FROM app.items ORDER BY id;
     SELECT * FROM app.item_names;
     SELECT body FROM notes.notes;
     SHOW GRANTS FOR 'app'@'%';`;
 
-  before(async () => {
-    box = await ResticSandbox.create();
-    const oldPasswordFile = join(box.root, "old-password");
-    newPasswordFile = join(box.root, "new-password");
-    await writeFile(oldPasswordFile, oldPassword);
-    await writeFile(newPasswordFile, newPassword);
+    before(async () => {
+      box = await ResticSandbox.create();
+      const oldPasswordFile = join(box.root, "old-password");
+      newPasswordFile = join(box.root, "new-password");
+      await writeFile(oldPasswordFile, oldPassword);
+      await writeFile(newPasswordFile, newPassword);
 
-    original = await MariadbServer.start(await box.dir("mariadb-original"), {
-      user: admin,
-      password: oldPassword,
-    });
-    await original.sql(
-      `CREATE DATABASE app CHARACTER SET utf8mb4;
+      original = await MariadbServer.start(await box.dir(`${spec.kind}-original`), {
+        user: admin,
+        password: oldPassword,
+      });
+      await original.sql(
+        `CREATE DATABASE app CHARACTER SET utf8mb4;
        CREATE TABLE app.items (id int AUTO_INCREMENT PRIMARY KEY, name text NOT NULL, payload blob, created datetime);
        INSERT INTO app.items (name, payload, created) VALUES
          ('ünïcode ✓', x'00ff10', '2024-02-29 12:00:00'), ('second', NULL, NULL);
@@ -264,17 +277,17 @@ describe("MariaDB backup, present and restore hooks", { skip: mariadbSkip }, () 
        INSERT INTO notes.notes VALUES ('kept');
        CREATE USER 'app'@'%' IDENTIFIED BY 'app password';
        GRANT ALL PRIVILEGES ON app.* TO 'app'@'%';`,
-      admin,
-      oldPassword,
-    );
-    snapshotBefore = await original.sql(fingerprintSql, admin, oldPassword);
+        admin,
+        oldPassword,
+      );
+      snapshotBefore = await original.sql(fingerprintSql, admin, oldPassword);
 
-    // Transfers that each write both tables in one transaction, going on during the dump.
-    const writer = spawn("mariadb", [...original.clientArgs(admin), "--batch"], {
-      env: { PATH: process.env.PATH, MYSQL_PWD: oldPassword },
-      stdio: ["pipe", "ignore", "ignore"],
-    });
-    writer.stdin?.end(`DELIMITER //
+      // Transfers that each write both tables in one transaction, going on during the dump.
+      const writer = spawn(spec.client, [...original.clientArgs(admin), "--batch"], {
+        env: { PATH: process.env.PATH, MYSQL_PWD: oldPassword },
+        stdio: ["pipe", "ignore", "ignore"],
+      });
+      writer.stdin?.end(`DELIMITER //
       CREATE PROCEDURE app.churn() BEGIN
         DECLARE i bigint DEFAULT 0;
         WHILE NOT (SELECT stop FROM app.control) DO
@@ -284,121 +297,125 @@ describe("MariaDB backup, present and restore hooks", { skip: mariadbSkip }, () 
       END //
       DELIMITER ;
       CALL app.churn();`);
-    const countDebits = async () =>
-      Number(await original.sql("SELECT count(*) FROM app.debits", admin, oldPassword));
-    await until(async () => (await countDebits()) > 500, "the writer to start");
+      const countDebits = async () =>
+        Number(await original.sql("SELECT count(*) FROM app.debits", admin, oldPassword));
+      await until(async () => (await countDebits()) > 500, "the writer to start");
 
-    const scratch = await box.dir("dump");
-    const backup = await box.script(
-      "backup.sh",
-      box.env("mariadb", {
-        BACKUP_DIR: scratch,
-        BACKUP_HOOK: hook("mariadb-backup-hook.sh"),
-        ...original.connectionEnv(admin, oldPasswordFile),
-      }),
-    );
-    await original.sql("UPDATE app.control SET stop = true", admin, oldPassword);
-    await exited(writer);
-    assert.equal(backup.code, 0, backup.stderr);
-    rowsWhenWriterStopped = await countDebits();
-    await original.stop();
-
-    // A new cluster: an empty server whose admin account has another password.
-    fresh = await MariadbServer.start(await box.dir("mariadb-fresh"), { user: admin, password: newPassword });
-    firstRestore = await box.script("restore.sh", restoreEnv(await box.dir("restore-scratch")));
-  });
-
-  function restoreEnv(scratch: string): NodeJS.ProcessEnv {
-    return box.env("mariadb", {
-      BACKUP_DIR: scratch,
-      RESTORE_PRESENT_HOOK: hook("mariadb-present-hook.sh"),
-      RESTORE_HOOK: hook("mariadb-restore-hook.sh"),
-      ...fresh.connectionEnv(admin, newPasswordFile),
-    });
-  }
-
-  after(async () => {
-    await original?.stop();
-    await fresh?.stop();
-    await box?.cleanup();
-  });
-
-  it("restores every database with its rows, views and the app's grants onto an empty server", async () => {
-    assert.equal(firstRestore.code, 0, firstRestore.stderr);
-    assert.equal(await fresh.sql(fingerprintSql, admin, newPassword), snapshotBefore);
-  });
-
-  it("brings back a missing account with its password", async () => {
-    assert.equal(
-      await fresh.sql("SELECT count(*) FROM app.items", "app", "app password").then((s) => s.trim()),
-      "2",
-    );
-  });
-
-  it("leaves the password of an account that already existed unchanged", async () => {
-    assert.equal((await fresh.trySql("SELECT 1", admin, newPassword)).code, 0);
-    assert.notEqual((await fresh.trySql("SELECT 1", admin, oldPassword)).code, 0);
-  });
-
-  it("dumps one consistent snapshot while transactions go on", async () => {
-    const counts = await fresh.sql(
-      "SELECT (SELECT count(*) FROM app.debits), (SELECT count(*) FROM app.credits)",
-      admin,
-      newPassword,
-    );
-    const [debits, credits] = counts.trim().split("\t").map(Number);
-    assert.equal(debits, credits);
-    assert.ok(
-      (debits ?? 0) > 500 && (debits ?? 0) < rowsWhenWriterStopped,
-      `${debits} of ${rowsWhenWriterStopped}`,
-    );
-  });
-
-  it("dumps only the databases DB_DATABASES lists, without accounts", async () => {
-    const scratch = await box.dir("listed");
-    const env = { PATH: process.env.PATH, BACKUP_DIR: scratch, DB_DATABASES: "notes" };
-    const result = await run("bash", [hook("mariadb-backup-hook.sh")], {
-      env: { ...env, ...fresh.connectionEnv(admin, newPasswordFile) },
-    });
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(await readdir(scratch), ["databases.sql"]);
-    const dump = await readFile(join(scratch, "databases.sql"), "utf8");
-    assert.match(dump, /CREATE DATABASE .*`notes`/);
-    assert.doesNotMatch(dump, /`app`/);
-  });
-
-  it("skips the restore when the server already holds data", async () => {
-    const scratch = await box.dir("restore-again");
-    const result = await box.script("restore.sh", restoreEnv(scratch));
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /database app has \d+ tables: data present/);
-    assert.match(result.stderr, /skipping the restore/);
-    assert.deepEqual(await readdir(scratch), []);
-  });
-
-  it("refuses to restore or back up while an earlier restore is unfinished", async () => {
-    await fresh.sql("CREATE DATABASE homelab_restore_in_progress", admin, newPassword);
-    try {
-      const scratch = await box.dir("after-crash");
-      const restore = await box.script("restore.sh", restoreEnv(scratch));
-      assert.notEqual(restore.code, 0);
-      assert.match(restore.stderr, /a restore did not finish/);
-      assert.deepEqual(await readdir(scratch), []);
+      const scratch = await box.dir("dump");
       const backup = await box.script(
         "backup.sh",
-        box.env("mariadb", {
+        box.env(spec.kind, {
           BACKUP_DIR: scratch,
-          BACKUP_HOOK: hook("mariadb-backup-hook.sh"),
-          ...fresh.connectionEnv(admin, newPasswordFile),
+          BACKUP_HOOK: hook(files.backup),
+          ...original.connectionEnv(admin, oldPasswordFile),
         }),
       );
-      assert.notEqual(backup.code, 0);
-      assert.match(backup.stderr, /a restore did not finish/);
-    } finally {
-      await fresh.sql("DROP DATABASE homelab_restore_in_progress", admin, newPassword);
+      await original.sql("UPDATE app.control SET stop = true", admin, oldPassword);
+      await exited(writer);
+      assert.equal(backup.code, 0, backup.stderr);
+      rowsWhenWriterStopped = await countDebits();
+      await original.stop();
+
+      // A new cluster: an empty server whose admin account has another password.
+      fresh = await MariadbServer.start(await box.dir(`${spec.kind}-fresh`), {
+        user: admin,
+        password: newPassword,
+      });
+      firstRestore = await box.script("restore.sh", restoreEnv(await box.dir("restore-scratch")));
+    });
+
+    function restoreEnv(scratch: string): NodeJS.ProcessEnv {
+      return box.env(spec.kind, {
+        BACKUP_DIR: scratch,
+        RESTORE_PRESENT_HOOK: hook(files.present),
+        RESTORE_HOOK: hook(files.restore),
+        ...fresh.connectionEnv(admin, newPasswordFile),
+      });
     }
+
+    after(async () => {
+      await original?.stop();
+      await fresh?.stop();
+      await box?.cleanup();
+    });
+
+    it("restores every database with its rows, views and the app's grants onto an empty server", async () => {
+      assert.equal(firstRestore.code, 0, firstRestore.stderr);
+      assert.equal(await fresh.sql(fingerprintSql, admin, newPassword), snapshotBefore);
+    });
+
+    it("brings back a missing account with its password", async () => {
+      assert.equal(
+        await fresh.sql("SELECT count(*) FROM app.items", "app", "app password").then((s) => s.trim()),
+        "2",
+      );
+    });
+
+    it("leaves the password of an account that already existed unchanged", async () => {
+      assert.equal((await fresh.trySql("SELECT 1", admin, newPassword)).code, 0);
+      assert.notEqual((await fresh.trySql("SELECT 1", admin, oldPassword)).code, 0);
+    });
+
+    it("dumps one consistent snapshot while transactions go on", async () => {
+      const counts = await fresh.sql(
+        "SELECT (SELECT count(*) FROM app.debits), (SELECT count(*) FROM app.credits)",
+        admin,
+        newPassword,
+      );
+      const [debits, credits] = counts.trim().split("\t").map(Number);
+      assert.equal(debits, credits);
+      assert.ok(
+        (debits ?? 0) > 500 && (debits ?? 0) < rowsWhenWriterStopped,
+        `${debits} of ${rowsWhenWriterStopped}`,
+      );
+    });
+
+    it("dumps only the databases DB_DATABASES lists, without accounts", async () => {
+      const scratch = await box.dir("listed");
+      const env = { PATH: process.env.PATH, BACKUP_DIR: scratch, DB_DATABASES: "notes" };
+      const result = await run("bash", [hook(files.backup)], {
+        env: { ...env, ...fresh.connectionEnv(admin, newPasswordFile) },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(await readdir(scratch), ["databases.sql"]);
+      const dump = await readFile(join(scratch, "databases.sql"), "utf8");
+      assert.match(dump, /CREATE DATABASE .*`notes`/);
+      assert.doesNotMatch(dump, /`app`/);
+    });
+
+    it("skips the restore when the server already holds data", async () => {
+      const scratch = await box.dir("restore-again");
+      const result = await box.script("restore.sh", restoreEnv(scratch));
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /database app has \d+ tables: data present/);
+      assert.match(result.stderr, /skipping the restore/);
+      assert.deepEqual(await readdir(scratch), []);
+    });
+
+    it("refuses to restore or back up while an earlier restore is unfinished", async () => {
+      await fresh.sql("CREATE DATABASE homelab_restore_in_progress", admin, newPassword);
+      try {
+        const scratch = await box.dir("after-crash");
+        const restore = await box.script("restore.sh", restoreEnv(scratch));
+        assert.notEqual(restore.code, 0);
+        assert.match(restore.stderr, /a restore did not finish/);
+        assert.deepEqual(await readdir(scratch), []);
+        const backup = await box.script(
+          "backup.sh",
+          box.env(spec.kind, {
+            BACKUP_DIR: scratch,
+            BACKUP_HOOK: hook(files.backup),
+            ...fresh.connectionEnv(admin, newPasswordFile),
+          }),
+        );
+        assert.notEqual(backup.code, 0);
+        assert.match(backup.stderr, /a restore did not finish/);
+      } finally {
+        await fresh.sql("DROP DATABASE homelab_restore_in_progress", admin, newPassword);
+      }
+    });
   });
-});
+}
 
 describe("database hook scripts", { skip: skipReason(["shellcheck"]) }, () => {
   it("pass shellcheck", async () => {

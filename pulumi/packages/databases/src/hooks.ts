@@ -42,7 +42,7 @@ export function databaseBackupHooks(engine: DatabaseEngine, volumes: ServerVolum
     environment: {
       name: `${engine.kind}-hooks`,
       image: engine.image,
-      scripts: databaseScripts(files.lib, files.backup, files.present, files.restore),
+      scripts: databaseScripts(...files.libraries, files.backup, files.present, files.restore),
       env: { DB_USER: engine.adminUser, DB_PORT: String(engine.port), DB_PASSWORD_FILE: adminPasswordFile },
       mounts: [admin],
     },

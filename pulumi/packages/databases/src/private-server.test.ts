@@ -51,6 +51,37 @@ function skipReason(binaries: string[], extra: string[]): string | false {
   return canSwitchUsers ? false : "needs root, to run the server and its jobs as their pods' user";
 }
 
+/** MariaDB or MySQL, whose scripts run here against MariaDB with the kind's names of its tools. */
+function mysqlFamilyKind(
+  kind: "mariadb" | "mysql",
+  tools: { client: string; dump: string; admin: string },
+): Kind {
+  return {
+    kind,
+    skip: skipReason(
+      ["bash", "restic", "rclone", tools.client, tools.dump, tools.admin, "mariadb-install-db", "setpriv"],
+      mariadbdPath() ? [] : ["the MariaDB server (mariadbd)"],
+    ),
+    seed(port) {
+      return run(
+        tools.client,
+        ["--no-defaults", "--protocol=TCP", "-h", "127.0.0.1", "-P", String(port), "-u", "root"],
+        {
+          env: { PATH: process.env.PATH, MYSQL_PWD: adminPassword },
+          input: `CREATE DATABASE appdb CHARACTER SET utf8mb4;
+            CREATE TABLE appdb.items (id int PRIMARY KEY, name text);
+            INSERT INTO appdb.items VALUES (1, 'ünïcode ✓'), (2, 'second');
+            CREATE USER 'app'@'%' IDENTIFIED BY 'app';
+            GRANT ALL ON appdb.* TO 'app'@'%';`,
+        },
+      );
+    },
+    query: `MYSQL_PWD=$(cat "$DB_PASSWORD_FILE") ${tools.client} --no-defaults --protocol=TCP -h "$DB_HOST" -P "$DB_PORT" \\
+  -u "$DB_USER" --batch -N -e "SELECT name, (SELECT count(*) FROM mysql.user WHERE User = 'app') FROM appdb.items ORDER BY id"\n`,
+    rows: "ünïcode ✓\t1\nsecond\t1\n",
+  };
+}
+
 const kinds: Kind[] = [
   {
     kind: "postgresql",
@@ -93,40 +124,9 @@ const kinds: Kind[] = [
   -c "SELECT name, pg_get_userbyid(relowner) FROM items, pg_class WHERE relname = 'items' ORDER BY id"\n`,
     rows: "ünïcode ✓|app\nsecond|app\n",
   },
-  {
-    kind: "mariadb",
-    skip: skipReason(
-      [
-        "bash",
-        "restic",
-        "rclone",
-        "mariadb",
-        "mariadb-dump",
-        "mariadb-admin",
-        "mariadb-install-db",
-        "setpriv",
-      ],
-      mariadbdPath() ? [] : ["the MariaDB server (mariadbd)"],
-    ),
-    seed(port) {
-      return run(
-        "mariadb",
-        ["--no-defaults", "--protocol=TCP", "-h", "127.0.0.1", "-P", String(port), "-u", "root"],
-        {
-          env: { PATH: process.env.PATH, MYSQL_PWD: adminPassword },
-          input: `CREATE DATABASE appdb CHARACTER SET utf8mb4;
-            CREATE TABLE appdb.items (id int PRIMARY KEY, name text);
-            INSERT INTO appdb.items VALUES (1, 'ünïcode ✓'), (2, 'second');
-            CREATE USER 'app'@'%' IDENTIFIED BY 'app';
-            GRANT ALL ON appdb.* TO 'app'@'%';`,
-        },
-      );
-    },
-
-    query: `MYSQL_PWD=$(cat "$DB_PASSWORD_FILE") mariadb --no-defaults --protocol=TCP -h "$DB_HOST" -P "$DB_PORT" \\
-  -u "$DB_USER" --batch -N -e "SELECT name, (SELECT count(*) FROM mysql.global_priv WHERE User = 'app') FROM appdb.items ORDER BY id"\n`,
-    rows: "ünïcode ✓\t1\nsecond\t1\n",
-  },
+  mysqlFamilyKind("mariadb", { client: "mariadb", dump: "mariadb-dump", admin: "mariadb-admin" }),
+  // MySQL's scripts with the MySQL names of MariaDB's tools, against MariaDB (no MySQL server here).
+  mysqlFamilyKind("mysql", { client: "mysql", dump: "mysqldump", admin: "mysqladmin" }),
 ];
 
 /** Every entry of a directory tree (not the directory itself) that does not belong to a user. */

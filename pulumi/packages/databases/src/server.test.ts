@@ -68,7 +68,7 @@ describe("createDatabaseServer", () => {
   });
 
   it("restores and takes the final backup through a private server on the server's own volume", async () => {
-    for (const kind of ["postgresql", "mariadb"] as const) {
+    for (const kind of ["postgresql", "mariadb", "mysql"] as const) {
       const { env, mountOf } = await renderServer(kind);
       const server = mountOf("Deployment", kind, `pvc-${kind}-data`);
       assert.deepEqual(mountOf("Job", `${kind}-restore`, `pvc-${kind}-data`), server);
@@ -84,6 +84,48 @@ describe("createDatabaseServer", () => {
     }
   });
 
+  it("runs MySQL 8.4 as its image's user with root's password from a file, its data in the volume's data/, without a binary log or the X Protocol", async () => {
+    const { rendered, env, mountOf } = await renderServer("mysql");
+    const pod = rendered.manifest("Deployment", "mysql").spec.template.spec;
+    const container = pod.containers[0];
+    assert.deepEqual(
+      [pod.securityContext.runAsUser, pod.securityContext.runAsGroup, pod.securityContext.fsGroup],
+      [999, 999, 999],
+    );
+    assert.equal(container.image, images.mysql);
+    assert.match(images.mysql, /^mysql:8\.4\.\d+$/);
+    assert.deepEqual(container.args, [
+      "mysqld",
+      "--datadir=/var/lib/mysql/data",
+      "--skip-log-bin",
+      "--skip-mysqlx",
+    ]);
+    assert.deepEqual(env("Deployment", "mysql"), {
+      MYSQL_ROOT_PASSWORD_FILE: "/secrets/database-admin/password",
+    });
+    assert.equal(mountOf("Deployment", "mysql", "pvc-mysql-data").mountPath, "/var/lib/mysql");
+    assert.deepEqual(container.volumeMounts.map((mount: Record<string, string>) => mount.mountPath).sort(), [
+      "/secrets/database-admin",
+      "/tmp",
+      "/var/lib/mysql",
+      "/var/run/mysqld",
+    ]);
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(container.ports, [{ name: "mysql", containerPort: 3306, protocol: "TCP" }]);
+  });
+
+  it("starts its private server with the server's own program, data directory and options", async () => {
+    for (const kind of ["mariadb", "mysql"] as const) {
+      const { rendered, env } = await renderServer(kind);
+      const args = rendered.manifest("Deployment", kind).spec.template.spec.containers[0].args;
+      const restore = env("Job", `${kind}-restore`);
+      const options = restore.DB_SERVER_OPTIONS ? restore.DB_SERVER_OPTIONS.split(" ") : [];
+      assert.deepEqual(args, [args[0], `--datadir=${restore.DB_SERVER_DATADIR}`, ...options], kind);
+      const lib = readFileSync(join(databaseScriptsDir, `${kind}-lib.sh`), "utf8");
+      assert.match(lib, new RegExp(`SERVER_PROGRAM=${args[0]}\\b`), kind);
+    }
+  });
+
   it("dumps the running server over the network on the schedule, without touching its volume", async () => {
     const { env, mountOf, rendered } = await renderServer("mariadb");
     const scheduled = env("CronJob", "mariadb-backup");
@@ -96,7 +138,7 @@ describe("createDatabaseServer", () => {
 
   it("sets in its jobs only variables the scripts' README documents", async () => {
     const documented = documentedVariables();
-    for (const kind of ["postgresql", "mariadb"] as const) {
+    for (const kind of ["postgresql", "mariadb", "mysql"] as const) {
       const { env } = await renderServer(kind);
       for (const [objectKind, name] of [
         ["CronJob", `${kind}-backup`],

@@ -19,6 +19,13 @@ export interface ServicePortArgs {
   targetPort?: number | string;
   /** `TCP` by default. */
   protocol?: "TCP" | "UDP";
+  /**
+   * The application protocol, one of Kubernetes' standard `kubernetes.io/` values (KEP-3726):
+   * `kubernetes.io/h2c` is HTTP/2 over cleartext with prior knowledge, which Gateway API
+   * implementations speak to the backend when a route leads to this port (GEP-1911).
+   * @default none (HTTP/1.1 for gateways)
+   */
+  appProtocol?: "kubernetes.io/h2c";
 }
 
 export interface ServiceArgs extends Omit<NamespacedObjectArgs, "namespace"> {
@@ -57,6 +64,7 @@ export function createService(args: ServiceArgs): k8s.core.v1.Service {
           port: port.port,
           targetPort: port.targetPort ?? port.port,
           protocol: port.protocol ?? "TCP",
+          ...(port.appProtocol ? { appProtocol: port.appProtocol } : {}),
         })),
       },
     },
@@ -69,6 +77,8 @@ export interface WorkloadServiceArgs extends Omit<WorkloadArgs, "container"> {
   port: number;
   /** The port's name, `http` by default. */
   portName?: string;
+  /** The application protocol of the Service's port (`ServicePortArgs`). @default none */
+  appProtocol?: ServicePortArgs["appProtocol"];
   /** The main container; its port is added from `port`. */
   container: ContainerArgs;
 }
@@ -87,7 +97,7 @@ export interface WorkloadService {
  */
 export function createWorkloadService(args: WorkloadServiceArgs): WorkloadService {
   const portName = args.portName ?? "http";
-  const { port, portName: _portName, ...workloadArgs } = args;
+  const { port, portName: _portName, appProtocol, ...workloadArgs } = args;
   const workload = createWorkload({
     ...workloadArgs,
     container: { ...args.container, ports: [{ name: portName, port }, ...(args.container.ports ?? [])] },
@@ -96,7 +106,7 @@ export function createWorkloadService(args: WorkloadServiceArgs): WorkloadServic
     name: args.name,
     workload,
     ...(args.labels ? { labels: args.labels } : {}),
-    ports: [{ name: portName, port, targetPort: portName }],
+    ports: [{ name: portName, port, targetPort: portName, ...(appProtocol ? { appProtocol } : {}) }],
     ...(args.options ? { options: args.options } : {}),
   });
   return { workload, service, port: { name: portName, number: port } };

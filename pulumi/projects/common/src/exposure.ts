@@ -211,8 +211,42 @@ export interface HttpExposureArgs {
   hostname: pulumi.Input<string>;
   /** @default ["/"] */
   pathPrefixes?: string[];
+  /** Other path prefixes of the hostname that other Services of the namespace answer. */
+  routes?: HttpExposureRoute[];
+  /** Request headers set (replacing what a client sent) on every request passed to a backend. */
+  requestHeaders?: Record<string, string>;
+  /**
+   * Path prefixes under `pathPrefixes` that no Service answers through this exposure (an admin
+   * surface kept off it): requests under them are redirected to `redirectHostname`, path kept.
+   */
+  withheld?: WithheldPaths;
   /** The parent of the DNS record (the app's component); the rest lives in the namespace. */
   parent?: pulumi.Resource;
+}
+
+/** Path prefixes of an exposure's hostname that another Service answers. */
+export interface HttpExposureRoute {
+  pathPrefixes: string[];
+  service: { name: pulumi.Input<string>; port: number };
+}
+
+/** Path prefixes an exposure keeps from every Service, sending them to another hostname instead. */
+export interface WithheldPaths {
+  pathPrefixes: string[];
+  /** Where requests under them are redirected (HTTPS, same path), e.g. the private admin hostname. */
+  redirectHostname: pulumi.Input<string>;
+}
+
+/**
+ * The annotation naming the path prefixes an HTTPS route withholds (comma-separated): synth checks
+ * that no rule of a public route sends a request under one of them to a backend.
+ */
+export const withheldPathsAnnotation = "homelab.infra/withheld-paths";
+
+function checkPathPrefixes(name: string, what: string, prefixes: string[]): void {
+  if (prefixes.length === 0 || prefixes.some((path) => !path.startsWith("/"))) {
+    throw new Error(`Exposure ${name}: ${what} start with "/" (got ${prefixes.join(", ") || "none"})`);
+  }
 }
 
 /**
@@ -227,9 +261,10 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
   const { name, namespace } = args;
   const gateway = gateways[args.gateway];
   const pathPrefixes = args.pathPrefixes ?? ["/"];
-  if (pathPrefixes.length === 0 || pathPrefixes.some((path) => !path.startsWith("/"))) {
-    throw new Error(`Exposure ${name}: path prefixes start with "/" (got ${pathPrefixes.join(", ")})`);
-  }
+  checkPathPrefixes(name, "path prefixes", pathPrefixes);
+  for (const route of args.routes ?? []) checkPathPrefixes(name, "route path prefixes", route.pathPrefixes);
+  const withheld = args.withheld;
+  if (withheld) checkPathPrefixes(name, "withheld path prefixes", withheld.pathPrefixes);
   const named = (objectName: string) => ({
     metadata: namespacedMetadata({ name: objectName, namespace }),
     resourceName: namespacedResourceName({ name: objectName, namespace }),
@@ -309,24 +344,64 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
     sectionName,
   });
 
+  const backends = [{ pathPrefixes, service: args.service }, ...(args.routes ?? [])];
+  const matches = (prefixes: string[]) => prefixes.map((value) => ({ path: { type: "PathPrefix", value } }));
   const https = new k8s.apiextensions.CustomResource(
     own.resourceName,
     {
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "HTTPRoute",
-      metadata: own.metadata,
+      metadata: withheld
+        ? {
+            ...own.metadata,
+            annotations: { [withheldPathsAnnotation]: withheld.pathPrefixes.join(",") },
+          }
+        : own.metadata,
       spec: {
         parentRefs: [parentRef("https")],
         hostnames: [args.hostname],
-        rules: gateway.responseHeaders().apply((headers) => [
-          {
-            matches: pathPrefixes.map((value) => ({ path: { type: "PathPrefix", value } })),
+        rules: gateway.responseHeaders().apply((headers) => {
+          const requestHeaders = Object.entries(args.requestHeaders ?? {}).map(([header, value]) => ({
+            name: header,
+            value,
+          }));
+          const filters = [
+            ...(requestHeaders.length > 0
+              ? [{ type: "RequestHeaderModifier", requestHeaderModifier: { set: requestHeaders } }]
+              : []),
             ...(headers.length > 0
-              ? { filters: [{ type: "ResponseHeaderModifier", responseHeaderModifier: { set: headers } }] }
-              : {}),
-            backendRefs: [{ group: "", kind: "Service", name: args.service.name, port: args.service.port }],
-          },
-        ]),
+              ? [{ type: "ResponseHeaderModifier", responseHeaderModifier: { set: headers } }]
+              : []),
+          ];
+          return [
+            ...backends.map((backend) => ({
+              matches: matches(backend.pathPrefixes),
+              ...(filters.length > 0 ? { filters } : {}),
+              backendRefs: [
+                { group: "", kind: "Service", name: backend.service.name, port: backend.service.port },
+              ],
+            })),
+            // Gateway API picks the rule of the longest matching prefix, so these win over "/":
+            // nothing under them reaches a backend through this hostname.
+            ...(withheld
+              ? [
+                  {
+                    matches: matches(withheld.pathPrefixes),
+                    filters: [
+                      {
+                        type: "RequestRedirect",
+                        requestRedirect: {
+                          scheme: "https",
+                          hostname: withheld.redirectHostname,
+                          statusCode: 302,
+                        },
+                      },
+                    ],
+                  },
+                ]
+              : []),
+          ];
+        }),
       },
     },
     own.options,

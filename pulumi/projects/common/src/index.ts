@@ -1,5 +1,6 @@
 export * from "./app";
 export * from "./backup";
+export * from "./database-server";
 export * from "./exposure";
 export * from "./hostname";
 export * from "./kubernetes";

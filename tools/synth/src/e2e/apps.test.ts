@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { appSecretsFile } from "@infra/app-secrets";
+import { appSecretsFile, backupSecrets } from "@infra/app-secrets";
 import {
   describeFlow,
   type Endpoint,
@@ -32,9 +32,11 @@ const kitApps = readdirSync(appsDir).filter((app) => {
 /** The example stacks each app is meant to run on. */
 const placedOn: Record<string, string[]> = {
   etebase: ["cloud-a"],
+  ghost: ["cloud-a"],
   n8n: ["local-a"],
   syncthing: ["local-a"],
   vaultwarden: ["cloud-a"],
+  zitadel: ["cloud-a"],
 };
 
 interface Destination {
@@ -62,14 +64,22 @@ const declaredEgress: Record<string, (config: Record<string, any>) => Destinatio
     ];
   },
   etebase: () => [],
+  ghost: (config) => {
+    const smtp = config["ghost:smtp"];
+    return smtp ? [{ to: `world:${smtp.host}`, port: smtp.port ?? 587 }] : [];
+  },
   n8n: (config) =>
     (config["n8n:egress"] ?? []).flatMap((rule: { hosts: string[]; ports: { port: number }[] }) =>
       rule.hosts.flatMap((host) => rule.ports.map((port) => ({ to: `world:${host}`, port: port.port }))),
     ),
   syncthing: () => [],
+  zitadel: (config) =>
+    (config["zitadel:egress"] ?? []).flatMap((rule: { hosts: string[]; ports?: number[] }) =>
+      rule.hosts.flatMap((host) => (rule.ports ?? [443]).map((port) => ({ to: `world:${host}`, port }))),
+    ),
 };
 
-const databasePorts: Record<string, number> = { postgresql: 5432, mariadb: 3306 };
+const databasePorts: Record<string, number> = { postgresql: 5432, mariadb: 3306, mysql: 3306 };
 const policyType = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
 
 /**
@@ -108,6 +118,24 @@ const runsOn = (stack: string, project: string) =>
 
 const pods = (model: Model, namespace: string) =>
   model.endpoints.filter((endpoint) => endpoint.kind === "pod" && endpoint.namespace === namespace);
+
+/** Whether an object's pods read the app's database credentials (an env value or a mounted Secret). */
+function readsDatabase(object: Record<string, any>, app: string): boolean {
+  const databaseSecret = `${app}-database`;
+  const spec = podTemplate(object)?.spec;
+  return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some(
+    (container: Record<string, any>) =>
+      (container.env ?? []).some(
+        (variable: Record<string, any>) => variable.valueFrom?.secretKeyRef?.name === databaseSecret,
+      ) ||
+      (container.volumeMounts ?? []).some((mount: Record<string, any>) =>
+        (spec.volumes ?? []).some(
+          (volume: Record<string, any>) =>
+            volume.name === mount.name && volume.secret?.secretName === databaseSecret,
+        ),
+      ),
+  );
+}
 
 /** The kind of database server an app has its own database on, if it has one. */
 const databaseOf = (stack: string, app: string) =>
@@ -166,7 +194,7 @@ describe("apps written with the app kit, on the example stacks", () => {
           );
         });
 
-        it("starts each workload only after its restore, its database, the final backup and every policy that selects its pods or lets them through", () => {
+        it("starts each workload only after its restore, the database it reads, the final backup and every policy that selects its pods or lets them through", () => {
           const resources = output.resources(stack, app);
           const manifests = output.manifests(stack, app);
           const urnOf = (type: string, name: string) =>
@@ -222,7 +250,7 @@ describe("apps written with the app kit, on the example stacks", () => {
             const required = [
               ...(restore ? [restore] : []),
               ...(final ? [final] : []),
-              ...(database ? [created] : []),
+              ...(database && readsDatabase(object, app) ? [created] : []),
               ...[...selecting, ...peering].map((policy) =>
                 urnOf(policyType, `${policy.metadata.namespace}/${policy.metadata.name}`),
               ),
@@ -323,7 +351,14 @@ describe("apps written with the app kit, on the example stacks", () => {
         it("writes no secret in plain text: the Secrets it creates show no data, and the placeholders appear nowhere", () => {
           const secrets = output.manifests(stack, app).filter((object) => object.kind === "Secret");
           const names = secrets.map((secret) => secret.metadata.name);
-          for (const name of ["restic-password", "rclone-config", `${app}-stable`])
+          const declaresStable = Object.keys(appSecretsFile(repoRoot, app).spec).some(
+            (key) => !(key in backupSecrets),
+          );
+          for (const name of [
+            "restic-password",
+            "rclone-config",
+            ...(declaresStable ? [`${app}-stable`] : []),
+          ])
             assert.ok(names.includes(name), name);
           if (databaseOf(stack, app)) assert.ok(names.includes(`${app}-database`));
           for (const secret of secrets) {
@@ -370,26 +405,12 @@ describe("apps written with the app kit, on the example stacks", () => {
           const config = output.config(stack, app);
           const storage = output.config(stack, "shared");
           const storagePorts: number[] = storage["backup:storagePorts"] ?? [443];
-          const databaseSecret = `${app}-database`;
           const usesDatabase = (pod: Endpoint) => {
             const object = manifests.find(
               (candidate) =>
                 podTemplate(candidate) !== undefined && `${app}/${candidate.metadata?.name}` === pod.name,
             );
-            const spec = object ? podTemplate(object)?.spec : undefined;
-            return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some(
-              (container: Record<string, any>) =>
-                (container.env ?? []).some(
-                  (variable: Record<string, any>) =>
-                    variable.valueFrom?.secretKeyRef?.name === databaseSecret,
-                ) ||
-                (container.volumeMounts ?? []).some((mount: Record<string, any>) =>
-                  (spec.volumes ?? []).some(
-                    (volume: Record<string, any>) =>
-                      volume.name === mount.name && volume.secret?.secretName === databaseSecret,
-                  ),
-                ),
-            );
+            return object !== undefined && readsDatabase(object, app);
           };
           const database = databaseOf(stack, app);
           const violations: string[] = [];

@@ -8,6 +8,7 @@ import { buildModel, canReach } from "../reachability";
 import {
   type ExampleOutput,
   exampleStacks,
+  placement,
   synthExampleStacks,
   type WrittenResource,
 } from "./example-stacks";
@@ -15,7 +16,9 @@ import {
 const repoRoot = resolve(__dirname, "..", "..", "..", "..");
 const resticScripts = join(repoRoot, "pulumi", "packages", "restic", "scripts");
 const databaseScripts = join(repoRoot, "pulumi", "packages", "databases", "scripts");
-const databases = ["postgresql", "mariadb"] as const;
+const databases = ["postgresql", "mariadb", "mysql"] as const;
+/** The database servers a stack runs (MySQL only where an app needs it). */
+const databasesOn = (stack: string) => databases.filter((kind) => placement(kind).includes(stack));
 
 let output: ExampleOutput;
 before(async () => {
@@ -30,7 +33,7 @@ const scheduleOf = (stack: string, kind: string) =>
   output.config(stack, kind)[`${kind}:backup`]?.schedule ?? backupSettings(stack)["backup:schedule"];
 
 function each(check: (stack: string, kind: (typeof databases)[number]) => void): void {
-  for (const stack of exampleStacks) for (const kind of databases) check(stack, kind);
+  for (const stack of exampleStacks) for (const kind of databasesOn(stack)) check(stack, kind);
 }
 
 function resource(stack: string, project: string, type: string, name: string): WrittenResource {
@@ -65,7 +68,7 @@ describe("the database layers' backups on the example stacks", () => {
   it("run after the CNI, reading the server's kube context and the stack's backup settings from shared", () => {
     for (const stack of exampleStacks) {
       const order = output.order(stack).map((entry) => entry.project);
-      for (const kind of databases)
+      for (const kind of databasesOn(stack))
         assert.ok(order.indexOf(kind) > order.indexOf("cilium"), `${stack}: ${order}`);
       const reads = output.order(stack).find((entry) => entry.project === "postgresql")?.reads;
       // The settings only: the repository's credentials come from its own secrets file, not the stack.
@@ -139,14 +142,15 @@ describe("the database layers' backups on the example stacks", () => {
 
   it("give each server's database server a repository of its own, so no two servers write one", () => {
     for (const kind of databases) {
-      const repositories = exampleStacks.map(
+      const stacks = placement(kind);
+      const repositories = stacks.map(
         (stack) => env(output.manifest(stack, kind, "Job", `${kind}-restore`)).RESTIC_REPOSITORY,
       );
       assert.deepEqual(
         repositories,
-        exampleStacks.map((stack) => `rclone:${backupSettings(stack)["backup:remote"]}/${kind}-${stack}`),
+        stacks.map((stack) => `rclone:${backupSettings(stack)["backup:remote"]}/${kind}-${stack}`),
       );
-      for (const stack of exampleStacks) {
+      for (const stack of stacks) {
         // Snapshots are taken and found by the same identity (restic's host and tag).
         assert.equal(
           env(output.manifest(stack, kind, "Job", `${kind}-restore`)).BACKUP_APP,
@@ -167,6 +171,8 @@ describe("the database layers' backups on the example stacks", () => {
       }
       for (const name of [
         "database-lib.sh",
+        // MariaDB's and MySQL's libraries source the one they share.
+        ...(kind === "postgresql" ? [] : ["mysql-family-lib.sh"]),
         `${kind}-lib.sh`,
         `${kind}-backup-hook.sh`,
         `${kind}-present-hook.sh`,
@@ -200,10 +206,11 @@ describe("the database layers' backups on the example stacks", () => {
 
   it("let the backup jobs reach the storage hosts and their own server only, and no other pod in", () => {
     for (const stack of exampleStacks) {
+      const kinds = databasesOn(stack);
       const model = buildModel(
-        ["shared", "cilium", ...databases].flatMap((project) => output.manifests(stack, project)),
+        ["shared", "cilium", ...kinds].flatMap((project) => output.manifests(stack, project)),
       );
-      for (const kind of databases) {
+      for (const kind of kinds) {
         const config = backupSettings(stack);
         const port: number = config["backup:storagePorts"]?.[0] ?? 443;
         for (const job of [`${kind}-backup`, `${kind}-restore`, `${kind}-final-backup`]) {
@@ -213,11 +220,11 @@ describe("the database layers' backups on the example stacks", () => {
           assert.equal(canReach(model, from, "world:203.0.113.10", port), false, from);
           assert.equal(canReach(model, from, "world:storage.example.org", port), false, from);
         }
-        const other = databases.find((candidate) => candidate !== kind);
         const server = `${kind}/${kind}`;
         const serverPort = kind === "postgresql" ? 5432 : 3306;
         assert.ok(canReach(model, `${kind}/${kind}-backup`, server, serverPort));
-        assert.equal(canReach(model, `${other}/${other}-backup`, server, serverPort), false);
+        for (const other of kinds.filter((candidate) => candidate !== kind))
+          assert.equal(canReach(model, `${other}/${other}-backup`, server, serverPort), false, other);
       }
     }
   });
@@ -245,7 +252,7 @@ describe("the database layers' backups on the example stacks", () => {
   it("write no secret in plain text, and no Secret's data", () => {
     for (const stack of exampleStacks) {
       // What synth answers for each server's own secrets file (tools/synth/src/invokes.ts).
-      const placeholders = databases.flatMap((kind) =>
+      const placeholders = databasesOn(stack).flatMap((kind) =>
         ["resticPassword", "rcloneConfig"].map((key) =>
           createHash("sha256")
             .update(`synth-app-secret:${stack}:secrets/backups/${kind}-${stack}.yaml:${key}`)
@@ -256,7 +263,7 @@ describe("the database layers' backups on the example stacks", () => {
         for (const placeholder of placeholders)
           assert.ok(!text.includes(placeholder), `${path} leaks a secret`);
       }
-      for (const kind of databases) {
+      for (const kind of databasesOn(stack)) {
         assert.deepEqual(output.manifest(stack, kind, "Secret", `${kind}-admin`).stringData, {
           password: "[secret]",
         });

@@ -403,7 +403,7 @@ function meantEgress(model: Model, roles: Roles, facts: StackFacts, pod: Endpoin
     // Kong only forwards; the dashboard's own pods call the API server.
     if (label("app.kubernetes.io/part-of") === "kubernetes-dashboard") meant.push(apiServer);
   }
-  if (project === "postgresql" || project === "mariadb") {
+  if (project === "postgresql" || project === "mariadb" || project === "mysql") {
     const server = endpointsOf(model, `${pod.namespace}/${pod.namespace}`)[0];
     if (server && server.name !== pod.name) {
       meant.push(...server.ports.map((port) => on(named(server.name), port.port, port.protocol)));

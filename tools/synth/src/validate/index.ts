@@ -6,8 +6,10 @@ import type { ValidationCache } from "./cache";
 import { validateHelmValues } from "./helm-values";
 import { checkMeaning, type StackObject, type StackRelease } from "./meaning";
 import { validateObjectSchema } from "./object-schemas";
+import { checkPublicExposure, type StackDnsRecord } from "./public-exposure";
 
 const helmReleaseType = "kubernetes:helm.sh/v3:Release";
+const dnsRecordType = "cloudflare:index/dnsRecord:DnsRecord";
 
 function describe(object: Record<string, any>): string {
   const namespace = object.metadata?.namespace;
@@ -38,6 +40,7 @@ export async function validateStack(result: StackSynth, cache?: ValidationCache)
   const objects: StackObject[] = [];
   const existing = new Set<string>();
   const releases: StackRelease[] = [];
+  const records: StackDnsRecord[] = [];
   for (const project of result.projects) {
     const where = `${result.stack}/${project.project}`;
     for (const resource of project.resources) {
@@ -47,6 +50,9 @@ export async function validateStack(result: StackSynth, cache?: ValidationCache)
         );
       }
       const inputs = unwrapSecrets(resource.inputs) as Record<string, any>;
+      if (resource.type === dnsRecordType && !resource.read && typeof inputs.name === "string") {
+        records.push({ project: project.project, name: inputs.name, proxied: inputs.proxied === true });
+      }
       if (resource.read && resource.type === "kubernetes:core/v1:Namespace")
         existing.add(`Namespace//${resource.id ?? resource.name}`);
       if (resource.type === helmReleaseType) {
@@ -76,7 +82,10 @@ export async function validateStack(result: StackSynth, cache?: ValidationCache)
       if (found.length === 0) cache?.add(inputs);
     }
   }
-  for (const problem of checkMeaning(objects, existing, releases)) {
+  for (const problem of [
+    ...checkMeaning(objects, existing, releases),
+    ...checkPublicExposure(objects, records),
+  ]) {
     problems.push(`${result.stack}/${problem.project}: ${problem.message}`);
   }
   return problems;

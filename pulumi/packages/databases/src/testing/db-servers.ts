@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { closedPort, type RunResult, run } from "@infra/restic/src/testing/restic-sandbox";
+import type { DatabaseKind } from "../engines";
 
 /** The directory of the database hooks. */
 export const databaseScriptsDir = join(__dirname, "..", "..", "scripts");
@@ -158,8 +159,9 @@ function postgresIds(): [number, number] {
 }
 
 /**
- * A throwaway MariaDB server on a loopback port, set up the way the official image leaves it: a
- * password-protected admin account for remote use, no accounts tied to host names.
+ * A throwaway MariaDB server on a loopback port, set up the way the official images (MariaDB's
+ * and MySQL's) leave it: a password-protected admin account for remote use, root at localhost,
+ * no accounts tied to host names or addresses.
  */
 export class MariadbServer {
   private constructor(
@@ -214,7 +216,7 @@ export class MariadbServer {
       const escaped = admin.password.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
       expectSuccess(
         await server.socketSql(
-          "DELETE FROM mysql.global_priv WHERE Host NOT IN ('localhost', '127.0.0.1', '::1', '%');" +
+          "DELETE FROM mysql.global_priv WHERE Host NOT IN ('localhost', '%');" +
             "FLUSH PRIVILEGES;" +
             `CREATE USER '${admin.user}'@'%' IDENTIFIED BY '${escaped}';` +
             `GRANT ALL PRIVILEGES ON *.* TO '${admin.user}'@'%' WITH GRANT OPTION;`,
@@ -273,9 +275,13 @@ export interface Login {
   database?: string;
 }
 
-/** A throwaway PostgreSQL or MariaDB server behind one interface, for tests both engines share. */
+/**
+ * A throwaway server of a kind behind one interface, for tests the kinds share. There is no MySQL
+ * server on these machines: a MySQL one is MariaDB, with root as its admin as in the mysql image,
+ * for the MySQL scripts' logic run with the MySQL names of MariaDB's tools.
+ */
 export interface DatabaseServer {
-  kind: "postgresql" | "mariadb";
+  kind: DatabaseKind;
   port: number;
   /** The admin account the server was started with. */
   admin: Login;
@@ -287,9 +293,9 @@ export interface DatabaseServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server of either engine in `dir` with an admin account of the given password. */
+/** Starts a server of a kind in `dir` with an admin account of the given password. */
 export async function startDatabaseServer(
-  kind: DatabaseServer["kind"],
+  kind: DatabaseKind,
   dir: string,
   adminPassword: string,
 ): Promise<DatabaseServer> {
@@ -305,7 +311,7 @@ export async function startDatabaseServer(
       stop: () => server.stop(),
     };
   }
-  const admin = { user: "admin", password: adminPassword };
+  const admin = { user: kind === "mysql" ? "root" : "admin", password: adminPassword };
   const server = await MariadbServer.start(dir, admin);
   return {
     kind,

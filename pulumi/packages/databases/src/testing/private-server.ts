@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exampleBackupConfig } from "@infra/restic/src/testing/backup-config";
-import { type PodUser, podUser } from "@infra/restic/src/testing/pod-user";
+import { type PodUser, podUser, podUserPrefix } from "@infra/restic/src/testing/pod-user";
 import { plainEnv, podSpecOf } from "@infra/restic/src/testing/rendered-job";
 import { closedPort, run } from "@infra/restic/src/testing/restic-sandbox";
 import * as k8s from "@pulumi/kubernetes";
@@ -52,24 +52,47 @@ exec "${binDir}/postgres" -D "$PGDATA" -k "${socketDir}" -c fsync=off "$@"
 `;
 }
 
+/** What tells the mariadb and mysql images' entrypoints apart, for their stand-in. */
+interface MysqlFamilyImage {
+  /** The server program the container runs. */
+  server: string;
+  /** The variable of the root password's file. */
+  passwordFile: string;
+  /** Server options MariaDB lacks, which the stand-in leaves out (MySQL's X Plugin). */
+  mysqlOnlyOptions: string[];
+}
+
+const mysqlFamilyImages: Record<"mariadb" | "mysql", MysqlFamilyImage> = {
+  mariadb: { server: "mariadbd", passwordFile: "MARIADB_ROOT_PASSWORD_FILE", mysqlOnlyOptions: [] },
+  mysql: { server: "mysqld", passwordFile: "MYSQL_ROOT_PASSWORD_FILE", mysqlOnlyOptions: ["--skip-mysqlx"] },
+};
+
 /**
- * Stands in for the official mariadb image's docker-entrypoint.sh as it behaves when the container
- * starts as the image's user (MariaDB/mariadb-docker 10.11/docker-entrypoint.sh): takes the
- * datadir from the server's arguments, creates it, initialises it when it holds no `mysql`
- * database as the image does (root only at localhost and '%', with the password of
- * MARIADB_ROOT_PASSWORD_FILE), then execs the server with the arguments it was given, keeping its
- * process id. Its socket and pid file go to `socketDir`, the emptyDir the pod mounts where the
- * image's server puts them. Started as root it refuses.
+ * Stands in for the official mariadb and mysql images' docker-entrypoint.sh as they behave when
+ * the container starts as the image's user (MariaDB/mariadb-docker 10.11/docker-entrypoint.sh,
+ * docker-library/mysql 8.4/docker-entrypoint.sh): takes the datadir from the server's arguments,
+ * creates it, initialises it when it holds no `mysql` database as the images do (root only at
+ * localhost and '%', with the password of the image's password file), then execs the server with
+ * the arguments it was given, keeping its process id. The server is always MariaDB's (there is no
+ * MySQL server here), without the options only MySQL has. Its socket and pid file go to
+ * `socketDir`, the emptyDir the pod mounts where the image's server puts them. Started as root it
+ * refuses.
  */
-function mariadbEntrypoint(mariadbd: string, socketDir: string): string {
+function mysqlFamilyEntrypoint(image: MysqlFamilyImage, mariadbd: string, socketDir: string): string {
+  const leftOut =
+    image.mysqlOnlyOptions.length > 0 ? `\n    ${image.mysqlOnlyOptions.join(" | ")}) continue ;;` : "";
   return `#!/usr/bin/env bash
 set -euo pipefail
-[ "$1" = mariadbd ] || exit 64
+[ "$1" = ${image.server} ] || exit 64
 shift
 if [ "$(id -u)" = 0 ]; then echo "stand-in entrypoint: started as root" >&2; exit 64; fi
 datadir=
+args=()
 for arg; do
-  case "$arg" in --datadir=*) datadir=\${arg#--datadir=} ;; esac
+  case "$arg" in
+    --datadir=*) datadir=\${arg#--datadir=} ;;${leftOut}
+  esac
+  args+=("$arg")
 done
 [ -n "$datadir" ] || { echo "stand-in entrypoint: no --datadir" >&2; exit 64; }
 mkdir -p "$datadir"
@@ -77,7 +100,7 @@ init=()
 if [ ! -d "$datadir/mysql" ]; then
   mariadb-install-db --no-defaults --datadir="$datadir" --auth-root-authentication-method=normal \\
     --skip-test-db >&2
-  password=$(cat "$MARIADB_ROOT_PASSWORD_FILE")
+  password=$(cat "$${image.passwordFile}")
   password=\${password//\\\\/\\\\\\\\}
   password=\${password//\\'/\\\\\\'}
   init_file=$(mktemp)
@@ -91,7 +114,7 @@ SQL
   init=(--init-file="$init_file")
 fi
 exec "${mariadbd}" --no-defaults --socket="${socketDir}/mysqld.$$.sock" --pid-file="${socketDir}/mysqld.$$.pid" \\
-  --skip-name-resolve --innodb-flush-log-at-trx-commit=0 "\${init[@]}" "$@"
+  --skip-name-resolve --innodb-flush-log-at-trx-commit=0 "\${init[@]}" "\${args[@]}"
 `;
 }
 
@@ -113,7 +136,9 @@ export async function writeFakeEntrypoint(
   } else {
     const mariadbd = mariadbdPath();
     if (!mariadbd) throw new Error("mariadbd not found");
-    await writeFile(path, mariadbEntrypoint(mariadbd, socketDir), { mode: 0o755 });
+    await writeFile(path, mysqlFamilyEntrypoint(mysqlFamilyImages[kind], mariadbd, socketDir), {
+      mode: 0o755,
+    });
   }
   return path;
 }
@@ -146,19 +171,10 @@ export async function startWithEntrypoint(options: {
     kind === "postgresql"
       ? ["-c", "listen_addresses=127.0.0.1", "-p", String(port)]
       : ["--bind-address=127.0.0.1", `--port=${port}`];
-  const { uid, gid, fsGroup } = server.user;
-  const child = spawn(
-    "setpriv",
-    [
-      `--reuid=${uid}`,
-      `--regid=${gid}`,
-      `--groups=${fsGroup}`,
-      "--inh-caps=-all",
-      "--no-new-privs",
-      "--",
-    ].concat(entrypoint, command, listen),
-    { env, stdio: "ignore" },
-  );
+  const child = spawn("setpriv", [...podUserPrefix(server.user), entrypoint, ...command, ...listen], {
+    env,
+    stdio: "ignore",
+  });
   const ready = () =>
     kind === "postgresql"
       ? run("pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)], { env })

@@ -38,30 +38,29 @@ export function podUser(
 export const canSwitchUsers = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
 
 /**
- * Runs a program as the pod's user, as the container runtime would: that user and group, the
- * fsGroup as the only supplementary group, no capabilities and no way to gain privileges
- * (`allowPrivilegeEscalation: false`).
+ * The `setpriv` arguments that run what follows them as the pod's user, as the container runtime
+ * would: that user and group, the fsGroup as the only supplementary group, no capabilities and no
+ * way to gain privileges (`allowPrivilegeEscalation: false`).
  */
+export function podUserPrefix(user: PodUser): string[] {
+  return [
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    `--groups=${user.fsGroup}`,
+    "--inh-caps=-all",
+    "--no-new-privs",
+    "--",
+  ];
+}
+
+/** Runs a program as the pod's user (`podUserPrefix`). */
 export function runAsPodUser(
   user: PodUser,
   command: string,
   args: readonly string[],
   options: { env: NodeJS.ProcessEnv; cwd?: string; input?: string },
 ): Promise<RunResult> {
-  return run(
-    "setpriv",
-    [
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      `--groups=${user.fsGroup}`,
-      "--inh-caps=-all",
-      "--no-new-privs",
-      "--",
-      command,
-      ...args,
-    ],
-    options,
-  );
+  return run("setpriv", [...podUserPrefix(user), command, ...args], options);
 }
 
 /**

@@ -285,6 +285,98 @@ describe("createApp", () => {
     );
   });
 
+  it("routes other paths of an exposure's hostname to another service of the app, which its gateway's Traefik may reach before it starts", async () => {
+    const rendered = await renderApp((app) => {
+      const login = app.service({
+        name: "login",
+        port: 3000,
+        container: { image: "example/login:1.0" },
+        routedBy: ["private"],
+      });
+      app.service({
+        port: 8080,
+        container: { image: "example/notes:1.0" },
+        exposures: [
+          {
+            gateway: "private",
+            hostname: "notes.example.com",
+            routes: [{ paths: ["/ui/login"], service: login }],
+          },
+        ],
+      });
+    });
+    assert.deepEqual(
+      rendered
+        .manifest("HTTPRoute", "notes")
+        .spec.rules.map((rule: Record<string, any>) => [
+          rule.matches.map((match: Record<string, any>) => match.path.value),
+          rule.backendRefs.map((ref: Record<string, any>) => `${ref.name}:${ref.port}`),
+        ]),
+      [
+        [["/"], ["notes:8080"]],
+        [["/ui/login"], ["login:3000"]],
+      ],
+    );
+    const ingress = rendered.manifest("CiliumNetworkPolicy", "login-from-internal-gateway").spec;
+    assert.deepEqual(ingress.endpointSelector.matchLabels, { "app.kubernetes.io/name": "login" });
+    assert.deepEqual(ingress.ingress[0].toPorts, [{ ports: [{ port: "3000", protocol: "TCP" }] }]);
+    assert.ok(rendered.dependsOn([deployment, "notes/login"], [policy, "notes/login-from-internal-gateway"]));
+  });
+
+  it("refuses to route a path to a service its gateway may not reach", async () => {
+    const rendered = await renderApp((app) => {
+      const login = app.service({ name: "login", port: 3000, container: { image: "example/login:1.0" } });
+      app.service({
+        port: 8080,
+        container: { image: "example/notes:1.0" },
+        exposures: [
+          {
+            gateway: "public",
+            hostname: "notes.example.com",
+            routes: [{ paths: ["/ui/login"], service: login }],
+          },
+        ],
+      });
+    });
+    assert.match(
+      rendered.errors.join("\n"),
+      /routes \/ui\/login to login, which needs routedBy: \["public"\]/,
+    );
+  });
+
+  it("keeps withheld paths from every service of an exposure, redirecting them to the hostname that serves them", async () => {
+    const rendered = await renderApp((app) => {
+      app.service({
+        port: 2368,
+        container: { image: "example/notes:1.0" },
+        exposures: [
+          {
+            gateway: "public",
+            hostname: "notes.example.com",
+            withheld: { paths: ["/admin"], redirectTo: "notes-admin.example.com" },
+          },
+          { gateway: "private", name: "notes-admin", hostname: "notes-admin.example.com", paths: ["/admin"] },
+        ],
+      });
+    });
+    const route = rendered.manifest("HTTPRoute", "notes");
+    assert.equal(route.metadata.annotations["homelab.infra/withheld-paths"], "/admin");
+    const [forwarded, withheld] = route.spec.rules;
+    assert.deepEqual(forwarded.matches, [{ path: { type: "PathPrefix", value: "/" } }]);
+    assert.deepEqual(withheld, {
+      matches: [{ path: { type: "PathPrefix", value: "/admin" } }],
+      filters: [
+        {
+          type: "RequestRedirect",
+          requestRedirect: { scheme: "https", hostname: "notes-admin.example.com", statusCode: 302 },
+        },
+      ],
+    });
+    assert.deepEqual(rendered.manifest("HTTPRoute", "notes-admin").spec.rules[0].backendRefs, [
+      { group: "", kind: "Service", name: "notes", port: 2368 },
+    ]);
+  });
+
   it("refuses two exposures of one service that would share a name", async () => {
     const rendered = await renderApp((app) => {
       app.service({
@@ -350,6 +442,120 @@ describe("createApp", () => {
       [record?.name, record?.content, record?.proxied],
       ["sync.example.com", "10.43.0.54", false],
     );
+  });
+
+  it("runs the app's jobs one after the other, after its restore, its database and their policies, and starts its services after them", async () => {
+    const rendered = await renderApp((app) => {
+      const database = app.database("postgresql");
+      app.volume({ name: "data", storage: { size: "1Gi" } });
+      app.job({ name: "notes-init", container: { image: "example/notes:1.0", env: { DB: database.url } } });
+      app.job({
+        name: "notes-migrate",
+        container: { image: "example/notes:1.0", env: { DB: database.url } },
+      });
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+    });
+    assert.deepEqual(rendered.errors, []);
+    const init: [string, string] = [job, "notes/notes-init"];
+    const migrate: [string, string] = [job, "notes/notes-migrate"];
+    for (const dependency of [
+      [job, "notes/notes-restore"],
+      [job, "postgresql/notes-notes-database"],
+      [policy, "notes/notes-init-to-postgresql"],
+      [policy, "postgresql/postgresql-from-notes-notes-init"],
+    ] as [string, string][]) {
+      assert.ok(rendered.dependsOn(init, dependency), dependency.join(" "));
+    }
+    assert.ok(rendered.dependsOn(migrate, init));
+    assert.equal(rendered.dependsOn(init, migrate), false);
+    for (const step of [init, migrate]) assert.ok(rendered.dependsOn([deployment, "notes/notes"], step));
+    // A Job runs once: as the app's user, never restarted in place, within its deadline.
+    const spec = rendered.manifest("Job", "notes-migrate").spec;
+    assert.deepEqual(
+      [spec.backoffLimit, spec.activeDeadlineSeconds, spec.template.spec.restartPolicy],
+      [2, 600, "Never"],
+    );
+    assert.equal(spec.template.spec.securityContext.runAsUser, 1000);
+    assert.deepEqual(spec.template.spec.containers[0].resources, {
+      requests: { cpu: "10m", memory: "64Mi" },
+      limits: { memory: "512Mi" },
+    });
+    // The service references no database: only its jobs reach it.
+    assert.equal(
+      rendered.dependsOn([deployment, "notes/notes"], [job, "postgresql/notes-notes-database"]),
+      false,
+    );
+  });
+
+  it("starts a service after only the jobs it names, when it names them", async () => {
+    const rendered = await renderApp((app) => {
+      app.job({ name: "notes-import", container: { image: "example/notes:1.0" } });
+      app.service({ port: 8080, container: { image: "example/notes:1.0" }, after: [] });
+    });
+    assert.deepEqual(rendered.errors, []);
+    assert.equal(rendered.dependsOn([deployment, "notes/notes"], [job, "notes/notes-import"]), false);
+  });
+
+  it("refuses a job and a service of one name, whose pods would share their policies", async () => {
+    const rendered = await renderApp((app) => {
+      app.job({ name: "notes", container: { image: "example/notes:1.0" } });
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+    });
+    assert.match(rendered.errors.join("\n"), /App notes already has a job or service named notes/);
+  });
+
+  it("opens the path from a service to one it calls, created after it, before either starts", async () => {
+    const rendered = await renderApp((app) => {
+      app.service({
+        name: "notes-ui",
+        port: 3000,
+        container: { image: "example/notes-ui:1.0" },
+        reaches: [{ service: "notes", port: 8080 }],
+      });
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+    });
+    assert.deepEqual(rendered.errors, []);
+    const egress = rendered.manifest("CiliumNetworkPolicy", "notes-ui-to-notes").spec;
+    assert.deepEqual(egress.endpointSelector, { matchLabels: { "app.kubernetes.io/name": "notes-ui" } });
+    assert.deepEqual(egress.egress, [
+      {
+        toEndpoints: [{ matchLabels: { "app.kubernetes.io/name": "notes" } }],
+        toPorts: [{ ports: [{ port: "8080", protocol: "TCP" }] }],
+      },
+    ]);
+    const ingress = rendered.manifest("CiliumNetworkPolicy", "notes-from-notes-ui").spec;
+    assert.deepEqual(ingress.endpointSelector, { matchLabels: { "app.kubernetes.io/name": "notes" } });
+    assert.deepEqual(ingress.ingress[0].fromEndpoints, [
+      { matchLabels: { "app.kubernetes.io/name": "notes-ui" } },
+    ]);
+    for (const service of ["notes/notes-ui", "notes/notes"]) {
+      for (const path of ["notes/notes-ui-to-notes", "notes/notes-from-notes-ui"]) {
+        assert.ok(rendered.dependsOn([deployment, service], [policy, path]), `${service} → ${path}`);
+      }
+    }
+  });
+
+  it("refuses a path to a service created before the caller, or on a port the service does not serve", async () => {
+    const earlier = await renderApp((app) => {
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+      app.service({
+        name: "notes-ui",
+        port: 3000,
+        container: { image: "example/notes-ui:1.0" },
+        reaches: [{ service: "notes", port: 8080 }],
+      });
+    });
+    assert.match(earlier.errors.join("\n"), /service notes-ui reaches notes, which must be created after it/);
+    const otherPort = await renderApp((app) => {
+      app.service({
+        name: "notes-ui",
+        port: 3000,
+        container: { image: "example/notes-ui:1.0" },
+        reaches: [{ service: "notes", port: 9090 }],
+      });
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+    });
+    assert.match(otherPort.errors.join("\n"), /notes-ui reaches notes on port 9090, but notes serves 8080/);
   });
 
   it("fails naming the file, the keys and the task to run when the app's secrets file lacks a stable secret", async () => {

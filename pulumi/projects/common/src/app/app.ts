@@ -2,6 +2,7 @@ import type { AppSecretsSpec } from "@infra/app-secrets";
 import {
   type AppDatabase,
   createMariadbDatabase,
+  createMysqlDatabase,
   createPostgresqlDatabase,
   type DatabaseKind,
   type DatabaseServerInfo,
@@ -28,6 +29,8 @@ import { getBackupConfig } from "../backup";
 import { getKubernetesProvider } from "../kubernetes";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
+import { type AppJob, type AppJobArgs, createAppJob } from "./job";
+import { ServiceReaches } from "./reach";
 import { type AppService, type AppServiceArgs, createAppService, registerDatabaseRef } from "./service";
 import { type OpenSecretsFile, openAppSecrets, readBackupCredentials } from "./stable-secrets";
 
@@ -95,9 +98,9 @@ export interface App {
   /** The component every resource of the app sits under (`pulumi preview` shows the app as one tree). */
   readonly component: pulumi.ComponentResource;
   /**
-   * Its own database and user on the stack's server of that kind (the `postgresql` or `mariadb`
-   * project), with a generated password. The app's backups dump it with the app's credentials;
-   * a service whose containers reference it may reach it, and waits for it.
+   * Its own database and user on the stack's server of that kind (the `postgresql`, `mariadb` or
+   * `mysql` project), with a generated password. The app's backups dump it with the app's
+   * credentials; a service whose containers reference it may reach it, and waits for it.
    */
   database(kind: DatabaseKind): AppDatabaseRefs;
   /** A volume; by default backed up with the app. */
@@ -111,8 +114,15 @@ export interface App {
    */
   stableSecrets<Spec extends AppSecretsSpec>(spec: Spec): AppStableSecrets<Extract<keyof Spec, string>>;
   /**
+   * A Job its services wait for (a setup or migration step), with the policies to the databases
+   * its containers reference, created after the app's restore, its database, those policies and
+   * (by default) the app's earlier jobs, so jobs created one after the other run in that order.
+   */
+  job(args: AppJobArgs): AppJob;
+  /**
    * A workload and its Service, with exactly the policies it needs (its database, its declared
-   * egress, its gateways), created after the app's restore, its database and those policies.
+   * egress, its gateways, the services it reaches), created after the app's restore, its
+   * database, (by default) every job created before it and those policies.
    */
   service(args: AppServiceArgs): AppService;
   /** The app's backups, for the stack's `backups` export (`task backup:status`). */
@@ -128,9 +138,9 @@ interface VolumeEntry {
 
 /**
  * Starts an app: its component and namespace. Then create what it uses (`database`, `volume`,
- * `secret`, `stableSecrets`) and, last, its `service`s: the first service makes the app's backups
- * (one repository for its volumes and its database dump, restored before any workload starts),
- * so everything they hold must exist by then.
+ * `secret`, `stableSecrets`), its `job`s and, last, its `service`s: the first job or service makes
+ * the app's backups (one repository for its volumes and its database dump, restored before any
+ * workload starts), so everything they hold must exist by then.
  */
 export function createApp(args: AppArgs): App {
   const { name } = args;
@@ -140,6 +150,15 @@ export function createApp(args: AppArgs): App {
   const namespace = createNamespace({ name, provider, options: { parent: component } });
   const volumes: VolumeEntry[] = [];
   const databases = new Map<DatabaseKind, AppDatabase>();
+  const jobs: AppJob[] = [];
+  // Jobs and services select their pods by their name: no two may share one.
+  const workloads = new Set<string>();
+  const claim = (workload: string) => {
+    if (workloads.has(workload))
+      throw new Error(`App ${name} already has a job or service named ${workload}`);
+    workloads.add(workload);
+  };
+  const reaches = new ServiceReaches(name, namespace);
   let backups: JobPair | null | undefined;
   let stable: AppStableSecrets<string> | undefined;
   // One decryption of secrets/apps/<app>.yaml serves the stable secrets and the backups.
@@ -152,8 +171,8 @@ export function createApp(args: AppArgs): App {
   const whileOpen = (what: string) => {
     if (backups !== undefined) {
       throw new Error(
-        `App ${name}: ${what} is created after the app's first service, whose backups could not hold it; ` +
-          "create volumes, databases and secrets before services",
+        `App ${name}: ${what} is created after the app's first service or job, whose backups could not hold it; ` +
+          "create volumes, databases and secrets before jobs and services",
       );
     }
   };
@@ -204,7 +223,12 @@ export function createApp(args: AppArgs): App {
         // Its dump is in the app's repository (the app's backups always hold its database).
         backedUpByApp: true,
       };
-      const database = kind === "postgresql" ? createPostgresqlDatabase(args) : createMariadbDatabase(args);
+      const create = {
+        postgresql: createPostgresqlDatabase,
+        mariadb: createMariadbDatabase,
+        mysql: createMysqlDatabase,
+      };
+      const database = create[kind](args);
       databases.set(kind, database);
       const ref = (key: string) => registerDatabaseRef(secretKeyRef(database.secret, key), database);
       return {
@@ -247,7 +271,26 @@ export function createApp(args: AppArgs): App {
       stable = { values, secret, ref: (key) => secretKeyRef(secret, key) };
       return stable as AppStableSecrets<Extract<keyof Spec, string>>;
     },
+    job(jobArgs) {
+      if (!dnsLabel.test(jobArgs.name))
+        throw new Error(`App ${name}: job "${jobArgs.name}" needs a DNS label name`);
+      claim(jobArgs.name);
+      const pair = ensureBackups();
+      const job = createAppJob({
+        app: name,
+        namespace,
+        databases: [...databases.values()],
+        backups: pair ?? undefined,
+        user: args.user,
+        jobs: jobArgs.after ?? [...jobs],
+        args: jobArgs,
+      });
+      jobs.push(job);
+      return job;
+    },
     service(serviceArgs) {
+      const serviceName = serviceArgs.name ?? name;
+      claim(serviceName);
       const pair = ensureBackups();
       return createAppService({
         app: name,
@@ -257,6 +300,8 @@ export function createApp(args: AppArgs): App {
         databases: [...databases.values()],
         backups: pair ?? undefined,
         user: args.user,
+        jobs: serviceArgs.after ?? [...jobs],
+        reachPolicies: reaches.policiesOf(serviceName, serviceArgs.port, serviceArgs.reaches ?? []),
         args: serviceArgs,
       });
     },

@@ -1,6 +1,7 @@
-import { ConfigError, readConfig } from "@infra/core";
+import { ConfigError, externalHost, port, readConfig } from "@infra/core";
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
+import { z } from "zod";
+import type { AppEgress } from "./service";
 
 // The SDK knows which keys the CLI decrypted but only exports that check untyped.
 const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean };
@@ -54,3 +55,20 @@ export function readAppConfig<Shape extends z.ZodRawShape, SecretKey extends str
   }
   return { settings, secrets };
 }
+
+/**
+ * An app setting for what it may reach outside the cluster, nothing by default: rules of DNS
+ * names, `*.` patterns, IPv4 addresses or CIDRs, each on its TCP ports (443 unless given). It
+ * reads as the service's `egress`.
+ */
+export const appEgressConfig = z
+  .array(
+    z.strictObject({
+      hosts: z.array(externalHost).min(1),
+      ports: z.array(port).min(1).default([443]),
+    }),
+  )
+  .default([])
+  .transform((rules): AppEgress[] =>
+    rules.map((rule) => ({ hosts: rule.hosts, ports: rule.ports.map((number) => ({ port: number })) })),
+  );

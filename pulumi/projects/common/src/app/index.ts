@@ -1,4 +1,6 @@
 export * from "./app";
 export * from "./config";
+export * from "./job";
+export * from "./reach";
 export * from "./service";
 export * from "./stable-secrets";

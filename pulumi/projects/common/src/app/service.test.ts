@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { render } from "@tools/synth/src/testing";
 import { type AppServiceArgs, createAppService, defaultAppResources } from "./service";
 
-/** The containers of the Deployment `notes` a service of app `notes` renders with `args`. */
-async function containers(args: AppServiceArgs): Promise<Record<string, any>[]> {
+/** What a service of app `notes` renders with `args`. */
+async function renderService(args: AppServiceArgs) {
   const rendered = await render(() => {
     const provider = new k8s.Provider("cluster", { context: "test" });
     const component = new pulumi.ComponentResource("homelab:apps:App", "notes", {}, {});
@@ -20,11 +20,18 @@ async function containers(args: AppServiceArgs): Promise<Record<string, any>[]> 
       databases: [],
       backups: undefined,
       user: { user: 1000, group: 1000 },
+      jobs: [],
+      reachPolicies: [],
       args,
     });
   });
   assert.deepEqual(rendered.errors, []);
-  const spec = rendered.manifest("Deployment", "notes").spec.template.spec;
+  return rendered;
+}
+
+/** The containers of the Deployment `notes` a service of app `notes` renders with `args`. */
+async function containers(args: AppServiceArgs): Promise<Record<string, any>[]> {
+  const spec = (await renderService(args)).manifest("Deployment", "notes").spec.template.spec;
   return [...(spec.initContainers ?? []), ...spec.containers];
 }
 
@@ -62,5 +69,18 @@ describe("an app's service", () => {
       requests: { cpu: "100m", memory: "1Gi" },
       limits: { memory: "2Gi", cpu: "500m" },
     });
+  });
+
+  it("speaks HTTP/2 cleartext to the pods when its port is h2c, marking the Service port for the gateways", async () => {
+    const rendered = await renderService({
+      port: 8080,
+      protocol: "h2c",
+      container: { image: "example/api:1.0" },
+    });
+    assert.deepEqual(rendered.manifest("Service", "notes").spec.ports, [
+      { name: "http", port: 8080, targetPort: "http", protocol: "TCP", appProtocol: "kubernetes.io/h2c" },
+    ]);
+    const plain = await renderService({ port: 8080, container: { image: "example/api:1.0" } });
+    assert.equal(plain.manifest("Service", "notes").spec.ports[0].appProtocol, undefined);
   });
 });

@@ -27,6 +27,8 @@ import {
 import { checkTailnetPorts, reservedServiceAddress, type ServiceAddressOwner } from "../service-addresses";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
+import type { AppJob } from "./job";
+import type { AppServiceReach } from "./reach";
 
 /** Hosts outside the cluster a service must reach, on these ports: nothing else outside is reachable. */
 export interface AppEgress {
@@ -51,6 +53,25 @@ export interface AppExposure {
    * @default the service's name; required for every exposure after the first
    */
   name?: string;
+  /**
+   * Other paths of the hostname, answered by other services of the app created before this one,
+   * each with this gateway in its `routedBy`: `[{ paths: ["/ui/v2/login"], service: login }]`.
+   * @default []
+   */
+  routes?: { paths: string[]; service: AppService }[];
+  /**
+   * Paths under `paths` that this exposure keeps from every service, such as an admin surface
+   * served on a private hostname instead: requests under them are redirected to `redirectTo`
+   * (same path). On the public gateway, synth checks that no rule sends them to a backend.
+   * @default none
+   */
+  withheld?: { paths: string[]; redirectTo: pulumi.Input<string> };
+  /**
+   * Request headers the gateway sets on every request it passes on, replacing a client's (for
+   * example `X-Forwarded-Proto` for an app that builds redirects from it).
+   * @default {}
+   */
+  requestHeaders?: Record<string, string>;
 }
 
 /**
@@ -81,6 +102,13 @@ export interface AppServiceArgs {
   /** @default "http" */
   portName?: string;
   /**
+   * What the port speaks: `http` (HTTP/1.1, and HTTP/2 only where a client negotiates it) or
+   * `h2c` (HTTP/2 over cleartext, which gRPC needs): the Service port gets `appProtocol:
+   * kubernetes.io/h2c`, which Traefik's Gateway API provider reads to speak h2c to the pods.
+   * @default "http"
+   */
+  protocol?: "http" | "h2c";
+  /**
    * The main container. Reference the app's database through the fields `app.database()` returns.
    * Its `resources` (like every container's here) default to `defaultAppResources`.
    */
@@ -97,16 +125,37 @@ export interface AppServiceArgs {
   egress?: AppEgress[];
   /** Ports the tailnet reaches by address, beside the gateways. */
   tailnetPorts?: AppTailnetPorts;
+  /**
+   * Gateways that send it requests for a later service's exposure (that exposure's `routes`): it
+   * gets the policies from them now, so that they exist before its workload.
+   * @default []
+   */
+  routedBy?: GatewayKind[];
+  /**
+   * The app's jobs it starts after (Pulumi creates it once they completed).
+   * @default every job the app created before it
+   */
+  after?: AppJob[];
+  /**
+   * Other services of the app it calls, each created after it (so the policies of the path exist
+   * before both): named, since they do not exist yet.
+   * @default []
+   */
+  reaches?: AppServiceReach[];
 }
 
 /** A service of an app and what exposes it. */
 export interface AppService extends WorkloadService {
+  /** The workload's and Service's name. */
+  name: string;
   /** By exposure name. */
   exposures: Record<string, HttpExposure>;
   /** `https://<hostname>` of each exposure, in order. */
   urls: pulumi.Output<string>[];
   /** The policies its pods need, created before them. */
   policies: k8s.apiextensions.CustomResource[];
+  /** The gateways that may send it requests (its exposures' and `routedBy`). */
+  gateways: GatewayKind[];
   /** The Service on its fixed cluster IP, when the tailnet reaches ports of it by address. */
   tailnetService?: k8s.core.v1.Service;
 }
@@ -121,7 +170,8 @@ export const defaultAppResources: ResourcesArgs = {
   limits: { memory: "512Mi" },
 };
 
-function withResources(container: ContainerArgs): ContainerArgs {
+/** The container with `defaultAppResources` when it sets none. */
+export function withResources(container: ContainerArgs): ContainerArgs {
   return container.resources ? container : { ...container, resources: defaultAppResources };
 }
 
@@ -142,7 +192,7 @@ function isEnvValueFrom(value: EnvValue): value is EnvValueFrom {
 }
 
 /** The databases the containers use: through a value of `app.database()`, or by mounting its Secret. */
-function databasesUsed(containers: ContainerArgs[], databases: AppDatabase[]): AppDatabase[] {
+export function databasesUsed(containers: ContainerArgs[], databases: AppDatabase[]): AppDatabase[] {
   const used = new Set<AppDatabase>();
   for (const container of containers) {
     for (const value of Object.values(container.env ?? {})) {
@@ -222,13 +272,18 @@ export interface CreateAppServiceArgs {
   backups: JobPair | undefined;
   /** The app's user and group, which its pods run as. */
   user: RunAs;
+  /** The jobs it starts after. */
+  jobs: AppJob[];
+  /** The policies of the paths between it and other services of the app (`ServiceReaches`). */
+  reachPolicies: k8s.apiextensions.CustomResource[];
   args: AppServiceArgs;
 }
 
 /**
  * A service of an app: its policies (to the databases its containers reference, to its declared
- * egress, from its gateways), then its workload and Service, which wait for those policies, for
- * the app's restore and for its databases, then its exposures.
+ * egress, from its gateways, to and from the services it reaches or is reached by), then its
+ * workload and Service, which wait for those policies, for the app's restore, its databases and
+ * its jobs, then its exposures.
  */
 export function createAppService(options: CreateAppServiceArgs): AppService {
   const { namespace, args } = options;
@@ -241,6 +296,19 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
   const exposures = args.exposures ?? [];
   const names = exposureNames(name, exposures);
   if (args.tailnetPorts) checkTailnetPorts(args.tailnetPorts.address, args.tailnetPorts.ports);
+  for (const exposure of exposures) {
+    for (const route of exposure.routes ?? []) {
+      if (!route.service.gateways.includes(exposure.gateway)) {
+        throw new Error(
+          `Service ${name}: its ${exposure.gateway} exposure routes ${route.paths.join(", ")} to ` +
+            `${route.service.name}, which needs routedBy: ["${exposure.gateway}"] (its policies from the gateway)`,
+        );
+      }
+    }
+  }
+  const exposed = [...new Set(exposures.map((exposure) => exposure.gateway))];
+  // An exposure's own policies already let its gateway reach the pods on the port.
+  const routedOnly = [...new Set(args.routedBy ?? [])].filter((gateway) => !exposed.includes(gateway));
 
   const policies = [
     ...used.flatMap((database) => database.allowClient({ name, labels: subject.labels })),
@@ -259,16 +327,20 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
           }),
         ]
       : []),
-    ...exposures.flatMap((exposure, index) =>
-      createGatewayPolicies({
+    ...exposures.flatMap((exposure, index) => [
+      ...createGatewayPolicies({
         name: names[index] as string,
         namespace,
         gateway: exposure.gateway,
         subject,
         port: args.port,
       }),
+    ]),
+    ...routedOnly.flatMap((gateway) =>
+      createGatewayPolicies({ name, namespace, gateway, subject, port: args.port }),
     ),
     ...(args.tailnetPorts ? tailnetPolicies(options, name, args.tailnetPorts.ports) : []),
+    ...options.reachPolicies,
   ];
 
   const workloadService = createWorkloadService({
@@ -276,6 +348,7 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
     namespace,
     port: args.port,
     ...(args.portName ? { portName: args.portName } : {}),
+    ...(args.protocol === "h2c" ? { appProtocol: "kubernetes.io/h2c" as const } : {}),
     container: withResources(args.container),
     ...(args.sidecars ? { sidecars: args.sidecars.map(withResources) } : {}),
     ...(args.initContainers ? { initContainers: args.initContainers.map(withResources) } : {}),
@@ -288,6 +361,7 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
         ...(options.backups?.dependsOn ?? []),
         ...used.flatMap((database) => database.dependsOn),
         ...policies,
+        ...options.jobs.map((job) => job.job),
       ],
     },
   });
@@ -302,6 +376,23 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
         service: { name: workloadService.service.metadata.name, port: workloadService.port.number },
         hostname: exposure.hostname,
         ...(exposure.paths ? { pathPrefixes: exposure.paths } : {}),
+        ...(exposure.routes
+          ? {
+              routes: exposure.routes.map((route) => ({
+                pathPrefixes: route.paths,
+                service: { name: route.service.service.metadata.name, port: route.service.port.number },
+              })),
+            }
+          : {}),
+        ...(exposure.requestHeaders ? { requestHeaders: exposure.requestHeaders } : {}),
+        ...(exposure.withheld
+          ? {
+              withheld: {
+                pathPrefixes: exposure.withheld.paths,
+                redirectHostname: exposure.withheld.redirectTo,
+              },
+            }
+          : {}),
         parent: options.component,
       }),
     ]),
@@ -311,9 +402,11 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
     : undefined;
   return {
     ...workloadService,
+    name,
     exposures: created,
     urls: exposures.map((exposure) => pulumi.interpolate`https://${exposure.hostname}`),
     policies,
+    gateways: [...exposed, ...routedOnly],
     ...(tailnetService ? { tailnetService } : {}),
   };
 }

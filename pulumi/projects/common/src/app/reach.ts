@@ -1,0 +1,84 @@
+import { createPolicy } from "@infra/cilium";
+import { selectorLabels } from "@infra/k8s";
+import type * as k8s from "@pulumi/kubernetes";
+
+/** A service of the app that another one calls, on its port. */
+export interface AppServiceReach {
+  /** The called service's name; it is created after the caller. */
+  service: string;
+  /** The port it serves (its `port`). */
+  port: number;
+}
+
+interface Pending {
+  caller: string;
+  port: number;
+  policies: k8s.apiextensions.CustomResource[];
+}
+
+/**
+ * The paths between services of one app. Each path's two policies (the caller may send, the called
+ * service accepts) select pods by their identity labels, so both are created with the caller,
+ * before either workload exists; the called service, created later, starts after them too.
+ */
+export class ServiceReaches {
+  private readonly pending = new Map<string, Pending[]>();
+  private readonly created = new Set<string>();
+
+  constructor(
+    private readonly app: string,
+    private readonly namespace: k8s.core.v1.Namespace,
+  ) {}
+
+  /**
+   * The policies of the service `name` (serving `port`): those of the paths to the services it
+   * reaches, and those of earlier services' paths to it (which must be on its port).
+   */
+  policiesOf(name: string, port: number, reaches: AppServiceReach[]): k8s.apiextensions.CustomResource[] {
+    const incoming = this.pending.get(name) ?? [];
+    for (const path of incoming) {
+      if (path.port !== port) {
+        throw new Error(
+          `App ${this.app}: service ${path.caller} reaches ${name} on port ${path.port}, but ${name} serves ${port}`,
+        );
+      }
+    }
+    this.pending.delete(name);
+    this.created.add(name);
+    const outgoing = reaches.map((reach) => {
+      if (reach.service === name || this.created.has(reach.service)) {
+        throw new Error(
+          `App ${this.app}: service ${name} reaches ${reach.service}, which must be created after it ` +
+            "(so the policies of the path exist before both)",
+        );
+      }
+      const policies = this.path(name, reach);
+      this.pending.set(reach.service, [
+        ...(this.pending.get(reach.service) ?? []),
+        { caller: name, port: reach.port, policies },
+      ]);
+      return policies;
+    });
+    return [...outgoing.flat(), ...incoming.flatMap((path) => path.policies)];
+  }
+
+  private path(caller: string, reach: AppServiceReach): k8s.apiextensions.CustomResource[] {
+    const ports = [{ port: reach.port }];
+    return [
+      createPolicy({
+        name: `${caller}-to-${reach.service}`,
+        description: `${caller} reaches ${reach.service} on port ${reach.port}.`,
+        namespace: this.namespace,
+        subject: { labels: selectorLabels(caller) },
+        egress: [{ peers: [{ endpoints: selectorLabels(reach.service) }], ports }],
+      }),
+      createPolicy({
+        name: `${reach.service}-from-${caller}`,
+        description: `${reach.service} accepts ${caller} on port ${reach.port}.`,
+        namespace: this.namespace,
+        subject: { labels: selectorLabels(reach.service) },
+        ingress: [{ peers: [{ endpoints: selectorLabels(caller) }], ports }],
+      }),
+    ];
+  }
+}

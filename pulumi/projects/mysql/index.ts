@@ -1,0 +1,4 @@
+import { createDatabaseServerProject } from "@projects/common";
+
+/** The stack's mysql server: what apps need to get their own database on it, and its backups. */
+export const { server, backups } = createDatabaseServerProject("mysql");
