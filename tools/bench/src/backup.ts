@@ -201,6 +201,9 @@ export async function benchBackup(options: { sizeGiB: number; workDir?: string }
     await Promise.all(Object.values(dirs).map((dir) => mkdir(dir)));
     await writeFile(join(root, "rclone.conf"), "[local]\ntype = local\n");
     await writeFile(join(root, "password"), "benchmark\n");
+    // The repository's place, marked as `task backup:init-repository` does.
+    await mkdir(join(root, "restic-repo"));
+    await writeFile(join(root, "restic-repo", ".homelab-repository"), "homelab backup repository\n");
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: root,

@@ -188,10 +188,9 @@ describe("vaultwarden's rendered backup of its volume and its database", {
     box = await ResticSandbox.create();
     // The rendered remote, `storage:homelab-backups`, on this machine's disk.
     rclone = await box.dir("rclone");
-    await writeFile(
-      join(rclone, "rclone.conf"),
-      `[storage]\ntype = alias\nremote = ${await box.dir("remote")}\n`,
-    );
+    const remote = await box.dir("remote");
+    await writeFile(join(rclone, "rclone.conf"), `[storage]\ntype = alias\nremote = ${remote}\n`);
+    await box.initRepository(join(remote, "homelab-backups", "vaultwarden"));
     original = await startDatabaseServer("postgresql", join(box.root, "original-server"), adminPassword);
     await createDatabase(original);
     await original.sql(seedSql, asApp());

@@ -193,6 +193,21 @@ describe("PostgreSQL backup, present and restore hooks", { skip: postgresSkip },
     assert.deepEqual((await readdir(scratch)).sort(), ["appdb.pgdump", "notes.pgdump"]);
   });
 
+  it("neither answers absent nor dumps when the server rejects the password", async () => {
+    const rejected = fresh.connectionEnv(join(box.root, "old-password"));
+    const present = await run("bash", [hook("postgresql-present-hook.sh")], {
+      env: { PATH: process.env.PATH, ...rejected },
+    });
+    assert.notEqual(present.code, 0);
+    assert.equal(present.stdout.trim(), "");
+    const scratch = await box.dir("rejected");
+    const backup = await run("bash", [hook("postgresql-backup-hook.sh")], {
+      env: { PATH: process.env.PATH, BACKUP_DIR: scratch, ...rejected },
+    });
+    assert.notEqual(backup.code, 0);
+    assert.deepEqual(await readdir(scratch), []);
+  });
+
   it("skips the restore when the server already holds data", async () => {
     const scratch = await box.dir("restore-again");
     const result = await box.script("restore.sh", restoreEnv(scratch));
@@ -381,6 +396,22 @@ for (const spec of mysqlFamily) {
       const dump = await readFile(join(scratch, "databases.sql"), "utf8");
       assert.match(dump, /CREATE DATABASE .*`notes`/);
       assert.doesNotMatch(dump, /`app`/);
+    });
+
+    it("neither answers absent nor dumps when the server rejects the password", async () => {
+      const rejected = fresh.connectionEnv(admin, join(box.root, "old-password"));
+      const present = await run("bash", [hook(files.present)], {
+        env: { PATH: process.env.PATH, ...rejected },
+      });
+      assert.notEqual(present.code, 0);
+      assert.equal(present.stdout.trim(), "");
+      assert.match(present.stderr, /Access denied/);
+      const scratch = await box.dir("rejected");
+      const backup = await run("bash", [hook(files.backup)], {
+        env: { PATH: process.env.PATH, BACKUP_DIR: scratch, ...rejected },
+      });
+      assert.notEqual(backup.code, 0);
+      assert.deepEqual(await readdir(scratch), []);
     });
 
     it("skips the restore when the server already holds data", async () => {

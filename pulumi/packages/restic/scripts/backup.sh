@@ -179,8 +179,10 @@ main() {
   local repository_state
   repository_state=$(probe_repository)
   if [ "$repository_state" = absent ]; then
+    require_never_created
     step "initialise the repository (none exists yet)" restic init
   fi
+  step "record that the repository exists ($CREATION_RECORD)" record_creation
   # Removes only locks restic considers stale: made on this host by a dead process, or not
   # refreshed for 30 minutes (a job that died on another pod). Live locks stay.
   step "remove stale locks" restic unlock

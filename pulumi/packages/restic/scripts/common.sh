@@ -10,6 +10,17 @@ RESTORE_MARKER=.restore-in-progress
 # shellcheck disable=SC2034 # used by the scripts that source this file
 LAYOUT_FILE=.backup-volumes
 
+# The repository's own records (README.md, "A repository that is gone"), beside restic's files in
+# its directory: the operator's marker, written once before the app's first deployment (`task
+# backup:init-repository`), says that the place is the repository's and readable; the creation
+# record, written once by the backup that created the repository, says that it existed. Together
+# they tell "never had a repository" from "its repository is gone".
+# shellcheck disable=SC2034 # used by the scripts that source this file
+REPOSITORY_MARKER=.homelab-repository
+# shellcheck disable=SC2034 # used by the scripts that source this file
+REPOSITORY_MARKER_TEXT="homelab backup repository"
+CREATION_RECORD=.homelab-created
+
 log() {
   printf '%s %s[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "${BACKUP_APP:-?}" "$*" >&2
 }
@@ -60,6 +71,7 @@ require_common_env() {
     config_error "neither RESTIC_PASSWORD_FILE nor RESTIC_PASSWORD is set"
   fi
   read_volumes
+  read_records_path
   command -v restic >/dev/null || config_error "restic is not installed"
   # Without a terminal restic prints no progress at all unless asked: once a minute by default.
   export RESTIC_PROGRESS_FPS="${RESTIC_PROGRESS_FPS:-0.016666}"
@@ -86,6 +98,65 @@ probe_repository() {
   fi
 }
 
+# Sets RECORDS, the rclone path of the repository's directory, where its records are: that of an
+# `rclone:` repository, else BACKUP_RECORDS.
+read_records_path() {
+  case "$RESTIC_REPOSITORY" in
+    rclone:*) RECORDS=${BACKUP_RECORDS:-${RESTIC_REPOSITORY#rclone:}} ;;
+    *)
+      [ -n "${BACKUP_RECORDS:-}" ] ||
+        config_error "BACKUP_RECORDS is not set: RESTIC_REPOSITORY is not an rclone: one, so the rclone path of its directory must be given"
+      RECORDS=$BACKUP_RECORDS
+      ;;
+  esac
+  command -v rclone >/dev/null || config_error "rclone is not installed"
+}
+
+# read_record FILE: prints the record's content, empty when it does not exist (rclone exits 3, or
+# prints nothing on bucket stores, which have no directories); any other failure is fatal.
+read_record() {
+  local rc=0 content
+  content=$(rclone cat "$RECORDS/$1" 2>"$WORK_DIR/record.err") || rc=$?
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+    cat "$WORK_DIR/record.err" >&2
+    die "cannot read $RECORDS/$1 (rclone exit $rc): whether the repository ever existed cannot be told"
+  fi
+  printf '%s' "$content"
+}
+
+# Called when restic finds no repository: returns when none was ever created here, so that the app
+# may start empty (and its first backup create one). Dies when the marker is missing, since a
+# deleted bucket or path, a typo in backup:remote or another account's key look just like "no
+# repository" to restic; and when the creation record shows the repository existed.
+require_never_created() {
+  local marker created
+  marker=$(read_record "$REPOSITORY_MARKER")
+  if [ "$marker" != "$REPOSITORY_MARKER_TEXT" ]; then
+    die "restic finds no repository at $RECORDS, and neither does its marker ($REPOSITORY_MARKER) show:" \
+      "the bucket or path is missing (deleted, a typo in backup:remote), this key sees another account's," \
+      "or the place was never initialised. Nothing was created or restored: whether $BACKUP_APP ever had" \
+      "a repository cannot be told. Fix the location; for a new repository, initialise its place once" \
+      "from your machine: task backup:init-repository NAME=${RECORDS##*/} STACK=<stack>"
+  fi
+  created=$(read_record "$CREATION_RECORD")
+  if [ -n "$created" ]; then
+    die "the repository at $RECORDS was created (${created%$'\n'}) and is not there now: refusing to start" \
+      "$BACKUP_APP empty, or a new history beside the lost one. Nothing was touched. Find it (a moved" \
+      "bucket, a changed backup:remote); only if its data is truly gone and $BACKUP_APP may start empty," \
+      "remove $RECORDS/$CREATION_RECORD and run this again"
+  fi
+}
+
+# Records, once, that the repository exists (the backup that created it, or the first after the
+# records were introduced). Written once: append-only storage refuses to overwrite.
+record_creation() {
+  local created
+  # Assigned first: a failed read must stop here, not pass for "no record".
+  created=$(read_record "$CREATION_RECORD")
+  [ -z "$created" ] || return 0
+  printf 'created %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | rclone rcat "$RECORDS/$CREATION_RECORD"
+}
+
 # Runs a hook: directly when it is executable, else with bash (ConfigMap files often lack +x).
 run_hook() {
   local hook=$1
@@ -100,7 +171,8 @@ run_hook() {
 
 # Lists BACKUP_DIR's entries other than lost+found (created by mkfs on fresh volumes).
 list_data_entries() {
-  find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found
+  find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found ||
+    die "cannot list $BACKUP_DIR as this job's user (uid $(id -u)): whether it holds data cannot be told"
 }
 
 # Sets VOLUMES to the names BACKUP_VOLUMES lists (space-separated; each BACKUP_DIR/<name> is the
@@ -136,7 +208,8 @@ has_volumes() {
 
 # Lists a volume's entries other than lost+found and the restore marker: its data.
 volume_data_entries() {
-  find "$BACKUP_DIR/$1" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER"
+  find "$BACKUP_DIR/$1" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name "$RESTORE_MARKER" ||
+    die "cannot list volume $1 as this job's user (uid $(id -u)): whether it holds data cannot be told"
 }
 
 # scratch_entries [FIND-ACTION...]: BACKUP_DIR's own entries other than the volumes' mount points

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Restores the latest snapshot of one app into BACKUP_DIR before the app starts:
 #   data already there            -> skip, exit 0
-#   no repository / no snapshot   -> fresh start, exit 0
+#   no repository ever created    -> fresh start, exit 0 (its place's records say so)
+#   no snapshot of the app        -> fresh start, exit 0
 #   only part of the data there   -> exit non-zero, touching nothing (with BACKUP_VOLUMES)
 #   anything else goes wrong      -> exit non-zero, so the app never starts empty.
 # The environment interface is in README.md.
@@ -37,7 +38,10 @@ probe_data() {
     return
   fi
   if [ -z "${RESTORE_PRESENT_HOOK:-}" ]; then
-    if [ -n "$(list_data_entries)" ]; then DATA_STATE=present; else DATA_STATE=absent; fi
+    local entries
+    # Assigned first: a listing that fails must stop here, never read as "no data".
+    entries=$(list_data_entries)
+    if [ -n "$entries" ]; then DATA_STATE=present; else DATA_STATE=absent; fi
     return
   fi
   ask_present_hook
@@ -49,9 +53,10 @@ probe_data() {
 # sets DATA_STATE; some of each is fatal: restoring would overwrite the parts that hold data, and
 # skipping would start the app on part of it.
 probe_parts() {
-  local present=() absent=() name
+  local present=() absent=() name entries
   for name in "${VOLUMES[@]}"; do
-    if [ -n "$(volume_data_entries "$name")" ]; then present+=("volume $name"); else absent+=("volume $name"); fi
+    entries=$(volume_data_entries "$name")
+    if [ -n "$entries" ]; then present+=("volume $name"); else absent+=("volume $name"); fi
   done
   if [ -n "${RESTORE_PRESENT_HOOK:-}" ]; then
     ask_present_hook
@@ -113,7 +118,9 @@ clear_partial_restore() {
 # entries beside the (empty) volumes: it is a scratch directory.
 require_empty_target() {
   if ! has_volumes; then
-    [ -z "$(list_data_entries)" ] || die "$BACKUP_DIR is not empty; refusing to restore over its content"
+    local entries
+    entries=$(list_data_entries)
+    [ -z "$entries" ] || die "$BACKUP_DIR is not empty; refusing to restore over its content"
     return
   fi
   local others
@@ -215,7 +222,8 @@ main() {
   local repository_state
   repository_state=$(probe_repository)
   if [ "$repository_state" = absent ]; then
-    log "no repository exists yet: fresh start, nothing restored"
+    require_never_created
+    log "no repository exists yet, and its records show that none was ever created: fresh start, nothing restored"
     mark_restore_done
     return
   fi

@@ -58,9 +58,12 @@ describe("backup.sh on append-only storage (BACKUP_APPEND_ONLY=true)", {
   async function job(app: string, extra: Record<string, string> = {}) {
     const data = await box.dir(`${app}-data`);
     await writeFile(join(data, "file"), `${app} data`);
+    // The server carries restic's files only: the repository's records are reached beside it.
+    await box.initRepository(join(box.storeDir, app));
     return box.env(app, {
       BACKUP_DIR: data,
       RESTIC_REPOSITORY: `${url}/${app}`,
+      BACKUP_RECORDS: `local:${join(box.storeDir, app)}`,
       // Keep one daily snapshot: without append-only this would forget the older ones.
       BACKUP_KEEP_DAILY: "1",
       BACKUP_KEEP_WEEKLY: "0",

@@ -143,6 +143,8 @@ describe("an app's backup jobs, run as the user their pods run as", { skip, conc
         user,
       ),
     };
+    // The rendered jobs' repository, storage:homelab-backups/notes, under the alias.
+    await box.initRepository(join(box.storeDir, "homelab-backups", "notes"));
     for (const dir of [box.storeDir, box.cacheDir]) await giveTo(dir, user);
 
     // The app's files, as it wrote them: its own, in their modes, a read-only directory, and one
@@ -214,6 +216,20 @@ describe("an app's backup jobs, run as the user their pods run as", { skip, conc
       /cannot write into .*\/data as this job.s user \(uid 1000\): .*nothing was restored/,
     );
     assert.deepEqual(await readdir(join(target, "data")), []);
+    assert.deepEqual(await readdir(join(target, "config")), []);
+  });
+
+  it("fails, touching nothing, when the app's user cannot tell whether a volume holds data", async () => {
+    const target = await pod("unlistable-volume");
+    await writeFile(join(target, "data", "live.db"), "data the app wrote");
+    // Writable but not listable: a restore that took the failed listing for "empty" would write over it.
+    await giveTo(join(target, "data"), user);
+    await chmod(join(target, "data"), 0o300);
+    const restore = await runJob("restore", target);
+    assert.notEqual(restore.code, 0);
+    assert.match(restore.stderr, /cannot list volume data as this job.s user \(uid 1000\)/);
+    assert.doesNotMatch(restore.stderr, /start: restore/);
+    assert.deepEqual(await readdir(join(target, "data")), ["live.db"]);
     assert.deepEqual(await readdir(join(target, "config")), []);
   });
 

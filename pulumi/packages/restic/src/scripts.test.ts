@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { cp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -117,10 +117,79 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     const target = await box.dir("volume");
     const result = await box.script("restore.sh", box.env("app", { BACKUP_DIR: target }));
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /no repository exists yet: fresh start/);
+    assert.match(
+      result.stderr,
+      /no repository exists yet, and its records show that none was ever created: fresh start/,
+    );
     assert.deepEqual(await readdir(target), []);
-    assert.deepEqual(await readdir(box.storeDir), []);
+    assert.deepEqual(await readdir(box.repositoryDir), [".homelab-repository"]);
   });
+
+  it("records once that the repository exists, beside its files: the one it creates, and one created before the records", async () => {
+    const record = join("repo", ".homelab-created");
+    const created = await readFile(join(template.storeDir, record), "utf8");
+    assert.match(created, /^created \d{4}-\d\d-\d\dT[\d:]{8}Z\n$/);
+    const box = await sandbox({ withSnapshot: true });
+    const data = await box.dir("data");
+    await writeFile(join(data, "file"), "v2");
+    const again = await box.script("backup.sh", box.env("app", { BACKUP_DIR: data }));
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await readFile(join(box.storeDir, record), "utf8"), created);
+    await rm(join(box.storeDir, record));
+    const result = await box.script("backup.sh", box.env("app", { BACKUP_DIR: data }));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(await readFile(join(box.storeDir, record), "utf8"), /^created /);
+  });
+
+  it("refuses to start the app empty, or a new history, when the repository its record says existed is gone", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    for (const entry of await readdir(box.repositoryDir)) {
+      if (!entry.startsWith(".homelab-")) await rm(join(box.repositoryDir, entry), { recursive: true });
+    }
+    const target = await box.dir("volume");
+    const restore = await box.script("restore.sh", box.env("app", { BACKUP_DIR: target }));
+    assert.notEqual(restore.code, 0);
+    assert.match(
+      restore.stderr,
+      /the repository at local:\S+ was created \(created [\dTZ:-]+\) and is not there now/,
+    );
+    assert.deepEqual(await readdir(target), []);
+    await writeFile(join(target, "file"), "written by an app started by hand");
+    const backup = await box.script("backup.sh", box.env("app", { BACKUP_DIR: target }));
+    assert.notEqual(backup.code, 0);
+    assert.match(backup.stderr, /refusing to start app empty, or a new history beside the lost one/);
+    assert.deepEqual((await readdir(box.repositoryDir)).sort(), [".homelab-created", ".homelab-repository"]);
+  });
+
+  const unmarkedPlaces: [string, (box: ResticSandbox) => Promise<string>][] = [
+    [
+      "its bucket or path is gone (deleted with its records, a typo in backup:remote)",
+      async (box) => join(box.root, "gone", "repo"),
+    ],
+    [
+      "it is another place, never initialised (another account's bucket)",
+      (box) => box.dir("other-bucket/repo"),
+    ],
+  ];
+  for (const [situation, place] of unmarkedPlaces) {
+    it(`neither starts empty nor creates a repository when its place shows no marker: ${situation}`, async () => {
+      const box = await sandbox({ withSnapshot: false });
+      const dir = await place(box);
+      const before = existsSync(dir) ? await readdir(dir) : undefined;
+      const repository = { RESTIC_REPOSITORY: `rclone:local:${dir}` };
+      const target = await box.dir("volume");
+      const restore = await box.script("restore.sh", box.env("app", { BACKUP_DIR: target, ...repository }));
+      assert.notEqual(restore.code, 0);
+      assert.match(restore.stderr, /restic finds no repository at local:\S+, and neither does its marker/);
+      assert.match(restore.stderr, /task backup:init-repository NAME=repo STACK=<stack>/);
+      assert.deepEqual(await readdir(target), []);
+      await writeFile(join(target, "file"), "data");
+      const backup = await box.script("backup.sh", box.env("app", { BACKUP_DIR: target, ...repository }));
+      assert.notEqual(backup.code, 0);
+      assert.match(backup.stderr, /neither does its marker/);
+      assert.deepEqual(existsSync(dir) ? await readdir(dir) : undefined, before);
+    });
+  }
 
   it("starts fresh when the repository holds snapshots of other apps only", async () => {
     const box = await sandbox({ withSnapshot: true });
@@ -449,13 +518,18 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_REASON: "manual" }), /BACKUP_REASON/],
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_CHECK_DAYS: "sunday" }), /BACKUP_CHECK_DAYS/],
       ["restore.sh", box.env("app", { BACKUP_DIR: data, RESTIC_PASSWORD_FILE: "" }), /RESTIC_PASSWORD/],
+      [
+        "restore.sh",
+        box.env("app", { BACKUP_DIR: data, RESTIC_REPOSITORY: join(box.root, "plain-repo") }),
+        /BACKUP_RECORDS is not set/,
+      ],
     ];
     for (const [script, env, message] of cases) {
       const result = await box.script(script as "backup.sh" | "restore.sh", env);
       assert.equal(result.code, 2, `${script}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
-    assert.deepEqual(await readdir(box.storeDir), []);
+    assert.deepEqual(await readdir(box.repositoryDir), [".homelab-repository"]);
   });
 
   it("passes shellcheck", async () => {
@@ -793,6 +867,6 @@ describe("backup.sh and restore.sh with the app's volumes (BACKUP_VOLUMES) besid
       assert.equal(result.code, 2, `${script} ${JSON.stringify(extra)}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
-    assert.deepEqual(await readdir(box.storeDir), []);
+    assert.deepEqual(await readdir(box.repositoryDir), [".homelab-repository"]);
   });
 });

@@ -85,6 +85,7 @@ export class ResticSandbox {
     await mkdir(sandbox.homeDir);
     await writeFile(sandbox.rcloneConfig, "[local]\ntype = local\n");
     await writeFile(sandbox.passwordFile, "correct horse battery staple\n", { mode: 0o600 });
+    await sandbox.initRepository();
     return sandbox;
   }
 
@@ -97,6 +98,12 @@ export class ResticSandbox {
   }
   get repository(): string {
     return `rclone:local:${this.repositoryDir}`;
+  }
+
+  /** Writes the marker of a repository's place (the sandbox's by default), as `task backup:init-repository` does. */
+  async initRepository(dir = this.repositoryDir): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, ".homelab-repository"), "homelab backup repository\n");
   }
   get rcloneConfig(): string {
     return join(this.root, "rclone.conf");
