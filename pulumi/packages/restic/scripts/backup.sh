@@ -10,6 +10,13 @@ SCRIPT_NAME=backup
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+require_days() {
+  case "$2" in
+    '*' | none | '') ;;
+    *[!1-7,\ ]*) config_error "$1 must be '*', 'none' or ISO weekdays 1-7 (Monday=1), got '$2'" ;;
+  esac
+}
+
 require_non_negative_integer() {
   case "$2" in
     '' | *[!0-9]*) config_error "$1 must be a non-negative integer, got '$2'" ;;
@@ -35,10 +42,9 @@ read_config() {
     *) config_error "BACKUP_APPEND_ONLY must be 'true' or 'false', got '$APPEND_ONLY'" ;;
   esac
   CHECK_DAYS="${BACKUP_CHECK_DAYS-7}"
-  case "$CHECK_DAYS" in
-    '*' | none | '') ;;
-    *[!1-7,\ ]*) config_error "BACKUP_CHECK_DAYS must be '*', 'none' or ISO weekdays 1-7 (Monday=1), got '$CHECK_DAYS'" ;;
-  esac
+  require_days BACKUP_CHECK_DAYS "$CHECK_DAYS"
+  PRUNE_DAYS="${BACKUP_PRUNE_DAYS-7}"
+  require_days BACKUP_PRUNE_DAYS "$PRUNE_DAYS"
   CHECK_SUBSET="${BACKUP_CHECK_READ_DATA_SUBSET-5%}"
   FINAL_CHECK_SUBSET="${BACKUP_FINAL_READ_DATA_SUBSET-100%}"
   if [ -n "${BACKUP_HOOK:-}" ] && [ ! -f "$BACKUP_HOOK" ]; then
@@ -145,14 +151,15 @@ take_snapshot() {
   restic backup --host "$BACKUP_APP" "${tags[@]}" "${excludes[@]}" .
 }
 
-check_is_due() {
+# is_due DAYS: whether today (UTC) is one of DAYS ('*', 'none', empty or ISO weekdays).
+is_due() {
   local today
   today=$(date -u +%u)
-  case "$CHECK_DAYS" in
+  case "$1" in
     '*') return 0 ;;
     none | '') return 1 ;;
   esac
-  case ",${CHECK_DAYS// /,}," in
+  case ",${1// /,}," in
     *",$today,"*) return 0 ;;
   esac
   return 1
@@ -177,15 +184,17 @@ main() {
   step "check that this job's user can read every file" require_readable
   make_work_dir
   local repository_state
-  repository_state=$(probe_repository)
+  # Opening the repository with `unlock` removes only the locks restic considers stale (made on
+  # this host by a dead process, or not refreshed for 30 minutes: a job that died on another pod);
+  # live locks stay. Each restic command costs a start of rclone and a read of the keys.
+  log "start: open the repository and remove stale locks"
+  repository_state=$(probe_repository unlock)
+  log "done: open the repository and remove stale locks (repository $repository_state)"
   if [ "$repository_state" = absent ]; then
     require_never_created
     step "initialise the repository (none exists yet)" restic init
   fi
   step "record that the repository exists ($CREATION_RECORD)" record_creation
-  # Removes only locks restic considers stale: made on this host by a dead process, or not
-  # refreshed for 30 minutes (a job that died on another pod). Live locks stay.
-  step "remove stale locks" restic unlock
   if [ -n "${BACKUP_HOOK:-}" ]; then
     step "backup hook $BACKUP_HOOK" run_hook "$BACKUP_HOOK"
   fi
@@ -198,10 +207,14 @@ main() {
       # The storage refuses (or keeps) deletions: forgetting here could not free anything, and
       # the credentials that could are the operator's.
       log "retention: the storage is append-only (BACKUP_APPEND_ONLY=true); the operator's task backup:prune forgets and prunes"
-    else
+    elif is_due "$PRUNE_DAYS"; then
       step "retention (daily $KEEP_DAILY, weekly $KEEP_WEEKLY, monthly $KEEP_MONTHLY) and prune" apply_retention --prune
+    else
+      # Retention only ever removes history: it waits for the prune days, and a day's backup
+      # costs little more than its new data. Snapshots are kept up to a week longer, no shorter.
+      log "retention and prune not due today (BACKUP_PRUNE_DAYS='$PRUNE_DAYS')"
     fi
-    if check_is_due; then
+    if is_due "$CHECK_DAYS"; then
       step "check the repository (read data: ${CHECK_SUBSET:-none})" check_repository "$CHECK_SUBSET"
     else
       log "repository check not due today (BACKUP_CHECK_DAYS='$CHECK_DAYS')"

@@ -82,12 +82,14 @@ make_work_dir() {
   trap 'rm -rf "$WORK_DIR"' EXIT
 }
 
-# Prints "present" or "absent". Any other outcome (unreachable storage, wrong
-# password, broken rclone config) is fatal: nothing may be initialised over, or restored from, an
-# error. restic >= 0.17 says "absent" with exit code 10; 0.14 only with exit code 1 and this text.
+# probe_repository RESTIC-COMMAND...: opens the repository with the command (`cat config`, or any
+# other that opens it: they answer alike) and prints "present" or "absent". Any other
+# outcome (unreachable storage, wrong password, broken rclone config) is fatal: nothing may be
+# initialised over, or restored from, an error. restic >= 0.17 says "absent" with exit code 10;
+# 0.14 only with exit code 1 and this text.
 probe_repository() {
   local rc=0
-  restic cat config >/dev/null 2>"$WORK_DIR/probe.err" || rc=$?
+  restic "$@" >/dev/null 2>"$WORK_DIR/probe.err" || rc=$?
   if [ "$rc" -eq 0 ]; then
     echo present
   elif [ "$rc" -eq 10 ] || { [ "$rc" -eq 1 ] && grep -q "Is there a repository at the following location?" "$WORK_DIR/probe.err"; }; then

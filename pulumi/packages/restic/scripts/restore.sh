@@ -220,7 +220,7 @@ main() {
   fi
 
   local repository_state
-  repository_state=$(probe_repository)
+  repository_state=$(probe_repository cat config)
   if [ "$repository_state" = absent ]; then
     require_never_created
     log "no repository exists yet, and its records show that none was ever created: fresh start, nothing restored"

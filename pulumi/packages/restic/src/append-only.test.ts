@@ -96,7 +96,7 @@ describe("backup.sh on append-only storage (BACKUP_APPEND_ONLY=true)", {
     await kill(await box.holdLock(env, join(box.storeDir, "wiki")));
     const result = await box.script("backup.sh", env);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /done: remove stale locks/);
+    assert.match(result.stderr, /done: open the repository and remove stale locks/);
     assert.deepEqual(await readdir(join(box.storeDir, "wiki", "locks")), []);
   });
 

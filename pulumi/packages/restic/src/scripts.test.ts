@@ -365,11 +365,11 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     assert.deepEqual(await readdir(join(box.repositoryDir, "locks")), []);
   });
 
-  it("leaves the lock of a live backup alone and fails instead of pruning under it", async () => {
+  it("leaves the lock of a live backup alone and, on a prune day, fails instead of pruning under it", async () => {
     const box = await sandbox({ withSnapshot: true });
     const data = await box.dir("data");
     await writeFile(join(data, "file"), "v2");
-    const env = box.env("app", { BACKUP_DIR: data });
+    const env = box.env("app", { BACKUP_DIR: data, BACKUP_PRUNE_DAYS: "*" });
     const holder = await box.holdLock(env);
     try {
       const locks = await readdir(join(box.repositoryDir, "locks"));
@@ -382,52 +382,66 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     }
   });
 
-  it("forgets and prunes this app's snapshots beyond the retention policy and no other app's", async () => {
-    const box = await sandbox({ withSnapshot: true });
-    const data = await box.dir("data");
-    await writeFile(join(data, "file"), "today");
-    const env = box.env("app", { BACKUP_DIR: data });
-    const now = Date.now();
-    for (const daysAgo of [3, 2, 1]) {
-      const older = await box.restic(
-        ["backup", "--stdin", "--stdin-filename", "old.bin", "--host", "app", "--tag", "app"].concat([
+  // The sandbox's snapshot and the new one are today's; three more are one to three days old.
+  const pruneDays: [string, (today: number) => string, number[]][] = [
+    ["on a prune day, forgets and prunes", (today) => String(today), [0, 1]],
+    ["on another day, neither forgets nor prunes", (today) => String((today % 7) + 1), [0, 0, 1, 2, 3]],
+  ];
+  for (const [when, days, kept] of pruneDays) {
+    it(`${when} this app's snapshots beyond the retention policy and no other app's`, async () => {
+      const box = await sandbox({ withSnapshot: true });
+      const data = await box.dir("data");
+      await writeFile(join(data, "file"), "today");
+      const env = box.env("app", { BACKUP_DIR: data });
+      const now = Date.now();
+      for (const daysAgo of [3, 2, 1]) {
+        const older = await box.restic(
+          ["backup", "--stdin", "--stdin-filename", "old.bin", "--host", "app", "--tag", "app"].concat([
+            "--time",
+            resticTime(new Date(now - daysAgo * DAY)),
+          ]),
+          env,
+          randomBytes(512 * 1024).toString("base64"),
+        );
+        assert.equal(older.code, 0, older.stderr);
+      }
+      const other = await box.restic(
+        ["backup", "--stdin", "--stdin-filename", "x", "--host", "other-app", "--tag", "other-app"].concat([
           "--time",
-          resticTime(new Date(now - daysAgo * DAY)),
+          resticTime(new Date(now - 3 * DAY)),
         ]),
         env,
-        randomBytes(512 * 1024).toString("base64"),
+        "other",
       );
-      assert.equal(older.code, 0, older.stderr);
-    }
-    const other = await box.restic(
-      ["backup", "--stdin", "--stdin-filename", "x", "--host", "other-app", "--tag", "other-app"].concat([
-        "--time",
-        resticTime(new Date(now - 3 * DAY)),
-      ]),
-      env,
-      "other",
-    );
-    assert.equal(other.code, 0, other.stderr);
-    const sizeBefore = await directorySize(join(box.repositoryDir, "data"));
+      assert.equal(other.code, 0, other.stderr);
+      const sizeBefore = await directorySize(join(box.repositoryDir, "data"));
 
-    const result = await box.script("backup.sh", {
-      ...env,
-      BACKUP_KEEP_DAILY: "2",
-      BACKUP_KEEP_WEEKLY: "0",
-      BACKUP_KEEP_MONTHLY: "0",
+      const result = await box.script("backup.sh", {
+        ...env,
+        BACKUP_KEEP_DAILY: "2",
+        BACKUP_KEEP_WEEKLY: "0",
+        BACKUP_KEEP_MONTHLY: "0",
+        BACKUP_PRUNE_DAYS: days(isoWeekdayUtc(new Date())),
+      });
+      assert.equal(result.code, 0, result.stderr);
+
+      const snapshots = await box.snapshots(env);
+      const ages = snapshots
+        .filter((s) => s.hostname === "app")
+        .map((s) => Math.floor((now - Date.parse(s.time) + DAY / 2) / DAY))
+        .sort();
+      assert.deepEqual(ages, kept);
+      assert.equal(snapshots.filter((s) => s.hostname === "other-app").length, 1);
+      const sizeAfter = await directorySize(join(box.repositoryDir, "data"));
+      if (kept.length === 2) {
+        // Two days of 512 KiB of unique data were forgotten, and the prune gave the space back.
+        assert.ok(sizeAfter < sizeBefore - 800 * 1024);
+      } else {
+        assert.ok(sizeAfter >= sizeBefore);
+        assert.match(result.stderr, /retention and prune not due today \(BACKUP_PRUNE_DAYS='\d'\)/);
+      }
     });
-    assert.equal(result.code, 0, result.stderr);
-
-    const snapshots = await box.snapshots(env);
-    const ages = snapshots
-      .filter((s) => s.hostname === "app")
-      .map((s) => Math.floor((now - Date.parse(s.time) + DAY / 2) / DAY))
-      .sort();
-    assert.deepEqual(ages, [0, 1]);
-    assert.equal(snapshots.filter((s) => s.hostname === "other-app").length, 1);
-    // Two days of 512 KiB of unique data were forgotten; prune must have given the space back.
-    assert.ok((await directorySize(join(box.repositoryDir, "data"))) < sizeBefore - 800 * 1024);
-  });
+  }
 
   it("runs the backup hook first so its dump is in the snapshot", async () => {
     const box = await sandbox({ withSnapshot: false });
@@ -517,6 +531,7 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_KEEP_DAILY: "-1" }), /BACKUP_KEEP_DAILY/],
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_REASON: "manual" }), /BACKUP_REASON/],
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_CHECK_DAYS: "sunday" }), /BACKUP_CHECK_DAYS/],
+      ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_PRUNE_DAYS: "0" }), /BACKUP_PRUNE_DAYS/],
       ["restore.sh", box.env("app", { BACKUP_DIR: data, RESTIC_PASSWORD_FILE: "" }), /RESTIC_PASSWORD/],
       [
         "restore.sh",
