@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Restores the latest snapshot of one app into BACKUP_DIR before the app starts:
+# Restores the latest snapshot of one app (or exactly RESTORE_SNAPSHOT) into BACKUP_DIR before the
+# app starts:
 #   data already there            -> skip, exit 0
 #   no repository ever created    -> fresh start, exit 0 (its place's records say so)
 #   no snapshot of the app        -> fresh start, exit 0
@@ -18,6 +19,26 @@ read_config() {
   for hook in "${RESTORE_PRESENT_HOOK:-}" "${RESTORE_HOOK:-}"; do
     [ -z "$hook" ] || [ -f "$hook" ] || config_error "hook '$hook' does not exist"
   done
+  PINNED=${RESTORE_SNAPSHOT:-}
+  case "$PINNED" in
+    '') ;;
+    *[!0-9a-f]* | ? | ?? | ??? | ???? | ????? | ?????? | ???????)
+      config_error "RESTORE_SNAPSHOT '$PINNED' is not a snapshot id (8 to 64 hex digits)"
+      ;;
+  esac
+  # What is restored: the app's newest snapshot, or exactly the one asked for.
+  SNAPSHOT=${PINNED:-latest}
+}
+
+# Sets SNAPSHOT to the full id of the pinned snapshot, which must be one of the app's (its host
+# and tag): another app's snapshot, or one that is gone, fails rather than restoring something else.
+resolve_pinned() {
+  local ids matches
+  ids=$(printf '%s' "$1" | grep -o '"id":"[0-9a-f]*"' | sed -e 's/"id":"//' -e 's/"$//')
+  matches=$(grep -c "^$PINNED" <<<"$ids" || true)
+  [ "$matches" -eq 1 ] ||
+    die "RESTORE_SNAPSHOT $PINNED is not one of $BACKUP_APP's snapshots ($matches match): nothing restored"
+  SNAPSHOT=$(grep "^$PINNED" <<<"$ids")
 }
 
 # Sets HOOK_ANSWER to the present-hook's answer, "present" or "absent"; anything else is an error.
@@ -163,7 +184,7 @@ mark_restore_done() {
   rm -f "${MARKERS[@]}"
 }
 
-# Sets TARGET to where the latest snapshot's root is restored: BACKUP_DIR (the volume, or with
+# Sets TARGET to where the snapshot's root is restored: BACKUP_DIR (the volume, or with
 # volumes the scratch directory they are mounted in). A snapshot taken before the app had
 # BACKUP_VOLUMES holds one volume's content at its root: with one volume it is restored into that
 # volume; with several nobody can tell which volume the files belong to.
@@ -171,22 +192,22 @@ choose_target() {
   TARGET=$BACKUP_DIR
   has_volumes || return 0
   local listing
-  listing=$(restic ls --host "$BACKUP_APP" --tag "$BACKUP_APP" latest /)
+  listing=$(restic ls --host "$BACKUP_APP" --tag "$BACKUP_APP" "$SNAPSHOT" /)
   if grep -qxF "/$LAYOUT_FILE" <<<"$listing"; then
     return 0
   fi
   [ ${#VOLUMES[@]} -eq 1 ] ||
-    die "the latest snapshot was taken without BACKUP_VOLUMES (one volume's files at its root): nothing" \
+    die "the snapshot was taken without BACKUP_VOLUMES (one volume's files at its root): nothing" \
       "tells which of the volumes ${VOLUMES[*]} they belong to. Nothing was touched; restore it by hand" \
-      "(restic restore latest --host $BACKUP_APP --target <the volume's mount point>)"
+      "(restic restore $SNAPSHOT --host $BACKUP_APP --target <the volume's mount point>)"
   TARGET=$BACKUP_DIR/${VOLUMES[0]}
-  log "the latest snapshot was taken without BACKUP_VOLUMES: its files go into volume ${VOLUMES[0]}"
+  log "the snapshot was taken without BACKUP_VOLUMES: its files go into volume ${VOLUMES[0]}"
 }
 
 # "latest" is the newest snapshot of the app by time, whatever its paths (`snapshots --latest`
 # would give one per path, as a volume mounted elsewhere makes).
-restore_latest() {
-  restic restore latest --host "$BACKUP_APP" --tag "$BACKUP_APP" --target "$TARGET"
+restore_snapshot() {
+  restic restore "$SNAPSHOT" --host "$BACKUP_APP" --tag "$BACKUP_APP" --target "$TARGET"
 }
 
 # A volume the snapshot holds nothing for (added to the app after it was taken) stays empty.
@@ -223,6 +244,7 @@ main() {
   repository_state=$(probe_repository cat config)
   if [ "$repository_state" = absent ]; then
     require_never_created
+    [ -z "$PINNED" ] || die "RESTORE_SNAPSHOT names snapshot $PINNED, but no repository exists: nothing restored"
     log "no repository exists yet, and its records show that none was ever created: fresh start, nothing restored"
     mark_restore_done
     return
@@ -230,15 +252,17 @@ main() {
   local snapshots
   snapshots=$(restic snapshots --json --host "$BACKUP_APP" --tag "$BACKUP_APP")
   if [ "$(printf '%s' "$snapshots" | tr -d '[:space:]')" = "[]" ]; then
+    [ -z "$PINNED" ] || die "RESTORE_SNAPSHOT names snapshot $PINNED, but the repository has none of $BACKUP_APP: nothing restored"
     log "the repository has no snapshot of $BACKUP_APP: fresh start, nothing restored"
     mark_restore_done
     return
   fi
   log "the repository has $(printf '%s' "$snapshots" | grep -o '"id":' | wc -l) snapshots of $BACKUP_APP"
+  [ -z "$PINNED" ] || resolve_pinned "$snapshots"
 
   choose_target
   mark_restore_in_progress
-  step "restore the latest snapshot into $TARGET" restore_latest
+  step "restore snapshot $SNAPSHOT into $TARGET" restore_snapshot
   report_empty_volumes
   if [ -n "${RESTORE_HOOK:-}" ]; then
     step "restore hook $RESTORE_HOOK" run_hook "$RESTORE_HOOK"

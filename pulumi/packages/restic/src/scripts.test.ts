@@ -91,6 +91,67 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     assert.deepEqual(await readdir(target), ["newest.txt"]);
   });
 
+  it("restores exactly the snapshot RESTORE_SNAPSHOT names, not a newer one", async () => {
+    const box = await sandbox({ withSnapshot: true });
+    const [pinned] = await box.snapshots(box.env("app"));
+    const newer = await box.dir("newer");
+    await writeFile(join(newer, "written-after.txt"), "a stale writer's file");
+    const backup = await box.script("backup.sh", box.env("app", { BACKUP_DIR: newer }));
+    assert.equal(backup.code, 0, backup.stderr);
+    const target = await box.dir("restored");
+    const result = await box.script(
+      "restore.sh",
+      box.env("app", { BACKUP_DIR: target, RESTORE_SNAPSHOT: pinned?.id.slice(0, 8) ?? "" }),
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`restore snapshot ${pinned?.id} into`));
+    assert.deepEqual(await describeTree(target), sampleTree);
+  });
+
+  const refusedPins: [string, (box: ResticSandbox) => Promise<Record<string, string>>, RegExp][] = [
+    [
+      "another app's snapshot",
+      async (box) => {
+        const other = await box.restic(
+          ["backup", "--stdin", "--stdin-filename", "x", "--host", "other-app", "--tag", "other-app"],
+          box.env("other-app"),
+          "other",
+        );
+        assert.equal(other.code, 0, other.stderr);
+        const id = (await box.snapshots(box.env("app"))).find((s) => s.hostname === "other-app")?.id ?? "";
+        return { RESTORE_SNAPSHOT: id };
+      },
+      /RESTORE_SNAPSHOT [0-9a-f]{64} is not one of app's snapshots \(0 match\)/,
+    ],
+    [
+      "a snapshot that is gone",
+      async () => ({ RESTORE_SNAPSHOT: "0123abcd" }),
+      /is not one of app's snapshots/,
+    ],
+    [
+      "a repository that does not exist (its place marked)",
+      async (box) => {
+        const place = join(box.root, "new", "repo");
+        await box.initRepository(place);
+        return { RESTORE_SNAPSHOT: "0123abcd", RESTIC_REPOSITORY: `rclone:local:${place}` };
+      },
+      /no repository exists: nothing restored/,
+    ],
+  ];
+  for (const [what, pin, message] of refusedPins) {
+    it(`restores nothing, and never starts fresh, when RESTORE_SNAPSHOT names ${what}`, async () => {
+      const box = await sandbox({ withSnapshot: true });
+      const target = await box.dir("volume");
+      const result = await box.script(
+        "restore.sh",
+        box.env("app", { BACKUP_DIR: target, ...(await pin(box)) }),
+      );
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, message);
+      assert.deepEqual(await readdir(target), []);
+    });
+  }
+
   it("skips the restore and leaves the volume untouched when data is already there", async () => {
     const box = await sandbox({ withSnapshot: true });
     const target = await box.dir("volume");
@@ -533,6 +594,11 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_CHECK_DAYS: "sunday" }), /BACKUP_CHECK_DAYS/],
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_PRUNE_DAYS: "0" }), /BACKUP_PRUNE_DAYS/],
       ["restore.sh", box.env("app", { BACKUP_DIR: data, RESTIC_PASSWORD_FILE: "" }), /RESTIC_PASSWORD/],
+      [
+        "restore.sh",
+        box.env("app", { BACKUP_DIR: data, RESTORE_SNAPSHOT: "latest" }),
+        /RESTORE_SNAPSHOT 'latest'/,
+      ],
       [
         "restore.sh",
         box.env("app", { BACKUP_DIR: data, RESTIC_REPOSITORY: join(box.root, "plain-repo") }),
