@@ -59,6 +59,19 @@ export interface DatabaseEngine {
   };
 }
 
+/** A kind's scripts (`scripts/<name>-<role>.sh`), and the libraries they source. */
+function scriptFiles(name: string, libraries: string[]): DatabaseEngine["files"] {
+  return {
+    libraries,
+    backup: `${name}-backup-hook.sh`,
+    present: `${name}-present-hook.sh`,
+    restore: `${name}-restore-hook.sh`,
+    start: `${name}-server-start.sh`,
+    stop: `${name}-server-stop.sh`,
+    createDatabase: `${name}-create-database.sh`,
+  };
+}
+
 // Where each server keeps its data, inside its volume (`dataMount`).
 const postgresqlDataDir = "/var/lib/postgresql/data/pgdata";
 const mariadbDataDir = "/var/lib/mysql/mysql";
@@ -96,15 +109,7 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
     urlScheme: "postgresql",
     // NAMEDATALEN - 1: PostgreSQL cuts longer identifiers silently, so a URL would name another one.
     maxNameBytes: { database: 63, user: 63 },
-    files: {
-      libraries: ["postgresql-lib.sh"],
-      backup: "postgresql-backup-hook.sh",
-      present: "postgresql-present-hook.sh",
-      restore: "postgresql-restore-hook.sh",
-      start: "postgresql-server-start.sh",
-      stop: "postgresql-server-stop.sh",
-      createDatabase: "postgresql-create-database.sh",
-    },
+    files: scriptFiles("postgresql", ["postgresql-lib.sh"]),
   },
   mariadb: {
     kind: "mariadb",
@@ -130,15 +135,7 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
     privateServerEnv: { DB_SERVER_DATADIR: mariadbDataDir },
     urlScheme: "mysql",
     maxNameBytes: { database: 64, user: 80 },
-    files: {
-      libraries: ["mysql-family-lib.sh", "mariadb-lib.sh"],
-      backup: "mariadb-backup-hook.sh",
-      present: "mariadb-present-hook.sh",
-      restore: "mariadb-restore-hook.sh",
-      start: "mariadb-server-start.sh",
-      stop: "mariadb-server-stop.sh",
-      createDatabase: "mariadb-create-database.sh",
-    },
+    files: scriptFiles("mariadb", ["mysql-family-lib.sh", "mariadb-lib.sh"]),
   },
   mysql: {
     kind: "mysql",
@@ -163,15 +160,7 @@ export const engines: Record<DatabaseKind, DatabaseEngine> = {
     urlScheme: "mysql",
     // MySQL 8.4 manual, "Identifier Length Limits": 64 characters for a database, 32 for a user.
     maxNameBytes: { database: 64, user: 32 },
-    files: {
-      libraries: ["mysql-family-lib.sh", "mysql-lib.sh"],
-      backup: "mysql-backup-hook.sh",
-      present: "mysql-present-hook.sh",
-      restore: "mysql-restore-hook.sh",
-      start: "mysql-server-start.sh",
-      stop: "mysql-server-stop.sh",
-      createDatabase: "mysql-create-database.sh",
-    },
+    files: scriptFiles("mysql", ["mysql-family-lib.sh", "mysql-lib.sh"]),
   },
 };
 

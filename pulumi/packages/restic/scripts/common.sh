@@ -56,12 +56,17 @@ step() {
   log "done: $what ($((SECONDS - started))s)"
 }
 
+# require_identity SETTING VALUE: an app's or repository's name, which becomes restic's --host, a
+# tag (a tag list is comma-separated) and a path component.
+require_identity() {
+  case "$2" in
+    *[!a-zA-Z0-9._-]* | [._-]*) config_error "$1 '$2' must be letters, digits, '.', '_' or '-'" ;;
+  esac
+}
+
 require_common_env() {
   [ -n "${BACKUP_APP:-}" ] || config_error "BACKUP_APP is not set"
-  # The app name becomes restic's --host and a tag: a tag list is comma-separated.
-  case "$BACKUP_APP" in
-    *[!a-zA-Z0-9._-]* | [._-]*) config_error "BACKUP_APP '$BACKUP_APP' must be letters, digits, '.', '_' or '-'" ;;
-  esac
+  require_identity BACKUP_APP "$BACKUP_APP"
   [ -n "${BACKUP_DIR:-}" ] || config_error "BACKUP_DIR is not set"
   [ -d "$BACKUP_DIR" ] || config_error "BACKUP_DIR '$BACKUP_DIR' is not a directory"
   [ -n "${RESTIC_REPOSITORY:-}" ] || config_error "RESTIC_REPOSITORY is not set"

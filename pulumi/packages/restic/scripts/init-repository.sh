@@ -19,9 +19,7 @@ if [ -z "$remote" ] || [ -z "$BACKUP_APP" ]; then
   echo "usage: init-repository.sh REMOTE NAME (REMOTE: <rclone remote>:<bucket>[/<path>], as backup:remote)" >&2
   exit 2
 fi
-case "$BACKUP_APP" in
-  *[!a-zA-Z0-9._-]* | [._-]*) config_error "NAME '$BACKUP_APP' must be letters, digits, '.', '_' or '-'" ;;
-esac
+require_identity NAME "$BACKUP_APP"
 command -v rclone >/dev/null || config_error "rclone is not installed"
 RECORDS=$remote/$BACKUP_APP
 make_work_dir

@@ -1,7 +1,7 @@
 import { unwrapSecrets } from "../secrets";
 import type { StackSynth } from "../synth";
 
-const dnsRecordType = "cloudflare:index/dnsRecord:DnsRecord";
+export const dnsRecordType = "cloudflare:index/dnsRecord:DnsRecord";
 const zoneSettingType = "cloudflare:index/zoneSetting:ZoneSetting";
 
 /** Where a DNS record is rendered. */
@@ -11,7 +11,7 @@ interface RecordOwner {
 }
 
 /** A record's name as DNS compares it: case-insensitive, without the root's trailing dot. */
-function normalizedName(name: string): string {
+export function normalizedName(name: string): string {
   return name.toLowerCase().replace(/\.$/, "");
 }
 

@@ -3,13 +3,13 @@ import { unwrapSecrets } from "../secrets";
 import type { StackSynth } from "../synth";
 import { isKubernetesObject } from "../write";
 import type { ValidationCache } from "./cache";
+import { dnsRecordType } from "./cross-stack";
 import { validateHelmValues } from "./helm-values";
 import { checkMeaning, type StackObject, type StackRelease } from "./meaning";
 import { validateObjectSchema } from "./object-schemas";
 import { checkPublicExposure, type StackDnsRecord } from "./public-exposure";
 
 const helmReleaseType = "kubernetes:helm.sh/v3:Release";
-const dnsRecordType = "cloudflare:index/dnsRecord:DnsRecord";
 
 function describe(object: Record<string, any>): string {
   const namespace = object.metadata?.namespace;
