@@ -79,6 +79,10 @@ describe("the public exposure check", () => {
     assert.deepEqual(stack(), []);
   });
 
+  it("finds the record of a hostname as DNS compares names: case-insensitive, with or without the root's dot", () => {
+    assert.deepEqual(stack({ records: [{ project: "blog", name: "Blog.Example.com.", proxied: true }] }), []);
+  });
+
   const failures: { name: string; overrides: Parameters<typeof stack>[0]; message: RegExp }[] = [
     {
       name: "a public hostname whose DNS record is not proxied",
@@ -112,6 +116,11 @@ describe("the public exposure check", () => {
         }),
       },
       message: /spec.rules: \/ghost\/api\/admin reach a backend/,
+    },
+    {
+      name: "a rule forwarding a path of a route that withholds everything",
+      overrides: { route: route({ withheld: "/", rules: [redirect("/"), forward("/api")] }) },
+      message: /spec.rules: \/api reach a backend, but the app keeps \/ off its public route/,
     },
     {
       name: "a withheld path forwarded by an exact match",

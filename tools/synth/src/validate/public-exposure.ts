@@ -1,4 +1,5 @@
 import { withheldPathsAnnotation } from "@projects/common/src/exposure";
+import { normalizedName } from "./cross-stack";
 import type { StackObject } from "./meaning";
 
 /** The project whose GatewayClasses are the internet-facing ones (Traefik behind Cloudflare). */
@@ -57,8 +58,6 @@ function selectedRule(rules: Manifest[], path: string): Manifest | undefined {
   return best?.rule;
 }
 
-const within = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
-
 /**
  * The request paths under `prefix` that reach a backend through `rules`. Probing the prefix itself,
  * a path below it and every rule's match value below it covers every path under it: between those
@@ -69,7 +68,7 @@ function forwardedPathsUnder(rules: Manifest[], prefix: string): string[] {
   const probes = new Set([base, `${base}/withheld-probe`]);
   for (const rule of rules) {
     for (const match of ruleMatches(rule)) {
-      if (match.type !== "RegularExpression" && within(match.value.replace(/\/+$/, ""), base))
+      if (match.type !== "RegularExpression" && matchesPath({ type: "PathPrefix", value: base }, match.value))
         probes.add(match.value);
     }
   }
@@ -101,7 +100,7 @@ export function checkPublicExposure(objects: StackObject[], records: StackDnsRec
       (object.spec.listeners ?? []).flatMap((listener: Manifest) => listener.hostname ?? []),
     );
     for (const hostname of hostnames) {
-      const record = records.find((candidate) => candidate.name.toLowerCase() === hostname.toLowerCase());
+      const record = records.find((candidate) => normalizedName(candidate.name) === normalizedName(hostname));
       const where = `Gateway ${namespace}/${name}: hostname ${hostname}`;
       if (!record) {
         problems.push({
