@@ -8,6 +8,7 @@ import {
   getSharedEnvironment,
   getStack,
   getTailscaleProvider,
+  namespacesRunningHere,
   requireStackOutput,
   reservedServiceAddress,
   tailnetDestinations,
@@ -93,7 +94,7 @@ export default async function main() {
     clients: [{ endpoints: selectorLabels(routerName) }],
     statusAddress: clusterIp,
     // The namespaces of the Gateways it serves (each app's is its name); it reads nowhere else.
-    servedNamespaces: readConfig("servedNamespaces", servedNamespacesConfig),
+    servedNamespaces: namespacesRunningHere(readConfig("servedNamespaces", servedNamespacesConfig)),
   });
 
   // The tailnet reaches Traefik on its Service's ports, which the tailnet policy grants.

@@ -1,7 +1,12 @@
 import { readConfig } from "@infra/core";
 import { createNamespace } from "@infra/k8s";
 import { createTraefik, servedNamespacesConfig, traefikEntryPoints } from "@infra/traefik";
-import { getKubernetesProvider, getSharedEnvironment, requireStackOutput } from "@projects/common";
+import {
+  getKubernetesProvider,
+  getSharedEnvironment,
+  namespacesRunningHere,
+  requireStackOutput,
+} from "@projects/common";
 import { readCloudflareRanges } from "./cloudflare-ranges";
 import { hstsConfig, hstsHeader } from "./config";
 import { cloudflareOriginPullCa } from "./origin-pull-ca";
@@ -32,7 +37,7 @@ export default function main() {
     trustedForwarders: cloudflareCidrs,
     statusAddress: publicIp,
     // The namespaces of the public apps on this server; it reads nowhere else.
-    servedNamespaces: readConfig("servedNamespaces", servedNamespacesConfig),
+    servedNamespaces: namespacesRunningHere(readConfig("servedNamespaces", servedNamespacesConfig)),
     // Authenticated Origin Pulls: a TLS connection without Cloudflare's client certificate is
     // refused, so an address inside Cloudflare's ranges is not enough.
     clientCertificateAuthorities: [cloudflareOriginPullCa],

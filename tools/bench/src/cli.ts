@@ -25,6 +25,24 @@ program
     await benchBackup({ sizeGiB: Number(options.sizeGib), workDir: options.workDir });
   });
 
+program
+  .command("migrate")
+  .description("the downtime of task migrate (rehearsal servers) vs. copying the same data with tar")
+  .option("--size-gib <n>", "size of the app's files in GiB", "1")
+  .option("--database-mib <n>", "size of the app's database in MiB", "300")
+  .option(
+    "--work-dir <dir>",
+    "where to put the servers, the storage and the copy (default: a temporary directory)",
+  )
+  .action(async (options: { sizeGib: string; databaseMib: string; workDir?: string }) => {
+    const { benchMigrate } = await import("./migrate");
+    await benchMigrate({
+      sizeGiB: Number(options.sizeGib),
+      databaseMiB: Number(options.databaseMib),
+      workDir: options.workDir,
+    });
+  });
+
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;

@@ -1,7 +1,9 @@
+import { discoverProjects } from "./projects";
 import { type StackSynth, type SynthOptions, synth } from "./synth";
 import { validateStack } from "./validate";
 import { ValidationCache } from "./validate/cache";
 import { checkCrossStack } from "./validate/cross-stack";
+import { checkPlacement, placementBeside } from "./validate/placement";
 import { writeStack } from "./write";
 
 export interface ProjectSummary {
@@ -45,8 +47,18 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
     if (options.validate) problems.push(...(await validateStack(result, cache)));
   }
   // Only all stacks together show resources that two stacks would fight over.
-  if (options.validate)
+  if (options.validate) {
     problems.push(...checkCrossStack(results).map((problem) => `cross-stack: ${problem}`));
+    // The placement speaks of every stack, also when one was synthesized.
+    const placed = placementBeside(options.projectsDir);
+    if (placed) {
+      problems.push(
+        ...checkPlacement(placed.placement, discoverProjects(options.projectsDir)).map(
+          (problem) => `placement: ${problem}`,
+        ),
+      );
+    }
+  }
   cache.save();
   return {
     results,

@@ -1,4 +1,5 @@
 export * from "./config";
+export * from "./placement";
 export * from "./validators";
 export * from "./versions";
 export * from "./yaml-documents";

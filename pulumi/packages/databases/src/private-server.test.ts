@@ -304,6 +304,7 @@ for (const spec of kinds) {
       assert.equal(after.length, before + 1);
       assert.deepEqual(after.sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).at(-1)?.tags, [
         `${spec.kind}-test`,
+        "server:test",
         "final",
       ]);
       const restored = await runJob({

@@ -126,6 +126,7 @@ export function createDatabaseServer(args: DatabaseServerArgs): DatabaseServer {
     repository: createBackupRepository({ namespace, config: args.backup }),
     hooks: databaseBackupHooks(engine, volumes),
     kubeContext: args.kubeContext,
+    server: args.serverName,
     // The server's files are its user's: the private server runs as it, and the dumps need no more.
     runAs: engine.user,
   });

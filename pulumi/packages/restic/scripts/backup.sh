@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Backs up BACKUP_DIR of one app with restic (its volume, or its volumes BACKUP_DIR/<name> and what
 # the hook dumps beside them): initialises the repository only when there is none, removes stale
-# locks, runs the online-backup hook, keeps the retention policy (unless the storage is append-only:
+# locks, refuses when another server holds the app (takes the hold when nobody does), runs the
+# online-backup hook, keeps the retention policy (unless the storage is append-only:
 # then the operator's prune does) and checks the repository on the configured days. The
 # environment interface is in README.md.
 set -euo pipefail
@@ -124,8 +125,18 @@ require_readable() {
     "the app's files belong to), or leave them out with BACKUP_EXCLUDE"
 }
 
+# Refuses, before anything is written, when another server holds the app: two servers must never
+# both write its history (README.md, "Which server holds an app").
+require_hold() {
+  read_hold
+  [ -n "$HOLD_SERVER" ] && [ "$HOLD_SERVER" != "$BACKUP_SERVER" ] || return 0
+  die "this server ($BACKUP_SERVER) no longer holds $BACKUP_APP: it moved to $(describe_hold);" \
+    "nothing was written. $BACKUP_APP runs on $HOLD_SERVER now: remove it from this server, or move it" \
+    "back with task migrate APP=$BACKUP_APP TO=$BACKUP_SERVER"
+}
+
 take_snapshot() {
-  local tags=("--tag" "$BACKUP_APP") name path
+  local tags=("--tag" "$BACKUP_APP" "--tag" "server:$BACKUP_SERVER") name path
   [ "$BACKUP_REASON" = final ] && tags+=("--tag" "final")
   if has_volumes; then
     for name in "${VOLUMES[@]}"; do
@@ -190,11 +201,17 @@ main() {
   log "start: open the repository and remove stale locks"
   repository_state=$(probe_repository unlock)
   log "done: open the repository and remove stale locks (repository $repository_state)"
+  [ "$repository_state" = present ] || require_never_created
+  require_hold
   if [ "$repository_state" = absent ]; then
-    require_never_created
     step "initialise the repository (none exists yet)" restic init
   fi
   step "record that the repository exists ($CREATION_RECORD)" record_creation
+  if [ -z "$HOLD_SERVER" ]; then
+    step "take the hold of $BACKUP_APP (nobody held it)" take_hold "$BACKUP_SERVER" none first ""
+  else
+    log "held by $(describe_hold)"
+  fi
   if [ -n "${BACKUP_HOOK:-}" ]; then
     step "backup hook $BACKUP_HOOK" run_hook "$BACKUP_HOOK"
   fi

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared by backup.sh, restore.sh and prune.sh (sourced, never run). The interface is in README.md.
+# Shared by backup.sh, restore.sh, prune.sh, init-repository.sh and hold.sh (sourced, never run).
+# The interface is in README.md.
 
 # Written by restore.sh before it touches BACKUP_DIR and removed once the restore and its hook
 # succeeded: while it exists the directory holds partial data.
@@ -20,6 +21,10 @@ REPOSITORY_MARKER=.homelab-repository
 # shellcheck disable=SC2034 # used by the scripts that source this file
 REPOSITORY_MARKER_TEXT="homelab backup repository"
 CREATION_RECORD=.homelab-created
+# Which server holds the app (README.md, "Which server holds an app"): one write-once record per
+# change of holder, named <10-digit sequence>-<server> so that the newest sorts last. Storage may be
+# append-only, so a hold is never changed, only followed by a newer one.
+HOLDS_DIR=.homelab-holds
 
 log() {
   printf '%s %s[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT_NAME" "${BACKUP_APP:-?}" "$*" >&2
@@ -67,6 +72,8 @@ require_identity() {
 require_common_env() {
   [ -n "${BACKUP_APP:-}" ] || config_error "BACKUP_APP is not set"
   require_identity BACKUP_APP "$BACKUP_APP"
+  [ -n "${BACKUP_SERVER:-}" ] || config_error "BACKUP_SERVER is not set"
+  require_identity BACKUP_SERVER "$BACKUP_SERVER"
   [ -n "${BACKUP_DIR:-}" ] || config_error "BACKUP_DIR is not set"
   [ -d "$BACKUP_DIR" ] || config_error "BACKUP_DIR '$BACKUP_DIR' is not a directory"
   [ -n "${RESTIC_REPOSITORY:-}" ] || config_error "RESTIC_REPOSITORY is not set"
@@ -119,14 +126,15 @@ read_records_path() {
   command -v rclone >/dev/null || config_error "rclone is not installed"
 }
 
-# read_record FILE: prints the record's content, empty when it does not exist (rclone exits 3, or
-# prints nothing on bucket stores, which have no directories); any other failure is fatal.
+# read_record FILE [UNKNOWN]: prints the record's content, empty when it does not exist (rclone
+# exits 3, or prints nothing on bucket stores, which have no directories); any other failure is
+# fatal, saying what cannot be told then (UNKNOWN).
 read_record() {
   local rc=0 content
   content=$(rclone cat "$RECORDS/$1" 2>"$WORK_DIR/record.err") || rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
     cat "$WORK_DIR/record.err" >&2
-    die "cannot read $RECORDS/$1 (rclone exit $rc): whether the repository ever existed cannot be told"
+    die "cannot read $RECORDS/$1 (rclone exit $rc): ${2:-whether the repository ever existed cannot be told}"
   fi
   printf '%s' "$content"
 }
@@ -162,6 +170,72 @@ record_creation() {
   created=$(read_record "$CREATION_RECORD")
   [ -z "$created" ] || return 0
   printf 'created %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | rclone rcat "$RECORDS/$CREATION_RECORD"
+}
+
+# Sets HOLD_NAME, HOLD_SERVER, HOLD_SINCE (a full snapshot id, or none), HOLD_AT and HOLD_REASON
+# to the newest hold's, all empty when no hold was ever written. A listing or a record that cannot
+# be read, or that holds anything else, is fatal: an unknown holder never reads as "nobody".
+read_hold() {
+  HOLD_NAME='' HOLD_SERVER='' HOLD_SINCE='' HOLD_AT='' HOLD_REASON=''
+  local rc=0 names name content key value unknown="which server holds ${BACKUP_APP:-the app} cannot be told"
+  names=$(rclone lsf "$RECORDS/$HOLDS_DIR" 2>"$WORK_DIR/holds.err") || rc=$?
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+    cat "$WORK_DIR/holds.err" >&2
+    die "cannot list $RECORDS/$HOLDS_DIR (rclone exit $rc): $unknown"
+  fi
+  [ -n "$names" ] || return 0
+  while IFS= read -r name; do
+    [[ "$name" =~ ^[0-9]{10}-[a-zA-Z0-9][a-zA-Z0-9._-]*$ ]] ||
+      die "$RECORDS/$HOLDS_DIR holds '$name', which is no hold record: $unknown; look at it before going on"
+  done <<<"$names"
+  HOLD_NAME=$(LC_ALL=C sort <<<"$names" | tail -n 1)
+  content=$(read_record "$HOLDS_DIR/$HOLD_NAME" "$unknown")
+  while IFS=' ' read -r key value; do
+    case "$key" in
+      server) HOLD_SERVER=$value ;;
+      since) HOLD_SINCE=$value ;;
+      at) HOLD_AT=$value ;;
+      reason) HOLD_REASON=$value ;;
+    esac
+  done <<<"$content"
+  if [ "$HOLD_SERVER" != "${HOLD_NAME#*-}" ] || ! [[ "$HOLD_SINCE" =~ ^(none|[0-9a-f]{64})$ ]]; then
+    die "$RECORDS/$HOLDS_DIR/$HOLD_NAME is not a hold record of server ${HOLD_NAME#*-} (server and since lines): $unknown"
+  fi
+}
+
+# "cloud-b (since snapshot 1a2b3c4d, at <UTC time>, migrate)": the hold read_hold read, for logs.
+describe_hold() {
+  [ -n "$HOLD_SERVER" ] || {
+    printf 'nobody'
+    return
+  }
+  local since="snapshot ${HOLD_SINCE:0:8}"
+  [ "$HOLD_SINCE" != none ] || since="no snapshot"
+  printf '%s (since %s, at %s, %s)' "$HOLD_SERVER" "$since" "$HOLD_AT" "$HOLD_REASON"
+}
+
+# take_hold SERVER SINCE REASON EXPECTED: writes the hold that follows EXPECTED, the newest record
+# when the caller decided (empty: none), so that a hold taken meanwhile is never passed over; then
+# reads it back. Two servers taking it at once write the same sequence number: the one whose
+# record sorts last holds it, and the other fails here.
+take_hold() {
+  local server=$1 since=$2 reason=$3 expected=$4 sequence=1 name existing
+  read_hold
+  [ "$HOLD_NAME" = "$expected" ] ||
+    die "the hold of $BACKUP_APP changed meanwhile: $(describe_hold) holds it now; nothing was taken"
+  [ -z "$HOLD_NAME" ] || sequence=$((10#${HOLD_NAME%%-*} + 1))
+  name=$(printf '%010d-%s' "$sequence" "$server")
+  # Assigned first: a failed read must stop here, not pass for "no record".
+  existing=$(read_record "$HOLDS_DIR/$name" "whether $name was taken cannot be told")
+  [ -z "$existing" ] ||
+    die "$RECORDS/$HOLDS_DIR/$name exists already: another run takes the hold at the same time; nothing was taken"
+  printf 'server %s\nsince %s\nat %s\nreason %s\n' "$server" "$since" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$reason" |
+    rclone rcat "$RECORDS/$HOLDS_DIR/$name"
+  read_hold
+  if [ "$HOLD_NAME" != "$name" ] || [ "$HOLD_SINCE" != "$since" ]; then
+    die "another server took the hold of $BACKUP_APP at the same time: $(describe_hold) holds it"
+  fi
+  log "$server holds $BACKUP_APP now: $(describe_hold)"
 }
 
 # Runs a hook: directly when it is executable, else with bash (ConfigMap files often lack +x).

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Restores the latest snapshot of one app (or exactly RESTORE_SNAPSHOT) into BACKUP_DIR before the
-# app starts:
+# app starts, and takes the app's hold for this server (BACKUP_SERVER):
 #   data already there            -> skip, exit 0
 #   no repository ever created    -> fresh start, exit 0 (its place's records say so)
 #   no snapshot of the app        -> fresh start, exit 0
 #   only part of the data there   -> exit non-zero, touching nothing (with BACKUP_VOLUMES)
+#   another server holds the app  -> exit non-zero, touching nothing (unless RESTORE_FORCE_HOLD)
 #   anything else goes wrong      -> exit non-zero, so the app never starts empty.
 # The environment interface is in README.md.
 set -euo pipefail
@@ -26,19 +27,133 @@ read_config() {
       config_error "RESTORE_SNAPSHOT '$PINNED' is not a snapshot id (8 to 64 hex digits)"
       ;;
   esac
-  # What is restored: the app's newest snapshot, or exactly the one asked for.
-  SNAPSHOT=${PINNED:-latest}
+  FORCE_HOLD=${RESTORE_FORCE_HOLD:-false}
+  case "$FORCE_HOLD" in
+    true | false) ;;
+    *) config_error "RESTORE_FORCE_HOLD must be 'true' or 'false', got '$FORCE_HOLD'" ;;
+  esac
+}
+
+# The full ids of the snapshots in restic's JSON list, one per line.
+snapshot_ids() {
+  printf '%s' "$1" | { grep -o '"id":"[0-9a-f]*"' || true; } | sed -e 's/"id":"//' -e 's/"$//'
 }
 
 # Sets SNAPSHOT to the full id of the pinned snapshot, which must be one of the app's (its host
 # and tag): another app's snapshot, or one that is gone, fails rather than restoring something else.
 resolve_pinned() {
   local ids matches
-  ids=$(printf '%s' "$1" | grep -o '"id":"[0-9a-f]*"' | sed -e 's/"id":"//' -e 's/"$//')
+  ids=$(snapshot_ids "$1")
   matches=$(grep -c "^$PINNED" <<<"$ids" || true)
   [ "$matches" -eq 1 ] ||
     die "RESTORE_SNAPSHOT $PINNED is not one of $BACKUP_APP's snapshots ($matches match): nothing restored"
   SNAPSHOT=$(grep "^$PINNED" <<<"$ids")
+}
+
+# Sets NEWEST to the full id of the app's newest snapshot by time, whatever its paths: the one
+# `restic restore latest --host APP --tag APP` picks (`snapshots --latest` would give one per path,
+# as a volume mounted elsewhere makes).
+read_newest() {
+  local json
+  json=$(restic snapshots --json --host "$BACKUP_APP" --tag "$BACKUP_APP" latest)
+  NEWEST=$(snapshot_ids "$json")
+  [[ "$NEWEST" =~ ^[0-9a-f]{64}$ ]] || die "cannot tell $BACKUP_APP's newest snapshot (restic answered '$json')"
+}
+
+# Sets FINALS to the full ids of the final backups SERVER took of the app, one per line.
+read_finals() {
+  local json
+  json=$(restic snapshots --json --host "$BACKUP_APP" --tag "$BACKUP_APP,final,server:$1")
+  FINALS=$(snapshot_ids "$json")
+}
+
+# Decides, before anything is written, whether this server may take the app (README.md, "Which
+# server holds an app"); SNAPSHOT is what is restored, "none" for a fresh start. Sets TAKE_REASON
+# to the hold to write once the data is in place (first, migrate or forced), empty when this
+# server holds the app already as it should, and TAKEN_FROM to the hold record it follows.
+check_hold() {
+  read_hold
+  TAKEN_FROM=$HOLD_NAME
+  if [ -n "$PINNED" ]; then
+    check_pinned_hold
+  elif [ -z "$HOLD_SERVER" ]; then
+    TAKE_REASON=first
+  elif [ "$HOLD_SERVER" = "$BACKUP_SERVER" ]; then
+    TAKE_REASON=''
+  else
+    refuse_hold "$(describe_hold) holds $BACKUP_APP" "To move it here, use task migrate APP=$BACKUP_APP TO=$BACKUP_SERVER."
+  fi
+}
+
+# A migration restores the final snapshot of the server that holds the app, and only while nothing
+# was written after it; a snapshot the holder took the app from (and wrote nothing since) returns
+# it to the server it came from: a rollback, or this restore run again.
+check_pinned_hold() {
+  read_newest
+  if [ "$NEWEST" != "$SNAPSHOT" ]; then
+    refuse_hold "snapshot ${SNAPSHOT:0:8} is not $BACKUP_APP's newest: ${NEWEST:0:8} was written after it" \
+      "Pin the newest final backup of the server that holds it (task migrate takes one)."
+  elif [ -z "$HOLD_SERVER" ]; then
+    TAKE_REASON=migrate
+  elif [ "$HOLD_SINCE" = "$SNAPSHOT" ]; then
+    TAKE_REASON=migrate
+    [ "$HOLD_SERVER" != "$BACKUP_SERVER" ] || TAKE_REASON=''
+  else
+    read_finals "$HOLD_SERVER"
+    if grep -qxF "$SNAPSHOT" <<<"$FINALS"; then
+      TAKE_REASON=migrate
+    else
+      refuse_hold "snapshot ${SNAPSHOT:0:8} is not a final backup of $(describe_hold), which holds $BACKUP_APP" \
+        "Pin its newest final backup (task migrate takes one)."
+    fi
+  fi
+}
+
+# refuse_hold WHY WHAT-TO-DO: fails, restoring nothing and taking no hold, unless
+# RESTORE_FORCE_HOLD=true: then says what taking the app anyway gives up, and takes it.
+refuse_hold() {
+  local lost="what was written after snapshot ${SNAPSHOT:0:8} is not in this restore"
+  [ "$SNAPSHOT" != none ] || lost="$BACKUP_APP starts empty"
+  if [ -n "$HOLD_SERVER" ] && [ "$HOLD_SERVER" != "$BACKUP_SERVER" ]; then
+    lost="backups of $HOLD_SERVER are refused from now on, and $lost"
+  fi
+  if [ "$FORCE_HOLD" != true ]; then
+    die "$1: nothing was restored, and no hold taken. $2 Only if that is impossible (its copy is lost)," \
+      "RESTORE_FORCE_HOLD=true takes $BACKUP_APP anyway: $lost"
+  fi
+  log "RESTORE_FORCE_HOLD=true: $1. Taking $BACKUP_APP anyway: $lost"
+  TAKE_REASON=forced
+  # Run again after it took the hold: there is nothing more to write.
+  [ "$HOLD_SERVER:$HOLD_SINCE" != "$BACKUP_SERVER:$SNAPSHOT" ] || TAKE_REASON=''
+}
+
+# Writes the hold check_hold decided, once the data is in place and before the marker goes: a
+# restore that dies earlier starts over and decides again; one that dies later finds, run again,
+# that this server holds the app since this snapshot, and writes nothing more.
+take_restore_hold() {
+  if [ -z "$TAKE_REASON" ]; then
+    log "held by $(describe_hold): nothing to take"
+    return
+  fi
+  if [ "$TAKE_REASON" = migrate ]; then
+    # The restore may have run for hours: a snapshot the holder wrote meanwhile would be lost here.
+    read_newest
+    [ "$NEWEST" = "$SNAPSHOT" ] ||
+      die "snapshot ${NEWEST:0:8} was written while this restore ran: $BACKUP_APP still runs where it is" \
+        "held. No hold was taken and the restore stays unfinished; stop it there, take a final backup and pin that"
+  fi
+  step "take the hold of $BACKUP_APP ($TAKE_REASON, since ${SNAPSHOT:0:8})" \
+    take_hold "$BACKUP_SERVER" "$SNAPSHOT" "$TAKE_REASON" "$TAKEN_FROM"
+}
+
+# start_fresh MESSAGE: the app starts empty here, and this server takes it: its first backup writes
+# the app's history.
+start_fresh() {
+  SNAPSHOT=none
+  check_hold
+  log "$1"
+  take_restore_hold
+  mark_restore_done
 }
 
 # Sets HOOK_ANSWER to the present-hook's answer, "present" or "absent"; anything else is an error.
@@ -204,8 +319,6 @@ choose_target() {
   log "the snapshot was taken without BACKUP_VOLUMES: its files go into volume ${VOLUMES[0]}"
 }
 
-# "latest" is the newest snapshot of the app by time, whatever its paths (`snapshots --latest`
-# would give one per path, as a volume mounted elsewhere makes).
 restore_snapshot() {
   restic restore "$SNAPSHOT" --host "$BACKUP_APP" --tag "$BACKUP_APP" --target "$TARGET"
 }
@@ -245,20 +358,24 @@ main() {
   if [ "$repository_state" = absent ]; then
     require_never_created
     [ -z "$PINNED" ] || die "RESTORE_SNAPSHOT names snapshot $PINNED, but no repository exists: nothing restored"
-    log "no repository exists yet, and its records show that none was ever created: fresh start, nothing restored"
-    mark_restore_done
+    start_fresh "no repository exists yet, and its records show that none was ever created: fresh start, nothing restored"
     return
   fi
   local snapshots
   snapshots=$(restic snapshots --json --host "$BACKUP_APP" --tag "$BACKUP_APP")
   if [ "$(printf '%s' "$snapshots" | tr -d '[:space:]')" = "[]" ]; then
     [ -z "$PINNED" ] || die "RESTORE_SNAPSHOT names snapshot $PINNED, but the repository has none of $BACKUP_APP: nothing restored"
-    log "the repository has no snapshot of $BACKUP_APP: fresh start, nothing restored"
-    mark_restore_done
+    start_fresh "the repository has no snapshot of $BACKUP_APP: fresh start, nothing restored"
     return
   fi
   log "the repository has $(printf '%s' "$snapshots" | grep -o '"id":' | wc -l) snapshots of $BACKUP_APP"
-  [ -z "$PINNED" ] || resolve_pinned "$snapshots"
+  if [ -n "$PINNED" ]; then
+    resolve_pinned "$snapshots"
+  else
+    read_newest
+    SNAPSHOT=$NEWEST
+  fi
+  check_hold
 
   choose_target
   mark_restore_in_progress
@@ -267,6 +384,7 @@ main() {
   if [ -n "${RESTORE_HOOK:-}" ]; then
     step "restore hook $RESTORE_HOOK" run_hook "$RESTORE_HOOK"
   fi
+  take_restore_hold
   mark_restore_done
   log "restore finished in $((SECONDS - started))s"
 }

@@ -114,6 +114,7 @@ describe("an app's backup jobs, run as the user their pods run as", { skip, conc
         schedule: "@daily",
         repository: createBackupRepository({ namespace, config: exampleBackupConfig() }),
         kubeContext: "test",
+        server: "cloud-a",
         runAs: appUser,
       });
     });
@@ -283,6 +284,6 @@ describe("an app's backup jobs, run as the user their pods run as", { skip, conc
     assert.equal(final.code, 0, final.stderr);
     assert.match(final.stderr, /done: verify the repository/);
     const newest = (await snapshots()).sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).at(-1);
-    assert.deepEqual(newest?.tags, ["notes", "final"]);
+    assert.deepEqual(newest?.tags, ["notes", "server:cloud-a", "final"]);
   });
 });

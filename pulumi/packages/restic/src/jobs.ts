@@ -49,9 +49,21 @@ export interface BackupJobArgs extends AppJobArgs {
    * BACKUP_REASON=final; the final-backup command starts a job from it when the app is destroyed.
    */
   final?: boolean;
+  /**
+   * The scheduled backup does not run (suspended): the app is stopped for its migration, and its
+   * final backup must be the newest snapshot, which the target restores.
+   * @default false
+   */
+  suspended?: boolean;
+  /**
+   * How much of the data a final backup reads back (BACKUP_FINAL_READ_DATA_SUBSET: a restic
+   * subset, empty for the structure only).
+   * @default "100%" (the script's)
+   */
+  finalReadDataSubset?: string;
 }
 
-// createCronJob has no `suspend`: the final-backup template sets it on its way to the engine.
+// createCronJob has no `suspend`: suspended CronJobs set it on their way to the engine.
 const suspend: pulumi.ResourceTransformation = (args) => ({
   props: { ...args.props, spec: { ...args.props.spec, suspend: true } },
   opts: args.opts,
@@ -67,6 +79,9 @@ export function createBackupJob(args: BackupJobArgs): k8s.batch.v1.CronJob {
   const retention = args.retention === undefined ? undefined : pulumi.output(args.retention);
   const env: Record<string, pulumi.Input<string>> = {
     ...(args.final ? { BACKUP_REASON: "final" } : {}),
+    ...(args.final && args.finalReadDataSubset !== undefined
+      ? { BACKUP_FINAL_READ_DATA_SUBSET: args.finalReadDataSubset }
+      : {}),
     ...(retention
       ? {
           BACKUP_KEEP_DAILY: retention.apply((keep) => String(keep.daily)),
@@ -80,9 +95,10 @@ export function createBackupJob(args: BackupJobArgs): k8s.batch.v1.CronJob {
     ...(args.backupHook ? { BACKUP_HOOK: `${scriptsDir}/${args.backupHook}` } : {}),
     ...(args.exclude && args.exclude.length > 0 ? { BACKUP_EXCLUDE: args.exclude.join("\n") } : {}),
   };
-  const options = args.final
-    ? { ...args.options, transformations: [...(args.options?.transformations ?? []), suspend] }
-    : args.options;
+  const options =
+    args.final || args.suspended
+      ? { ...args.options, transformations: [...(args.options?.transformations ?? []), suspend] }
+      : args.options;
   return createCronJob({
     name: backupJobName(args.app, args.final),
     namespace: args.namespace,
@@ -108,6 +124,10 @@ export interface RestoreJobArgs extends AppJobArgs {
   presentHook?: string;
   /** A file of the bundle run after the files are restored (RESTORE_HOOK), e.g. loading a dump. */
   restoreHook?: string;
+  /** Exactly this snapshot rather than the newest (RESTORE_SNAPSHOT): a migration's final snapshot. */
+  snapshot?: string;
+  /** Take the app even from another server that holds it (RESTORE_FORCE_HOLD; see scripts/README.md). */
+  forceHold?: boolean;
 }
 
 /**
@@ -121,6 +141,8 @@ export function createRestoreJob(args: RestoreJobArgs): k8s.batch.v1.Job {
   const env: Record<string, string> = {
     ...(args.presentHook ? { RESTORE_PRESENT_HOOK: `${scriptsDir}/${args.presentHook}` } : {}),
     ...(args.restoreHook ? { RESTORE_HOOK: `${scriptsDir}/${args.restoreHook}` } : {}),
+    ...(args.snapshot ? { RESTORE_SNAPSHOT: args.snapshot } : {}),
+    ...(args.forceHold ? { RESTORE_FORCE_HOLD: "true" } : {}),
   };
   return createJob({
     name: `${args.app}-restore`,

@@ -77,7 +77,9 @@ function appDatabaseHooks(credentials: k8s.core.v1.Secret): BackupHooks {
  * with two volumes (`data`, whose `cache` is left out, and `config`); with `hooks` a database
  * server (its volume is dumped, not backed up as files) or an app with its own database too.
  */
-async function renderPair(options: { stack?: string; hooks?: "server" | "app-database" } = {}) {
+async function renderPair(
+  options: { stack?: string; hooks?: "server" | "app-database"; restore?: JobPairArgs["restore"] } = {},
+) {
   let pair: JobPair | undefined;
   const rendered = await render(
     () => {
@@ -106,6 +108,9 @@ async function renderPair(options: { stack?: string; hooks?: "server" | "app-dat
         retention: pulumi.output({ daily: 3, weekly: 2, monthly: 1 }),
         repository: createBackupRepository({ namespace, config: backupConfig() }),
         kubeContext: options.stack ?? "cloud-a",
+        // An output, as a project passes the shared stack's server name.
+        server: pulumi.output(options.stack ?? "cloud-a"),
+        ...(options.restore ? { restore: options.restore } : {}),
         runAs: notesUser,
       });
       createWorkload({
@@ -185,6 +190,35 @@ describe("createJobPair", () => {
     );
   });
 
+  it("tells every job the server it runs on, which the restore takes the app for and the backups must hold it on", async () => {
+    for (const stack of ["cloud-a", "local-a"]) {
+      const { env } = await renderPair({ stack });
+      for (const [kind, name] of [
+        ["CronJob", "notes-backup"],
+        ["CronJob", "notes-final-backup"],
+        ["Job", "notes-restore"],
+      ] as const) {
+        assert.equal(env(kind, name).BACKUP_SERVER, stack, `${stack} ${name}`);
+      }
+    }
+  });
+
+  it("pins the restore's snapshot and forces its hold when asked, in the restore job only", async () => {
+    const plain = await renderPair();
+    assert.equal(plain.env("Job", "notes-restore").RESTORE_SNAPSHOT, undefined);
+    assert.equal(plain.env("Job", "notes-restore").RESTORE_FORCE_HOLD, undefined);
+    const { env } = await renderPair({ restore: { snapshot: "0123abcd", forceHold: true } });
+    const restore = env("Job", "notes-restore");
+    assert.equal(restore.RESTORE_SNAPSHOT, "0123abcd");
+    assert.equal(restore.RESTORE_FORCE_HOLD, "true");
+    const documented = documentedVariables();
+    for (const name of Object.keys(restore)) assert.ok(documented.has(name), `${name} is not in the README`);
+    for (const name of ["notes-backup", "notes-final-backup"]) {
+      assert.equal(env("CronJob", name).RESTORE_SNAPSHOT, undefined, name);
+      assert.equal(env("CronJob", name).RESTORE_FORCE_HOLD, undefined, name);
+    }
+  });
+
   it("tells the scheduled and final backups that the storage is append-only, leaving retention to the operator", async () => {
     const { env } = await renderPair();
     assert.equal(env("CronJob", "notes-backup").BACKUP_APPEND_ONLY, "true");
@@ -220,6 +254,7 @@ describe("createJobPair", () => {
         schedule: "@daily",
         repository: createBackupRepository({ namespace, config: backupConfig() }),
         kubeContext: "cloud-a",
+        server: "cloud-a",
         runAs: { user: 999, group: 999 },
       });
     });
@@ -508,6 +543,11 @@ describe("createJobPair", () => {
       error: /two volumes are named "data"/,
     },
     {
+      should: "a restore pinned to what is no snapshot id",
+      args: (claim) => ({ volumes: [{ name: "data", claim }], restore: { snapshot: "latest" } }),
+      error: /Restore of notes: "latest" is not a snapshot id/,
+    },
+    {
       should: "an excluded path outside its volume",
       args: (claim) => ({ volumes: [{ name: "data", claim, exclude: ["../config"] }] }),
       error: /"\.\.\/config" is not a path inside volume data/,
@@ -527,6 +567,7 @@ describe("createJobPair", () => {
           schedule: "@daily",
           repository: createBackupRepository({ namespace, config: backupConfig() }),
           kubeContext: "test",
+          server: "test",
           runAs: notesUser,
           ...args(claim),
         });

@@ -75,6 +75,26 @@ export interface JobPairArgs {
   /** The server's kube context (`getSharedEnvironment().server`): the final backup runs kubectl with it. */
   kubeContext: pulumi.Input<string>;
   /**
+   * The server's name (BACKUP_SERVER of every job): the restore takes the data's hold for it, and
+   * its backups are refused once another server holds the data (scripts/README.md, "Which server
+   * holds an app").
+   */
+  server: pulumi.Input<string>;
+  /**
+   * How the restore takes the data from the server that holds it: `snapshot` restores exactly the
+   * migration's final snapshot (RESTORE_SNAPSHOT), `forceHold` takes the data whatever the hold says
+   * (RESTORE_FORCE_HOLD), giving up what the holder wrote after the restored snapshot.
+   */
+  restore?: { snapshot?: string; forceHold?: boolean };
+  /**
+   * The app is stopped on the source of its migration: the scheduled backup is suspended (the
+   * final backup must stay the newest snapshot, which the target restores), and the final backup
+   * checks the repository's structure without reading its data back, since the target's restore
+   * reads every file of that snapshot before anything of the source is removed.
+   * @default false
+   */
+  sourceOfMigration?: boolean;
+  /**
    * The user and group every job of the pair runs as (never root): those the data's files belong
    * to, an app's own user or its database server's, so that restic reads every file and a restore
    * gives the files back to them. A file that user cannot read fails the backup, before any
@@ -134,6 +154,10 @@ function checkArgs(args: JobPairArgs): void {
   if (args.identity !== undefined && !appName.test(args.identity)) {
     throw new Error(`Backup identity "${args.identity}" of ${app}: letters, digits, ".", "_", "-"`);
   }
+  const snapshot = args.restore?.snapshot;
+  if (snapshot !== undefined && !/^[0-9a-f]{8,64}$/.test(snapshot)) {
+    throw new Error(`Restore of ${app}: "${snapshot}" is not a snapshot id (8 to 64 hex digits)`);
+  }
   const names = (args.volumes ?? []).map((volume) => volume.name);
   if (names.length === 0 && !args.hooks) throw new Error(`Backup of ${app}: nothing to back up`);
   for (const name of names) {
@@ -172,6 +196,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
     name: "app",
     env: {
       BACKUP_APP: identity,
+      BACKUP_SERVER: args.server,
       BACKUP_DIR: backupDir,
       RESTIC_REPOSITORY: repository,
       ...(volumes.length > 0 ? { BACKUP_VOLUMES: volumes.map((volume) => volume.name).join(" ") } : {}),
@@ -214,6 +239,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
       ...(exclude.length > 0 ? { exclude } : {}),
       mounts: volumeMounts(true),
       final,
+      ...(args.sourceOfMigration ? (final ? { finalReadDataSubset: "" } : { suspended: true }) : {}),
       runAs: args.runAs,
       options,
     });
@@ -224,6 +250,8 @@ export function createJobPair(args: JobPairArgs): JobPair {
     namespace,
     bundle: offline,
     ...(hooks ? { presentHook: hooks.present, restoreHook: hooks.restore } : {}),
+    ...(args.restore?.snapshot ? { snapshot: args.restore.snapshot } : {}),
+    ...(args.restore?.forceHold ? { forceHold: true } : {}),
     mounts: volumeMounts(false),
     runAs: args.runAs,
     options,

@@ -91,7 +91,7 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     assert.deepEqual(await readdir(target), ["newest.txt"]);
   });
 
-  it("restores exactly the snapshot RESTORE_SNAPSHOT names, not a newer one", async () => {
+  it("restores exactly the snapshot RESTORE_SNAPSHOT names when RESTORE_FORCE_HOLD passes over a newer one", async () => {
     const box = await sandbox({ withSnapshot: true });
     const [pinned] = await box.snapshots(box.env("app"));
     const newer = await box.dir("newer");
@@ -101,7 +101,11 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     const target = await box.dir("restored");
     const result = await box.script(
       "restore.sh",
-      box.env("app", { BACKUP_DIR: target, RESTORE_SNAPSHOT: pinned?.id.slice(0, 8) ?? "" }),
+      box.env("app", {
+        BACKUP_DIR: target,
+        RESTORE_SNAPSHOT: pinned?.id.slice(0, 8) ?? "",
+        RESTORE_FORCE_HOLD: "true",
+      }),
     );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, new RegExp(`restore snapshot ${pinned?.id} into`));
@@ -173,7 +177,7 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     assert.deepEqual(restored, sampleTree);
   });
 
-  it("starts fresh, writing nothing and creating no repository, when the repository does not exist", async () => {
+  it("starts fresh, writing nothing but its hold and creating no repository, when the repository does not exist", async () => {
     const box = await sandbox({ withSnapshot: false });
     const target = await box.dir("volume");
     const result = await box.script("restore.sh", box.env("app", { BACKUP_DIR: target }));
@@ -183,7 +187,7 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
       /no repository exists yet, and its records show that none was ever created: fresh start/,
     );
     assert.deepEqual(await readdir(target), []);
-    assert.deepEqual(await readdir(box.repositoryDir), [".homelab-repository"]);
+    assert.deepEqual((await readdir(box.repositoryDir)).sort(), [".homelab-holds", ".homelab-repository"]);
   });
 
   it("records once that the repository exists, beside its files: the one it creates, and one created before the records", async () => {
@@ -219,7 +223,11 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     const backup = await box.script("backup.sh", box.env("app", { BACKUP_DIR: target }));
     assert.notEqual(backup.code, 0);
     assert.match(backup.stderr, /refusing to start app empty, or a new history beside the lost one/);
-    assert.deepEqual((await readdir(box.repositoryDir)).sort(), [".homelab-created", ".homelab-repository"]);
+    assert.deepEqual((await readdir(box.repositoryDir)).sort(), [
+      ".homelab-created",
+      ".homelab-holds",
+      ".homelab-repository",
+    ]);
   });
 
   const unmarkedPlaces: [string, (box: ResticSandbox) => Promise<string>][] = [
@@ -565,7 +573,7 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     const snapshots = await box.snapshots(env);
     assert.equal(snapshots.length, 3);
     const latest = snapshots.sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).at(-1);
-    assert.deepEqual(latest?.tags, ["app", "final"]);
+    assert.deepEqual(latest?.tags, ["app", "server:cloud-a", "final"]);
   });
 
   it("checks the repository only on the days BACKUP_CHECK_DAYS names", async () => {
@@ -588,6 +596,17 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
     const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
       ["backup.sh", { ...box.env("app"), BACKUP_APP: "" }, /BACKUP_APP is not set/],
       ["backup.sh", box.env("a,b", { BACKUP_DIR: data }), /BACKUP_APP 'a,b' must be/],
+      ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_SERVER: "" }), /BACKUP_SERVER is not set/],
+      [
+        "restore.sh",
+        box.env("app", { BACKUP_DIR: data, BACKUP_SERVER: "cloud a" }),
+        /BACKUP_SERVER 'cloud a' must be/,
+      ],
+      [
+        "restore.sh",
+        box.env("app", { BACKUP_DIR: data, RESTORE_FORCE_HOLD: "yes" }),
+        /RESTORE_FORCE_HOLD must be 'true' or 'false'/,
+      ],
       ["restore.sh", box.env("app"), /BACKUP_DIR is not set/],
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_KEEP_DAILY: "-1" }), /BACKUP_KEEP_DAILY/],
       ["backup.sh", box.env("app", { BACKUP_DIR: data, BACKUP_REASON: "manual" }), /BACKUP_REASON/],
@@ -614,7 +633,7 @@ describe("backup.sh and restore.sh against a restic repository behind rclone", {
   });
 
   it("passes shellcheck", async () => {
-    const result = await run("shellcheck", ["-x", "backup.sh", "restore.sh", "common.sh"], {
+    const result = await run("shellcheck", ["-x", "backup.sh", "restore.sh", "hold.sh", "common.sh"], {
       env: { PATH: process.env.PATH },
       cwd: resticScriptsDir,
     });

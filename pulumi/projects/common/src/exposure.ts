@@ -56,7 +56,8 @@ export interface HttpExposure {
   /** Lets the gateway's Traefik read what it serves in the namespace (`createTraefikNamespaceAccess`). */
   access: { role: k8s.rbac.v1.Role; binding: k8s.rbac.v1.RoleBinding };
   certificate: k8s.apiextensions.CustomResource;
-  dnsRecord: cloudflare.DnsRecord;
+  /** The hostname's record; none while another stack holds it (an app that is migrating). */
+  dnsRecord: cloudflare.DnsRecord | undefined;
   gateway: k8s.apiextensions.CustomResource;
   routes: {
     /** The route to the Service on the HTTPS listener (apps may attach more rules beside it). */
@@ -220,6 +221,12 @@ export interface HttpExposureArgs {
    * surface kept off it): requests under them are redirected to `redirectHostname`, path kept.
    */
   withheld?: WithheldPaths;
+  /**
+   * Whether this stack creates the hostname's DNS record: not while another stack has it (the
+   * source or the target of a migration), since two A records of one name split the traffic.
+   * @default true
+   */
+  dnsRecord?: boolean;
   /** The parent of the DNS record (the app's component); the rest lives in the namespace. */
   parent?: pulumi.Resource;
 }
@@ -427,14 +434,17 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
     redirectObject.options,
   );
 
-  const dnsRecord = createDnsRecord({
-    name,
-    namespace,
-    hostname: args.hostname,
-    address: gateway.address(),
-    proxied: gateway.proxied,
-    ...(args.parent ? { parent: args.parent } : {}),
-  });
+  const dnsRecord =
+    (args.dnsRecord ?? true)
+      ? createDnsRecord({
+          name,
+          namespace,
+          hostname: args.hostname,
+          address: gateway.address(),
+          proxied: gateway.proxied,
+          ...(args.parent ? { parent: args.parent } : {}),
+        })
+      : undefined;
 
   return { access, certificate, dnsRecord, gateway: gatewayResource, routes: { https, httpRedirect } };
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { readPlacement } from "@infra/core";
 import { parse, parseAllDocuments } from "yaml";
 import { readProject } from "../projects";
 import { buildModel, type Model, stackObjects } from "../reachability";
@@ -124,8 +125,13 @@ export function setConfig(
   };
 }
 
-/** The example stacks a project has a stack file for: where it is placed. */
+/**
+ * The example stacks a project renders on: an app's server in pulumi/placement.yaml; for any
+ * other project, each stack it has a stack file for.
+ */
 export function placement(project: string): string[] {
+  const app = readPlacement()[project];
+  if (app) return exampleStacks.filter((stack) => stack === app.server);
   return exampleStacks.filter((stack) => existsSync(join(projectsDir, project, `Pulumi.${stack}.yaml`)));
 }
 

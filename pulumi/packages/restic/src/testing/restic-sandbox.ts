@@ -133,7 +133,10 @@ export class ResticSandbox {
     return path;
   }
 
-  /** The environment the scripts get in a job: nothing inherited but PATH. */
+  /**
+   * The environment the scripts get in a job on server `cloud-a` (BACKUP_SERVER): nothing inherited
+   * but PATH.
+   */
   env(app: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
       PATH: process.env.PATH,
@@ -144,12 +147,18 @@ export class ResticSandbox {
       RESTIC_PASSWORD_FILE: this.passwordFile,
       RESTIC_CACHE_DIR: this.cacheDir,
       BACKUP_APP: app,
+      BACKUP_SERVER: "cloud-a",
       ...extra,
     };
   }
 
   script(name: "backup.sh" | "restore.sh", env: NodeJS.ProcessEnv): Promise<RunResult> {
     return run("bash", [join(resticScriptsDir, name)], { env });
+  }
+
+  /** Runs hold.sh with these arguments (`show`, `take SERVER SINCE REASON`). */
+  hold(args: readonly string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+    return run("bash", [join(resticScriptsDir, "hold.sh"), ...args], { env });
   }
 
   restic(args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { exampleServerInfo } from "@infra/databases/src/testing/server-info";
 import { exampleBackupSettings } from "@infra/restic/src/testing/backup-config";
@@ -50,12 +53,23 @@ interface RenderedApp extends RenderedProgram {
   env(kind: string, name: string): Record<string, any>;
 }
 
-/** Renders an app written with the kit, as the project `notes` on stack cloud-a. */
+/** A placement file of these apps' entries (`pulumi/placement.yaml`'s shape). */
+function placementFile(apps: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), "placement-")), "placement.yaml");
+  writeFileSync(file, JSON.stringify({ apps }));
+  return file;
+}
+
+const notesOnCloudA = placementFile({ notes: "cloud-a" });
+
+/** Renders an app written with the kit, as the project `notes` on stack cloud-a, placed by `placement`. */
 async function renderApp(
   write: (app: App) => void,
   config: Record<string, unknown> = {},
   secretKeys: string[] = [],
+  placement = notesOnCloudA,
 ): Promise<RenderedApp> {
+  process.env.HOMELAB_PLACEMENT = placement;
   const rendered = await render(
     () => write(createApp({ name: "notes", user: { user: 1000, group: 1000 } })),
     {
@@ -640,6 +654,92 @@ describe("createApp", () => {
       rendered.errors.join("\n"),
       /sets backup:remote, but backup settings are set once per stack, in pulumi\/projects\/shared\/Pulumi\.cloud-a\.yaml/,
     );
+  });
+});
+
+describe("createApp where pulumi/placement.yaml puts the app", () => {
+  const snapshot = "5".repeat(64);
+  const migration = (done: string, dns: string) =>
+    placementFile({
+      notes: {
+        server: "cloud-a",
+        migration: { to: "cloud-b", done, dns, snapshot, started: "2026-12-03T10:00:00Z" },
+      },
+    });
+  const writeNotes = (app: App) => {
+    app.volume({ name: "data", storage: { size: "1Gi" } });
+    app.service({
+      port: 8080,
+      container: { image: "example/notes:1.0" },
+      exposures: [{ gateway: "private", hostname: "notes.example.com" }],
+      tailnetPorts: {
+        address: "syncthing",
+        hostname: "sync.example.com",
+        ports: [
+          { name: "sync-tcp", port: 22000 },
+          { name: "sync-udp", port: 22000, protocol: "UDP" },
+        ],
+      },
+    });
+  };
+  const records = (rendered: RenderedProgram) =>
+    rendered.resources
+      .filter((resource) => resource.type === "cloudflare:index/dnsRecord:DnsRecord")
+      .map((resource) => resource.inputs.name)
+      .sort();
+
+  it("runs the app's pods and owns its DNS records on its server", async () => {
+    const rendered = await renderApp(writeNotes);
+    assert.deepEqual(rendered.errors, []);
+    assert.equal(rendered.manifest("Deployment", "notes").spec.replicas, 1);
+    assert.equal(rendered.manifest("CronJob", "notes-backup").spec.suspend, undefined);
+    assert.equal(rendered.env("CronJob", "notes-final-backup").BACKUP_FINAL_READ_DATA_SUBSET, undefined);
+    assert.deepEqual(records(rendered), ["notes.example.com", "sync.example.com"]);
+  });
+
+  it("runs no pod of the source of a migration, which keeps its DNS records until the migration moves them", async () => {
+    const stopped = await renderApp(writeNotes, {}, [], migration("stop", "source"));
+    assert.equal(stopped.manifest("Deployment", "notes").spec.replicas, 0);
+    // Its final backup stays the newest snapshot: the scheduled one waits.
+    assert.equal(stopped.manifest("CronJob", "notes-backup").spec.suspend, true);
+    // The target's restore reads the final snapshot back: the final backup need not first.
+    assert.equal(stopped.env("CronJob", "notes-final-backup").BACKUP_FINAL_READ_DATA_SUBSET, "");
+    assert.equal(stopped.env("CronJob", "notes-final-backup").BACKUP_REASON, "final");
+    assert.deepEqual(records(stopped), ["notes.example.com", "sync.example.com"]);
+    const between = await renderApp(writeNotes, {}, [], migration("restore", "none"));
+    assert.equal(between.manifest("Deployment", "notes").spec.replicas, 0);
+    assert.deepEqual(records(between), []);
+  });
+
+  it("restores exactly the verified final snapshot on a migration's target, which creates no DNS record while the source has them", async () => {
+    const target = placementFile({
+      notes: {
+        server: "cloud-b",
+        migration: {
+          to: "cloud-a",
+          done: "verify",
+          dns: "source",
+          snapshot,
+          started: "2026-12-03T10:00:00Z",
+        },
+      },
+    });
+    const rendered = await renderApp(writeNotes, {}, [], target);
+    assert.equal(rendered.env("Job", "notes-restore").RESTORE_SNAPSHOT, snapshot);
+    assert.equal(rendered.env("Job", "notes-restore").RESTORE_FORCE_HOLD, undefined);
+    assert.equal(rendered.env("CronJob", "notes-backup").BACKUP_SERVER, "cloud-a");
+    assert.equal(rendered.env("CronJob", "notes-backup").RESTORE_SNAPSHOT, undefined);
+    assert.equal(rendered.manifest("Deployment", "notes").spec.replicas, 1);
+    assert.deepEqual(records(rendered), []);
+  });
+
+  it("refuses to create the app on a stack it is not placed on", async () => {
+    const rendered = await renderApp(writeNotes, {}, [], placementFile({ notes: "cloud-b" }));
+    assert.match(
+      rendered.errors.join("\n"),
+      /App notes is not placed on stack cloud-a \(pulumi\/placement.yaml\)/,
+    );
+    assert.deepEqual(rendered.manifests, []);
   });
 });
 

@@ -30,6 +30,7 @@ import { getKubernetesProvider } from "../kubernetes";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
 import { type AppJob, type AppJobArgs, createAppJob } from "./job";
+import { appOnThisStack } from "./placement";
 import { ServiceReaches } from "./reach";
 import { type AppService, type AppServiceArgs, createAppService, registerDatabaseRef } from "./service";
 import { type OpenSecretsFile, openAppSecrets, readBackupCredentials } from "./stable-secrets";
@@ -125,8 +126,13 @@ export interface App {
    * database, (by default) every job created before it and those policies.
    */
   service(args: AppServiceArgs): AppService;
-  /** The app's backups, for the stack's `backups` export (`task backup:status`). */
-  backups(): BackupEntry[];
+  /** The app's backups, for the stack's `backups` export (`task backup:status`, `task migrate`). */
+  backups(): AppBackupEntry[];
+}
+
+/** An app's backups as its project exports them: with its database, which a migration removes from the source. */
+export interface AppBackupEntry extends BackupEntry {
+  database?: { kind: DatabaseKind; name: string; user: string };
 }
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -145,6 +151,12 @@ interface VolumeEntry {
 export function createApp(args: AppArgs): App {
   const { name } = args;
   if (!dnsLabel.test(name)) throw new Error(`App "${name}": its name must be a DNS label`);
+  const here = appOnThisStack(name);
+  if (!here.runs) {
+    throw new Error(
+      `App ${name} is not placed on stack ${pulumi.getStack()} (pulumi/placement.yaml): its project creates it inside whenPlaced()`,
+    );
+  }
   const component = new pulumi.ComponentResource("homelab:apps:App", name, {}, {});
   const provider = getKubernetesProvider();
   const namespace = createNamespace({ name, provider, options: { parent: component } });
@@ -202,6 +214,11 @@ export function createApp(args: AppArgs): App {
       retention: config.retention,
       repository: createBackupRepository({ namespace, config }),
       kubeContext: getSharedEnvironment().server.apply((server) => server.kubeContext),
+      server: getSharedEnvironment().server.apply((server) => server.name),
+      // A migration's target restores exactly its verified final snapshot.
+      ...(here.restore ? { restore: here.restore } : {}),
+      // Stopped for its migration: nothing may back it up after its final backup.
+      ...(here.stopped ? { sourceOfMigration: true } : {}),
       runAs: args.user,
     });
     return backups;
@@ -302,9 +319,21 @@ export function createApp(args: AppArgs): App {
         user: args.user,
         jobs: serviceArgs.after ?? [...jobs],
         reachPolicies: reaches.policiesOf(serviceName, serviceArgs.port, serviceArgs.reaches ?? []),
+        here,
         args: serviceArgs,
       });
     },
-    backups: () => (backups ? [backups.entry] : []),
+    backups: () => {
+      if (!backups) return [];
+      const [database] = [...databases.values()];
+      return [
+        {
+          ...backups.entry,
+          ...(database
+            ? { database: { kind: database.kind, name: database.database, user: database.user } }
+            : {}),
+        },
+      ];
+    },
   };
 }

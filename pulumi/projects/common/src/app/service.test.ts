@@ -22,6 +22,7 @@ async function renderService(args: AppServiceArgs) {
       user: { user: 1000, group: 1000 },
       jobs: [],
       reachPolicies: [],
+      here: { stopped: false, dnsRecords: true },
       args,
     });
   });

@@ -276,6 +276,8 @@ export interface CreateAppServiceArgs {
   jobs: AppJob[];
   /** The policies of the paths between it and other services of the app (`ServiceReaches`). */
   reachPolicies: k8s.apiextensions.CustomResource[];
+  /** What the app is on this stack (`pulumi/placement.yaml`): stopped, and whether it has its DNS records. */
+  here: { stopped: boolean; dnsRecords: boolean };
   args: AppServiceArgs;
 }
 
@@ -353,6 +355,8 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
     ...(args.sidecars ? { sidecars: args.sidecars.map(withResources) } : {}),
     ...(args.initContainers ? { initContainers: args.initContainers.map(withResources) } : {}),
     podSecurity: runAsPodSecurity(options.user),
+    // The source of a migration runs no pod, so that nothing writes after its final backup.
+    ...(options.here.stopped ? { replicas: 0 } : {}),
     ...(args.terminationGracePeriodSeconds === undefined
       ? {}
       : { terminationGracePeriodSeconds: args.terminationGracePeriodSeconds }),
@@ -393,6 +397,7 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
               },
             }
           : {}),
+        dnsRecord: options.here.dnsRecords,
         parent: options.component,
       }),
     ]),
@@ -427,13 +432,15 @@ function createTailnetService(
     ports: tailnet.ports,
     clusterIp: address,
   });
-  createDnsRecord({
-    name: `${name}-tailnet`,
-    namespace: options.namespace,
-    hostname: tailnet.hostname,
-    address,
-    proxied: false,
-    parent: options.component,
-  });
+  if (options.here.dnsRecords) {
+    createDnsRecord({
+      name: `${name}-tailnet`,
+      namespace: options.namespace,
+      hostname: tailnet.hostname,
+      address,
+      proxied: false,
+      parent: options.component,
+    });
+  }
   return service;
 }
