@@ -1,13 +1,19 @@
-import { spawn, spawnSync } from "node:child_process";
-import { createCipheriv, createHash } from "node:crypto";
-import { createReadStream, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, open, readdir, stat, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import {
+  formatBytes,
+  GiB,
+  pseudoRandomStream,
+  say,
+  timed,
+  treeDigest,
+  writePseudoRandomFile,
+} from "./common";
 
 const scriptsDir = resolve(__dirname, "..", "..", "..", "pulumi", "packages", "restic", "scripts");
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
 
 /** Small deterministic PRNG (mulberry32): the same sizes and choices on every run. */
 function prng(seed: number): () => number {
@@ -19,30 +25,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/**
- * Deterministic bytes that look random (AES-CTR keystream keyed by a label): incompressible and
- * unique per label, so neither restic's compression nor its deduplication gets a free win.
- */
-function pseudoRandomStream(label: string): (length: number) => Buffer {
-  const key = createHash("sha256").update(label).digest();
-  const cipher = createCipheriv("aes-256-ctr", key, Buffer.alloc(16));
-  return (length) => cipher.update(Buffer.alloc(length));
-}
-
-async function writePseudoRandomFile(path: string, size: number, label: string): Promise<void> {
-  const next = pseudoRandomStream(label);
-  const file = await open(path, "w");
-  try {
-    for (let written = 0; written < size; ) {
-      const chunk = next(Math.min(8 * MiB, size - written));
-      await file.write(chunk);
-      written += chunk.length;
-    }
-  } finally {
-    await file.close();
-  }
 }
 
 interface DataSet {
@@ -107,55 +89,12 @@ async function changeOnePercent(set: DataSet): Promise<number> {
   return changed;
 }
 
-/** Path, size and SHA-256 of every file: what both restores must reproduce. */
-async function treeDigest(root: string): Promise<string> {
-  const hash = createHash("sha256");
-  const entries = (await readdir(root, { recursive: true, withFileTypes: true }))
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
-  for (const path of entries) {
-    const fileHash = createHash("sha256");
-    for await (const chunk of createReadStream(path)) fileHash.update(chunk as Buffer);
-    hash.update(`${relative(root, path)}\0${fileHash.digest("hex")}\n`);
-  }
-  return hash.digest("hex");
-}
-
 async function directoryBytes(root: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
   }
   return total;
-}
-
-/** Runs a command to completion and returns its wall time in seconds; its output is shown only on failure. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolvePromise((performance.now() - started) / 1000);
-      else reject(new Error(`${command} ${args.join(" ")} failed (${code}):\n${output.slice(-4000)}`));
-    });
-  });
-}
-
-function say(message: string): void {
-  process.stderr.write(`==> ${message}\n`);
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= GiB ? `${(bytes / GiB).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
 }
 
 /**
@@ -212,6 +151,7 @@ export async function benchBackup(options: { sizeGiB: number; workDir?: string }
       RESTIC_PASSWORD_FILE: join(root, "password"),
       RESTIC_CACHE_DIR: join(root, "restic-cache"),
       BACKUP_APP: "bench",
+      BACKUP_SERVER: "bench-server",
       // A day's backup: the check and the retention with its prune run on their weekly days
       // (BACKUP_CHECK_DAYS, BACKUP_PRUNE_DAYS), a separate cost.
       BACKUP_CHECK_DAYS: "none",

@@ -1,42 +1,27 @@
-import { spawn, spawnSync } from "node:child_process";
-import { createCipheriv, createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdir, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { migrationSteps } from "@infra/core";
 import { postgresBinDir } from "@infra/databases/src/testing/db-servers";
 import { migrateApp } from "@tools/migrate/src/migration";
 import { PlacementFile } from "@tools/migrate/src/placement-file";
 import { Rehearsal, RehearsalCluster } from "@tools/migrate/src/testing/rehearsal";
+import {
+  formatBytes,
+  GiB,
+  MiB,
+  pseudoRandomStream,
+  say,
+  timed,
+  treeDigest,
+  writePseudoRandomFile,
+} from "./common";
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
 const app = "vaultwarden";
 // Rows of 1 KiB (32 md5 digests) stay in their table's pages, never TOAST-compressed: the
 // database's size on disk is about what its dump holds.
 const digestsPerRow = 32;
-
-/** Deterministic bytes that look random (AES-CTR keystream keyed by a label): incompressible, unique per label. */
-function pseudoRandomStream(label: string): (length: number) => Buffer {
-  const key = createHash("sha256").update(label).digest();
-  const cipher = createCipheriv("aes-256-ctr", key, Buffer.alloc(16));
-  return (length) => cipher.update(Buffer.alloc(length));
-}
-
-async function writePseudoRandomFile(path: string, size: number, label: string): Promise<void> {
-  const next = pseudoRandomStream(label);
-  const file = await open(path, "w");
-  try {
-    for (let written = 0; written < size; ) {
-      const chunk = next(Math.min(8 * MiB, size - written));
-      await file.write(chunk);
-      written += chunk.length;
-    }
-  } finally {
-    await file.close();
-  }
-}
 
 /** Half the bytes in small files (4-60 KiB, 256 per directory), half in four large ones; returns the files. */
 async function generateFiles(root: string, totalBytes: number): Promise<string[]> {
@@ -59,46 +44,6 @@ async function generateFiles(root: string, totalBytes: number): Promise<string[]
     files.push(path);
   }
   return files;
-}
-
-/** Path and SHA-256 of every file: what the target must hold. */
-async function treeDigest(root: string): Promise<string> {
-  const hash = createHash("sha256");
-  const paths = (await readdir(root, { recursive: true, withFileTypes: true }))
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
-  for (const path of paths) {
-    const fileHash = createHash("sha256");
-    for await (const chunk of createReadStream(path)) fileHash.update(chunk as Buffer);
-    hash.update(`${relative(root, path)}\0${fileHash.digest("hex")}\n`);
-  }
-  return hash.digest("hex");
-}
-
-/** Runs a command to completion and returns its wall time in seconds; its output is shown only on failure. */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-    let output = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolvePromise((performance.now() - started) / 1000);
-      else reject(new Error(`${command} ${args.join(" ")} failed (${code}):\n${output.slice(-4000)}`));
-    });
-  });
-}
-
-function say(message: string): void {
-  process.stderr.write(`==> ${message}\n`);
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= GiB ? `${(bytes / GiB).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
 }
 
 const seconds = (value: number) => `${value.toFixed(1)} s`.padStart(10);
