@@ -13,6 +13,8 @@ export interface AppDatabase {
 export interface AppBackups {
   repository: AppRepository;
   database?: AppDatabase;
+  /** Its buckets on the server's object store, which the store's own backups hold, not the app's. */
+  buckets?: string[];
 }
 
 /**

@@ -93,6 +93,14 @@ async function preflight(run: Run, to: string, forceHold: boolean): Promise<void
   }
   log(`  ${to} has ${layers.join(", ")}`);
   const backups = await backupsOn(run, run.source);
+  // Its objects are in the source's object store, whose backups belong to that server: a move
+  // would start the app on the target without them.
+  if (backups.buckets && backups.buckets.length > 0) {
+    throw new MigrationStopped(
+      `${run.app} keeps objects in ${run.source}'s object store (buckets ${backups.buckets.join(", ")}), which ` +
+        `task migrate does not move: nothing was changed (docs/migration.md, "Apps with buckets")`,
+    );
+  }
   await backups.repository.open();
   const hold = await backups.repository.hold();
   if (hold && hold.server !== run.source && !forceHold) {

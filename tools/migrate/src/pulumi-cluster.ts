@@ -60,6 +60,7 @@ interface BackupsOutputEntry {
   repository: string;
   secretsFile: string;
   database?: AppDatabase;
+  buckets?: string[];
 }
 
 /**
@@ -240,6 +241,7 @@ export class PulumiCluster implements Cluster {
         RESTIC_CACHE_DIR: join(this.work, "restic-cache"),
       }),
       ...(entry.database ? { database: entry.database } : {}),
+      ...(entry.buckets ? { buckets: entry.buckets } : {}),
     };
   }
 

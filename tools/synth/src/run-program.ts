@@ -81,6 +81,15 @@ function deterministicSecret(kind: string, stack: string, name: string): string 
     .slice(0, 32);
 }
 
+/** `length` bytes that are the same on every run of the stack: a generated random value's stand-in. */
+function deterministicBytes(kind: string, stack: string, name: string, length: number): Buffer {
+  const chunks: Buffer[] = [];
+  for (let counter = 0; Buffer.concat(chunks).length < length; counter++) {
+    chunks.push(createHash("sha256").update(`synth-generated:${kind}:${stack}:${name}:${counter}`).digest());
+  }
+  return Buffer.concat(chunks).subarray(0, length);
+}
+
 // Modules of the workspace (projects and their libraries) are loaded fresh for every run, so
 // module-level caches such as a provider or a StackReference never leak between programs.
 function dropWorkspaceModules(roots: string[]): void {
@@ -206,6 +215,19 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
         const value = deterministicSecret("password", stack, args.name);
         run.generatedSecrets.push(value);
         state.result = pulumi.secret(value);
+      } else if (args.type === "random:index/randomBytes:RandomBytes") {
+        // Secret outputs, as the provider marks them.
+        const bytes = deterministicBytes("bytes", stack, args.name, Number(args.inputs.length));
+        run.generatedSecrets.push(bytes.toString("hex"), bytes.toString("base64"));
+        state.hex = pulumi.secret(bytes.toString("hex"));
+        state.base64 = pulumi.secret(bytes.toString("base64"));
+      } else if (args.type === "random:index/randomId:RandomId") {
+        // Plain outputs: an id is no secret.
+        const bytes = deterministicBytes("id", stack, args.name, Number(args.inputs.byteLength));
+        state.hex = bytes.toString("hex");
+        state.b64Url = bytes.toString("base64url");
+        state.b64Std = bytes.toString("base64");
+        state.dec = BigInt(`0x${bytes.toString("hex")}`).toString();
       } else if (args.type === "tailscale:index/tailnetKey:TailnetKey") {
         const value = `tskey-auth-${deterministicSecret("tailnet-key", stack, args.name)}`;
         run.generatedSecrets.push(value);

@@ -62,6 +62,18 @@ export const images = {
    * docker-library/mysql 8.4/Dockerfile.oracle (the image's `MYSQL_VERSION` is 8.4.11-1.el9).
    */
   mysql: "mysql:8.4.11",
+  /**
+   * Garage (S3-compatible object storage), the project's static build on an empty image (the
+   * binary at /garage). v2.4.1 is the newest v2 release the sources here name with its digest.
+   */
+  garage: "dxflrs/garage:v2.4.1",
+  /**
+   * Base of the object store's scripts: Debian 12 with curl (whose `--aws-sigv4` signs the S3
+   * calls) and bash, the official buildpack-deps image of Debian's bookworm release.
+   */
+  curlBase: "buildpack-deps:bookworm-curl",
+  /** jq's release image (the static binary at /jq): the object store's scripts read JSON with it. */
+  jq: "ghcr.io/jqlang/jq:1.8.1",
   /** Vaultwarden (Bitwarden-compatible password manager), its Alpine build. */
   vaultwarden: "vaultwarden/server:1.37.2-alpine",
   /** Syncthing (file synchronisation), the project's own image (release v2.1.6's notes name the tag). */
@@ -88,4 +100,42 @@ export const images = {
   zitadelLogin: "ghcr.io/zitadel/zitadel-login:v4.19.4",
   /** Ghost (blog), the official Alpine build of the 6.x line (docker-library/ghost); runs as `node` (1000). */
   ghost: "ghost:6.7.0-alpine",
+  /**
+   * Plane (project management), Community Edition, its five images under one release tag, from
+   * Docker Hub (the names the plane-ce chart's values.yaml gives; the chart's default registry is
+   * artifacts.plane.so). v1.4.1 is the plane-ce chart's `planeVersion` (makeplane/helm-charts
+   * charts/plane-ce/README.md). web and admin: static builds served by nginx on 3000; space:
+   * react-router-serve on 3000; live: Node.js on 3000; backend: the API, worker, beat and migrator.
+   */
+  planeFrontend: "makeplane/plane-frontend:v1.4.1",
+  planeSpace: "makeplane/plane-space:v1.4.1",
+  planeAdmin: "makeplane/plane-admin:v1.4.1",
+  planeLive: "makeplane/plane-live:v1.4.1",
+  planeBackend: "makeplane/plane-backend:v1.4.1",
+  /**
+   * Valkey (Redis-compatible cache; Debian packages none), the 8.1 line's Alpine build
+   * (valkey-io/valkey-container 8.1/alpine): Plane's cache.
+   */
+  valkey: "valkey/valkey:8.1.10-alpine",
+  /**
+   * RabbitMQ without the management plugin, Alpine build (docker-library/rabbitmq 4.2/alpine):
+   * Plane's Celery broker. Not 4.3, which denies the transient non-exclusive queues and global QoS
+   * Celery uses (RabbitMQ 4.3.0 release notes).
+   */
+  rabbitmq: "rabbitmq:4.2.7-alpine",
+  /**
+   * Ente's museum (API server, 8080). Ente publishes it only as `latest` and `<commit>` (the
+   * commit its production museum runs; .github/workflows/server-publish-ghcr.yml), so it is pinned
+   * by digest. UNVERIFIED against the registry (no access from here): the digest is the one a
+   * public deployment pins together with the web digest below (a homelab's Nix module, found by
+   * code search). Check with `crane digest ghcr.io/ente-io/server:latest` and move both together.
+   */
+  enteMuseum:
+    "ghcr.io/ente-io/server@sha256:c56831e83306988b2f5ee30eee20194d6b8f848a9cc4f4afa75931722ac1086b",
+  /**
+   * Ente's web apps (photos 3000, accounts 3001, albums 3002, auth 3003, cast 3004), static builds
+   * served by nginx; tagged `latest` and `<commit>` weekly (.github/workflows/web-publish-ghcr.yml).
+   * UNVERIFIED digest, from the same deployment as enteMuseum's.
+   */
+  enteWeb: "ghcr.io/ente-io/web@sha256:94d76dae2ec6e767a86fa93da4c23243cd93f27295e82c51205bc137a4204dab",
 } as const satisfies Record<string, string>;

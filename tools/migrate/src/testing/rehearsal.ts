@@ -687,7 +687,12 @@ export class RehearsalCluster implements Cluster {
     deployed: DeployedProject,
   ): Promise<AppBackups | undefined> {
     const entry = (
-      (deployed.outputs.backups ?? []) as { app: string; repository: string; database?: AppDatabase }[]
+      (deployed.outputs.backups ?? []) as {
+        app: string;
+        repository: string;
+        database?: AppDatabase;
+        buckets?: string[];
+      }[]
     ).find((candidate) => candidate.app === app);
     const command = deployed.finalBackups.find((candidate) => candidate.app === app);
     if (!entry || !command) return undefined;
@@ -704,6 +709,7 @@ export class RehearsalCluster implements Cluster {
         RESTIC_CACHE_DIR: this.rehearsal.resticCache,
       }),
       ...(entry.database ? { database: entry.database } : {}),
+      ...(entry.buckets ? { buckets: entry.buckets } : {}),
     };
   }
 

@@ -69,11 +69,25 @@ const declaredEgress: Record<string, (config: Record<string, any>) => Destinatio
       rule.hosts.flatMap((host) => rule.ports.map((port) => ({ to: `world:${host}`, port: port.port }))),
     ),
   syncthing: () => [],
+  ente: (config) => {
+    const smtp = config["ente:smtp"];
+    return smtp ? [{ to: `world:${smtp.host}`, port: smtp.port ?? 587 }] : [];
+  },
+  plane: (config) =>
+    (config["plane:egress"] ?? []).flatMap((rule: { hosts: string[]; ports?: number[] }) =>
+      rule.hosts.flatMap((host) => (rule.ports ?? [443]).map((port) => ({ to: `world:${host}`, port }))),
+    ),
   zitadel: (config) =>
     (config["zitadel:egress"] ?? []).flatMap((rule: { hosts: string[]; ports?: number[] }) =>
       rule.hosts.flatMap((host) => (rule.ports ?? [443]).map((port) => ({ to: `world:${host}`, port }))),
     ),
 };
+
+/**
+ * The workloads of an app that read its bucket key from a config file (a Secret of their own)
+ * rather than from the bucket's Secret: they reach the object store too.
+ */
+const configFileBucketUsers: Record<string, string[]> = { ente: ["museum"] };
 
 const databasePorts: Record<string, number> = { postgresql: 5432, mariadb: 3306, mysql: 3306 };
 const policyType = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
@@ -117,17 +131,21 @@ const pods = (model: Model, namespace: string) =>
 
 /** Whether an object's pods read the app's database credentials (an env value or a mounted Secret). */
 function readsDatabase(object: Record<string, any>, app: string): boolean {
-  const databaseSecret = `${app}-database`;
+  return readsSecret(object, `${app}-database`);
+}
+
+/** Whether an object's pods read a Secret: an env value from it, or a mount of it. */
+function readsSecret(object: Record<string, any>, secretName: string): boolean {
   const spec = podTemplate(object)?.spec;
   return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some(
     (container: Record<string, any>) =>
       (container.env ?? []).some(
-        (variable: Record<string, any>) => variable.valueFrom?.secretKeyRef?.name === databaseSecret,
+        (variable: Record<string, any>) => variable.valueFrom?.secretKeyRef?.name === secretName,
       ) ||
       (container.volumeMounts ?? []).some((mount: Record<string, any>) =>
         (spec.volumes ?? []).some(
           (volume: Record<string, any>) =>
-            volume.name === mount.name && volume.secret?.secretName === databaseSecret,
+            volume.name === mount.name && volume.secret?.secretName === secretName,
         ),
       ),
   );
@@ -252,8 +270,17 @@ describe("apps written with the app kit, on the example stacks", () => {
                 urnOf(policyType, `${policy.metadata.namespace}/${policy.metadata.name}`),
               ),
             ];
-            for (const urn of required)
-              assert.ok(urn && workload.dependsOn.includes(urn), `${workload.name} → ${urn}`);
+            // A path opened to it by a caller created after it (two services that call each
+            // other) comes with the caller, which waits for its policies: it was not called before.
+            const openedByLaterCaller = (urn: string | undefined) =>
+              urn !== undefined &&
+              workloads.some((other) => other !== workload && other.dependsOn.includes(urn));
+            for (const urn of required) {
+              assert.ok(
+                urn && (workload.dependsOn.includes(urn) || openedByLaterCaller(urn)),
+                `${workload.name} → ${urn}`,
+              );
+            }
           }
         });
 
@@ -308,6 +335,10 @@ describe("apps written with the app kit, on the example stacks", () => {
           assert.ok(backup.BACKUP_VOLUMES || database);
           assert.equal(final.BACKUP_EXCLUDE, backup.BACKUP_EXCLUDE);
           assert.equal(restore.BACKUP_EXCLUDE, undefined);
+          const bucketsJob = output
+            .manifests(stack, app)
+            .find((object) => object.kind === "Job" && object.metadata.name === `${app}-${app}-buckets`);
+          const buckets = bucketsJob ? String(env(bucketsJob).BUCKETS).split(" ") : undefined;
           assert.deepEqual(output.outputs(stack, app).backups, [
             {
               app,
@@ -318,6 +349,8 @@ describe("apps written with the app kit, on the example stacks", () => {
               secretsFile: `secrets/apps/${app}.yaml`,
               // What a migration drops from the source's database server once the app left it.
               ...(database ? { database: { kind: database, name: app, user: app } } : {}),
+              // Which a migration refuses to leave behind: the objects are in the server's store.
+              ...(buckets ? { buckets } : {}),
             },
           ]);
         });
@@ -412,6 +445,23 @@ describe("apps written with the app kit, on the example stacks", () => {
             return object !== undefined && readsDatabase(object, app);
           };
           const database = databaseOf(stack, app);
+          // The object store is reached as its users reach it: through the internal gateway.
+          const traefik = model.endpoints.find(
+            (endpoint) =>
+              endpoint.namespace === "internal-gateway" &&
+              endpoint.labels["k8s:app.kubernetes.io/name"] === "traefik",
+          );
+          const usesBuckets = (pod: Endpoint) => {
+            const object = manifests.find(
+              (candidate) =>
+                podTemplate(candidate) !== undefined && `${app}/${candidate.metadata?.name}` === pod.name,
+            );
+            return (
+              object !== undefined &&
+              (readsSecret(object, `${app}-object-storage`) ||
+                (configFileBucketUsers[app] ?? []).includes(object.metadata.name))
+            );
+          };
           const violations: string[] = [];
           for (const pod of pods(model, app)) {
             const backupJob = pod.labels["k8s:backup.infra/app"] === app;
@@ -421,6 +471,7 @@ describe("apps written with the app kit, on the example stacks", () => {
               ...(database && (backupJob || usesDatabase(pod))
                 ? [{ to: `${database}/${database}`, port: databasePorts[database] as number }]
                 : []),
+              ...(traefik && !backupJob && usesBuckets(pod) ? [{ to: traefik.name, port: 8443 }] : []),
               ...(backupJob
                 ? (storage["backup:storageHosts"] as string[]).flatMap((host) =>
                     storagePorts.map((port) => ({ to: `world:${host}`, port })),

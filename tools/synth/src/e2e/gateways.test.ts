@@ -195,9 +195,11 @@ describe("the gateway projects on every example stack", () => {
     // The examples: private apps on every server (Ghost's admin among them), public ones on
     // cloud-a and local-a, none on the standby cloud-b.
     assert.deepEqual(gatewayNamespaces("cloud-a", "internal"), [
+      "ente",
       "etebase",
       "ghost",
       "kubernetes-dashboard",
+      "object-storage",
       "vaultwarden",
     ]);
     assert.deepEqual(gatewayNamespaces("cloud-a", "public"), ["ghost", "zitadel"]);

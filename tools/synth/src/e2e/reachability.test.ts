@@ -61,6 +61,11 @@ interface Roles {
   tailnetExposures: Exposure[];
   /** Pods of the projects written with the app kit (apps.test.ts checks their egress). */
   kitApps: Set<string>;
+  /**
+   * The namespaces of apps with buckets on the object store: their pods reach it as its users do,
+   * through the internal gateway's Traefik (apps.test.ts checks which of them send there).
+   */
+  bucketApps: Set<string>;
   /** The namespace each project creates or puts objects in. */
   projectOf: (endpoint: Endpoint) => string | undefined;
 }
@@ -143,10 +148,25 @@ function rolesOf(model: Model, projects: ProjectObjects[], synth: StackSynth): R
   const owners = new Map(
     projects.flatMap((project) => created(project).map((name) => [name, project.project])),
   );
+  const withBuckets = new Set(
+    synth.projects
+      .filter((project) =>
+        ((project.outputs.backups?.value ?? []) as { buckets?: string[] }[]).some(
+          (entry) => (entry.buckets ?? []).length > 0,
+        ),
+      )
+      .map((project) => project.project),
+  );
   return {
     internalTraefik: inProject(traefik, "internal-gateway"),
     publicTraefik: inProject(traefik, "public-gateway"),
-    dashboard: inProject(pods(model), "kubernetes-dashboard"),
+    // Its own namespace's pods (its policy in the internal gateway's namespace selects Traefik).
+    dashboard: pods(model).filter((endpoint) =>
+      projects
+        .filter((project) => project.project === "kubernetes-dashboard")
+        .flatMap(created)
+        .includes(endpoint.namespace ?? ""),
+    ),
     exposures: exposuresTo(model, traefik),
     tailnetExposures: exposuresTo(
       model,
@@ -155,6 +175,7 @@ function rolesOf(model: Model, projects: ProjectObjects[], synth: StackSynth): R
     kitApps: namesOf(
       pods(model).filter((pod) => pod.namespace !== undefined && kitNamespaces.has(pod.namespace)),
     ),
+    bucketApps: new Set(projects.filter((project) => withBuckets.has(project.project)).flatMap(created)),
     projectOf: (endpoint) => (endpoint.namespace === undefined ? undefined : owners.get(endpoint.namespace)),
   };
 }
@@ -239,6 +260,15 @@ function meantToBeOpen(model: Model, roles: Roles, path: FlowResult): boolean {
   if (
     isNode(model, path.from) ||
     endpointsOf(model, path.from).every((source) => source.namespace === target?.namespace)
+  ) {
+    return true;
+  }
+  const source = endpointsOf(model, path.from);
+  if (
+    namesOf(roles.internalTraefik).has(path.to) &&
+    source.length > 0 &&
+    source.every((pod) => pod.namespace !== undefined && roles.bucketApps.has(pod.namespace)) &&
+    roles.internalTraefik.some((traefik) => websecure(traefik) === path.port)
   ) {
     return true;
   }
@@ -403,7 +433,7 @@ function meantEgress(model: Model, roles: Roles, facts: StackFacts, pod: Endpoin
     // Kong only forwards; the dashboard's own pods call the API server.
     if (label("app.kubernetes.io/part-of") === "kubernetes-dashboard") meant.push(apiServer);
   }
-  if (project === "postgresql" || project === "mariadb" || project === "mysql") {
+  if (["postgresql", "mariadb", "mysql", "object-storage"].includes(project ?? "")) {
     const server = endpointsOf(model, `${pod.namespace}/${pod.namespace}`)[0];
     if (server && server.name !== pod.name) {
       meant.push(...server.ports.map((port) => on(named(server.name), port.port, port.protocol)));

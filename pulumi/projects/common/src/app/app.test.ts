@@ -33,6 +33,19 @@ const stackExports = {
   cilium: {},
   "cert-manager": { issuers: { public: "public", plain: "plain" }, namespace: "cert-manager" },
   postgresql: { server: exampleServerInfo("postgresql") },
+  "object-storage": {
+    server: {
+      namespace: "object-storage",
+      podLabels: { "app.kubernetes.io/name": "object-storage" },
+      s3Url: "http://object-storage.object-storage.svc.cluster.local:3900",
+      s3Port: 3900,
+      adminUrl: "http://garage-admin.object-storage.svc.cluster.local:3903",
+      adminPort: 3903,
+      region: "garage",
+      endpoint: "https://s3.cloud-a.example.com",
+      adminSecret: { name: "object-storage-secrets", key: "token" },
+    },
+  },
   "internal-gateway": {
     ...gateway("internal", "internal-gateway", ["notes"]),
     clusterIp: "10.43.0.53",
@@ -549,18 +562,35 @@ describe("createApp", () => {
     }
   });
 
-  it("refuses a path to a service created before the caller, or on a port the service does not serve", async () => {
-    const earlier = await renderApp((app) => {
-      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+  it("opens paths both ways between two services that call each other, each before the caller starts", async () => {
+    const rendered = await renderApp((app) => {
       app.service({
         name: "notes-ui",
         port: 3000,
         container: { image: "example/notes-ui:1.0" },
         reaches: [{ service: "notes", port: 8080 }],
       });
+      app.service({
+        port: 8080,
+        container: { image: "example/notes:1.0" },
+        reaches: [{ service: "notes-ui", port: 3000 }],
+      });
     });
-    assert.match(earlier.errors.join("\n"), /service notes-ui reaches notes, which must be created after it/);
-    const otherPort = await renderApp((app) => {
+    assert.deepEqual(rendered.errors, []);
+    const egress = rendered.manifest("CiliumNetworkPolicy", "notes-to-notes-ui").spec;
+    assert.deepEqual(egress.egress[0].toEndpoints, [
+      { matchLabels: { "app.kubernetes.io/name": "notes-ui" } },
+    ]);
+    assert.deepEqual(egress.egress[0].toPorts, [{ ports: [{ port: "3000", protocol: "TCP" }] }]);
+    assert.ok(rendered.manifest("CiliumNetworkPolicy", "notes-ui-from-notes"));
+    // The later caller starts after its path to the earlier service exists.
+    for (const path of ["notes/notes-to-notes-ui", "notes/notes-ui-from-notes"]) {
+      assert.ok(rendered.dependsOn([deployment, "notes/notes"], [policy, path]), path);
+    }
+  });
+
+  it("refuses a path on a port the called service does not serve, whether it comes before or after the caller", async () => {
+    const later = await renderApp((app) => {
       app.service({
         name: "notes-ui",
         port: 3000,
@@ -569,7 +599,57 @@ describe("createApp", () => {
       });
       app.service({ port: 8080, container: { image: "example/notes:1.0" } });
     });
-    assert.match(otherPort.errors.join("\n"), /notes-ui reaches notes on port 9090, but notes serves 8080/);
+    assert.match(later.errors.join("\n"), /notes-ui reaches notes on port 9090, but notes serves 8080/);
+    const earlier = await renderApp((app) => {
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+      app.service({
+        name: "notes-ui",
+        port: 3000,
+        container: { image: "example/notes-ui:1.0" },
+        reaches: [{ service: "notes", port: 9090 }],
+      });
+    });
+    assert.match(earlier.errors.join("\n"), /notes-ui reaches notes on port 9090, but notes serves 8080/);
+  });
+
+  it("runs a worker with no port and no Service, reaching what it names, and gives nothing a way to it", async () => {
+    const rendered = await renderApp((app) => {
+      const database = app.database("postgresql");
+      app.worker({
+        name: "notes-worker",
+        container: { image: "example/notes:1.0", env: { DATABASE_URL: database.url } },
+        reaches: [{ service: "notes", port: 8080 }],
+      });
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+    });
+    assert.deepEqual(rendered.errors, []);
+    const worker = rendered.manifest("Deployment", "notes-worker");
+    assert.equal(worker.spec.template.spec.containers[0].ports, undefined);
+    assert.ok(
+      !rendered.manifests.some(
+        (object: Record<string, any>) => object.kind === "Service" && object.metadata.name === "notes-worker",
+      ),
+    );
+    for (const dependency of [
+      [policy, "notes/notes-worker-to-postgresql"],
+      [policy, "notes/notes-worker-to-notes"],
+      [job, "postgresql/notes-notes-database"],
+      [job, "notes/notes-restore"],
+    ] as [string, string][]) {
+      assert.ok(rendered.dependsOn([deployment, "notes/notes-worker"], dependency), dependency.join(" "));
+    }
+    const reached = await renderApp((app) => {
+      app.worker({ name: "notes-worker", container: { image: "example/notes:1.0" } });
+      app.service({
+        port: 8080,
+        container: { image: "example/notes:1.0" },
+        reaches: [{ service: "notes-worker", port: 8080 }],
+      });
+    });
+    assert.match(
+      reached.errors.join("\n"),
+      /notes reaches notes-worker on port 8080, but notes-worker serves no port/,
+    );
   });
 
   it("fails naming the file, the keys and the task to run when the app's secrets file lacks a stable secret", async () => {
@@ -654,6 +734,234 @@ describe("createApp", () => {
       rendered.errors.join("\n"),
       /sets backup:remote, but backup settings are set once per stack, in pulumi\/projects\/shared\/Pulumi\.cloud-a\.yaml/,
     );
+  });
+});
+
+/** An app with two buckets, a web service that uses them through its env and a worker that does not. */
+function notesWithBuckets(app: App): void {
+  const uploads = app.bucket({ name: "uploads", corsOrigins: ["https://notes.example.com"] });
+  app.bucket({ name: "exports" });
+  app.service({
+    port: 8080,
+    container: {
+      image: "example/notes:1.0",
+      env: {
+        S3_ENDPOINT: uploads.endpoint,
+        S3_BUCKET: uploads.bucket,
+        S3_ACCESS_KEY: uploads.accessKeyId,
+        S3_SECRET_KEY: uploads.secretAccessKey,
+      },
+    },
+    exposures: [{ gateway: "private", hostname: "notes.example.com" }],
+  });
+  app.service({ name: "notes-worker", port: 8081, container: { image: "example/notes:1.0" } });
+}
+
+describe("createApp with buckets", () => {
+  it("gives the app one key for all its buckets, imported and allowed by a job in the store's namespace, with the CORS its browsers need", async () => {
+    const rendered = await renderApp(notesWithBuckets);
+    assert.deepEqual(rendered.errors, []);
+    const env = rendered.env("Job", "notes-notes-buckets");
+    assert.equal(env.BUCKETS, "notes-uploads notes-exports");
+    assert.equal(env.CORS_ORIGINS, "https://notes.example.com");
+    assert.equal(env.KEY_NAME, "notes");
+    assert.equal(env.S3_URL, "http://object-storage.object-storage.svc.cluster.local:3900");
+    // The key reaches the job by reference, from a Secret in the store's namespace; the admin
+    // token from the store's own Secret, never through the app's stack.
+    assert.deepEqual(env.KEY_SECRET, {
+      secretKeyRef: { name: "notes-notes-buckets-key", key: "secretAccessKey" },
+    });
+    assert.deepEqual(env.GARAGE_ADMIN_TOKEN, {
+      secretKeyRef: { name: "object-storage-secrets", key: "token" },
+    });
+    const job = rendered.manifest("Job", "notes-notes-buckets");
+    assert.equal(job.metadata.namespace, "object-storage");
+  });
+
+  it("generates the key in Garage's form, kept as a secret, and gives the service the endpoint, bucket and key", async () => {
+    const rendered = await renderApp(notesWithBuckets);
+    const secret = rendered.manifest("Secret", "notes-object-storage");
+    assert.equal(secret.metadata.namespace, "notes");
+    assert.match(secret.stringData.accessKeyId, /^GK[0-9a-f]{24}$/);
+    assert.match(secret.stringData.secretAccessKey, /^[0-9a-f]{64}$/);
+    // Never plain in the state: the Secret's input arrives as a secret (the SDK's wrapper).
+    const inputs = rendered.resource("kubernetes:core/v1:Secret", "notes/notes-object-storage").inputs as any;
+    assert.ok(
+      JSON.stringify(inputs.stringData).includes(
+        '"4dabf18193072939515e22adb298388d":"1b47061264138c4ac30d75fd1eb44270"',
+      ),
+    );
+    const bytes = rendered.resource("random:index/randomBytes:RandomBytes", "notes/notes-bucket-key-secret");
+    assert.equal(bytes.inputs.length, 32);
+    const web = rendered.env("Deployment", "notes");
+    assert.equal(web.S3_ENDPOINT, "https://s3.cloud-a.example.com");
+    assert.equal(web.S3_BUCKET, "notes-uploads");
+    assert.deepEqual(web.S3_ACCESS_KEY, {
+      secretKeyRef: { name: "notes-object-storage", key: "accessKeyId" },
+    });
+  });
+
+  it("lets only the services that use a bucket reach the store, through the internal gateway's Traefik, which accepts them, and starts them after the buckets exist", async () => {
+    const rendered = await renderApp(notesWithBuckets);
+    const egress = rendered.manifest("CiliumNetworkPolicy", "notes-to-object-storage");
+    assert.equal(egress.metadata.namespace, "notes");
+    assert.deepEqual(egress.spec.endpointSelector, { matchLabels: { "app.kubernetes.io/name": "notes" } });
+    assert.deepEqual(egress.spec.egress, [
+      {
+        toEndpoints: [
+          {
+            matchLabels: {
+              "app.kubernetes.io/name": "traefik",
+              "k8s:io.kubernetes.pod.namespace": "internal-gateway",
+            },
+          },
+        ],
+        toPorts: [{ ports: [{ port: "8443", protocol: "TCP" }] }],
+      },
+    ]);
+    const ingress = rendered.manifest("CiliumNetworkPolicy", "traefik-from-notes");
+    assert.equal(ingress.metadata.namespace, "internal-gateway");
+    assert.deepEqual(ingress.spec.ingress[0].fromEndpoints, [
+      { matchLabels: { "app.kubernetes.io/name": "notes", "k8s:io.kubernetes.pod.namespace": "notes" } },
+    ]);
+    assert.ok(rendered.dependsOn([deployment, "notes/notes"], [job, "object-storage/notes-notes-buckets"]));
+    const names = rendered.manifests
+      .filter((object: Record<string, any>) => object.kind === "CiliumNetworkPolicy")
+      .map((object: Record<string, any>) => object.metadata.name as string);
+    assert.ok(!names.some((name) => name.startsWith("notes-worker-to-object-storage")), names.join(", "));
+    assert.equal(
+      rendered.dependsOn([deployment, "notes/notes-worker"], [job, "object-storage/notes-notes-buckets"]),
+      false,
+    );
+  });
+
+  it("gives a service that reads the key from a config file the same way, when it names the bucket", async () => {
+    const rendered = await renderApp((app) => {
+      const media = app.bucket({ name: "media" });
+      const config = app.secret({
+        name: "notes-config",
+        stringData: { "config.yaml": media.credentials.secretAccessKey },
+      });
+      app.service({
+        port: 8080,
+        container: { image: "example/notes:1.0", volumeMounts: [{ volume: config, mountPath: "/config" }] },
+        buckets: [media],
+      });
+    });
+    assert.deepEqual(rendered.errors, []);
+    assert.ok(rendered.manifest("CiliumNetworkPolicy", "notes-to-object-storage"));
+  });
+
+  it("exports the app's buckets with its backups, which hold its volumes and database but not its objects (the store's backups do)", async () => {
+    let app: App | undefined;
+    const rendered = await renderApp((created) => {
+      app = created;
+      created.volume({ name: "data", storage: { size: "1Gi" } });
+      notesWithBuckets(created);
+    });
+    assert.deepEqual(rendered.errors, []);
+    const [entry] = app?.backups() ?? [];
+    assert.deepEqual(entry?.buckets, ["notes-uploads", "notes-exports"]);
+    assert.equal(rendered.env("CronJob", "notes-backup").BACKUP_VOLUMES, "data");
+  });
+
+  it("uses an external bucket instead when given one: no job or key on the store, its users reach the provider's endpoint and nothing else there", async () => {
+    const rendered = await renderApp((app) => {
+      const media = app.bucket({
+        name: "media",
+        external: {
+          endpoint: "https://s3.eu-central-003.backblazeb2.com",
+          region: "eu-central-003",
+          bucket: "my-notes-media",
+          accessKeyId: "provider-key-id",
+          secretAccessKey: "provider-secret",
+        },
+      });
+      app.service({
+        port: 8080,
+        container: {
+          image: "example/notes:1.0",
+          env: { S3_BUCKET: media.bucket, S3_ENDPOINT: media.endpoint, S3_KEY: media.accessKeyId },
+        },
+      });
+    });
+    assert.deepEqual(rendered.errors, []);
+    const web = rendered.env("Deployment", "notes");
+    assert.equal(web.S3_BUCKET, "my-notes-media");
+    assert.equal(web.S3_ENDPOINT, "https://s3.eu-central-003.backblazeb2.com");
+    assert.deepEqual(web.S3_KEY, { secretKeyRef: { name: "notes-bucket-media", key: "accessKeyId" } });
+    const egress = rendered.manifest("CiliumNetworkPolicy", "notes-to-bucket-media");
+    assert.deepEqual(egress.spec.egress.find((rule: Record<string, any>) => rule.toFQDNs)?.toFQDNs, [
+      { matchName: "s3.eu-central-003.backblazeb2.com" },
+    ]);
+    const kinds = rendered.manifests.map(
+      (object: Record<string, any>) => `${object.kind}/${object.metadata.name}`,
+    );
+    assert.ok(
+      !kinds.some((kind: string) => kind.includes("buckets") || kind.includes("object-storage")),
+      kinds.join(", "),
+    );
+  });
+
+  it("moves a bucket to another S3 store from the project's config alone, with the key it sets as secrets", async () => {
+    const external = {
+      "notes:externalBuckets": {
+        uploads: {
+          endpoint: "https://s3.eu-central-003.backblazeb2.com",
+          region: "eu-central-003",
+          bucket: "my-uploads",
+        },
+      },
+      "notes:externalBucketAccessKeyId": "provider-key-id",
+      "notes:externalBucketSecretAccessKey": "provider-secret",
+    };
+    const rendered = await renderApp(notesWithBuckets, external, [
+      "notes:externalBucketAccessKeyId",
+      "notes:externalBucketSecretAccessKey",
+    ]);
+    assert.deepEqual(rendered.errors, []);
+    const web = rendered.env("Deployment", "notes");
+    assert.equal(web.S3_BUCKET, "my-uploads");
+    assert.equal(web.S3_ENDPOINT, "https://s3.eu-central-003.backblazeb2.com");
+    assert.deepEqual(web.S3_ACCESS_KEY, {
+      secretKeyRef: { name: "notes-bucket-uploads", key: "accessKeyId" },
+    });
+    assert.equal(
+      rendered.manifest("Secret", "notes-bucket-uploads").stringData.secretAccessKey,
+      "provider-secret",
+    );
+    // The other bucket stays on the server's store; the web service uses only the external one.
+    assert.equal(rendered.env("Job", "notes-notes-buckets").BUCKETS, "notes-exports");
+    assert.ok(rendered.manifest("CiliumNetworkPolicy", "notes-to-bucket-uploads"));
+    const names = rendered.manifests.map((object: Record<string, any>) => object.metadata.name as string);
+    assert.ok(!names.includes("notes-to-object-storage"), names.join(", "));
+
+    const withoutKey = await renderApp(notesWithBuckets, {
+      "notes:externalBuckets": external["notes:externalBuckets"],
+    });
+    assert.match(
+      withoutKey.errors.join("\n"),
+      /sets notes:externalBuckets but not the key its app uses there: pulumi config set --secret externalBucketAccessKeyId <value> --stack cloud-a; pulumi config set --secret externalBucketSecretAccessKey <value> --stack cloud-a/,
+    );
+    const plain = await renderApp(notesWithBuckets, external);
+    assert.match(plain.errors.join("\n"), /externalBucketAccessKeyId.*plain text/);
+    const unknown = await renderApp(
+      notesWithBuckets,
+      { ...external, "notes:externalBuckets": { photos: external["notes:externalBuckets"].uploads } },
+      ["notes:externalBucketAccessKeyId", "notes:externalBucketSecretAccessKey"],
+    );
+    assert.match(
+      unknown.errors.join("\n"),
+      /sets notes:externalBuckets\.photos, which names no bucket of notes \(its buckets: uploads, exports\)/,
+    );
+  });
+
+  it("refuses a bucket created after the app's first service, whose job could not make it", async () => {
+    const rendered = await renderApp((app) => {
+      app.service({ port: 8080, container: { image: "example/notes:1.0" } });
+      app.bucket({ name: "late" });
+    });
+    assert.match(rendered.errors.join("\n"), /bucket late is created after the app's first service or job/);
   });
 });
 
@@ -770,7 +1078,7 @@ describe("readAppConfig", () => {
     const { errors } = await read({ "notes:sigupsAllowed": true });
     assert.match(
       errors.join("\n"),
-      /Stack "cloud-a" sets "notes:sigupsAllowed", which project "notes" does not read .*Its keys: backup, hostname, signupsAllowed, smtpPassword/,
+      /Stack "cloud-a" sets "notes:sigupsAllowed", which project "notes" does not read .*Its keys: backup, externalBucketAccessKeyId, externalBucketSecretAccessKey, externalBuckets, hostname, signupsAllowed, smtpPassword/,
     );
   });
 

@@ -1,4 +1,5 @@
 import type { AppSecretsSpec } from "@infra/app-secrets";
+import { ConfigError } from "@infra/core";
 import {
   type AppDatabase,
   createMariadbDatabase,
@@ -15,6 +16,13 @@ import {
   secretKeyRef,
 } from "@infra/k8s";
 import {
+  type AppBucketKey,
+  type AppBucketSpec,
+  createAppBucketKey,
+  createAppBucketsJob,
+  type ObjectStoreInfo,
+} from "@infra/object-storage";
+import {
   type BackupEntry,
   type BackupVolume,
   backupPodLabels,
@@ -29,11 +37,22 @@ import { getBackupConfig } from "../backup";
 import { getKubernetesProvider } from "../kubernetes";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
+import {
+  type AppBucketArgs,
+  type AppBucketRefs,
+  type BucketAccess,
+  type ExternalBucket,
+  externalBucketKeys,
+  externalEndpoint,
+  readExternalBuckets,
+  registerBucketRef,
+} from "./bucket";
 import { type AppJob, type AppJobArgs, createAppJob } from "./job";
 import { appOnThisStack } from "./placement";
-import { ServiceReaches } from "./reach";
+import { type AppServiceReach, ServiceReaches } from "./reach";
 import { type AppService, type AppServiceArgs, createAppService, registerDatabaseRef } from "./service";
 import { type OpenSecretsFile, openAppSecrets, readBackupCredentials } from "./stable-secrets";
+import { type AppWorker, type AppWorkerArgs, createAppWorker } from "./worker";
 
 export interface AppArgs {
   /** The app's name (a DNS label): its namespace, the root of its resources and its backup repository. */
@@ -104,6 +123,14 @@ export interface App {
    * credentials; a service whose containers reference it may reach it, and waits for it.
    */
   database(kind: DatabaseKind): AppDatabaseRefs;
+  /**
+   * A bucket of its own on the stack's object store (the `object-storage` project), with the
+   * app's key (one per app, generated, allowed to read and write each of the app's buckets and to
+   * own none) and the CORS its users' browsers need. A service whose containers reference the
+   * key (or that lists the bucket in `buckets`) may reach the store's endpoint, and waits for the
+   * buckets. Its objects are backed up with the store, not in the app's repository.
+   */
+  bucket(args: AppBucketArgs): AppBucketRefs;
   /** A volume; by default backed up with the app. */
   volume(args: AppVolumeArgs): k8s.core.v1.PersistentVolumeClaim;
   /** A Secret of values the app is given (config secrets, derived values). */
@@ -126,6 +153,11 @@ export interface App {
    * database, (by default) every job created before it and those policies.
    */
   service(args: AppServiceArgs): AppService;
+  /**
+   * A process that serves nothing (a queue's worker, a scheduler): its workload, with the policies
+   * it needs to what it uses and calls, created after what a service would be.
+   */
+  worker(args: AppWorkerArgs): AppWorker;
   /** The app's backups, for the stack's `backups` export (`task backup:status`, `task migrate`). */
   backups(): AppBackupEntry[];
 }
@@ -133,6 +165,8 @@ export interface App {
 /** An app's backups as its project exports them: with its database, which a migration removes from the source. */
 export interface AppBackupEntry extends BackupEntry {
   database?: { kind: DatabaseKind; name: string; user: string };
+  /** The app's buckets on its server's object store, which the store's own backups hold (a migration does not move them). */
+  buckets?: string[];
 }
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -172,6 +206,33 @@ export function createApp(args: AppArgs): App {
   };
   const reaches = new ServiceReaches(name, namespace);
   let backups: JobPair | null | undefined;
+  let bucketKey: AppBucketKey | undefined;
+  const bucketSpecs: AppBucketSpec[] = [];
+  const bucketAccesses: BucketAccess[] = [];
+  const bucketNames = new Set<string>();
+  let bucketsJob: k8s.batch.v1.Job | null | undefined;
+  let configuredBuckets: Record<string, ExternalBucket> | undefined;
+  // The buckets job runs once the app's buckets are all known: before its first job or service.
+  const ensureBuckets = () => {
+    if (bucketsJob === undefined) {
+      const unknown = Object.keys(configuredBuckets ?? readExternalBuckets()).filter(
+        (bucket) => !bucketNames.has(bucket),
+      );
+      if (unknown.length > 0) {
+        throw new ConfigError(
+          `Stack "${pulumi.getStack()}" sets ${unknown.map((bucket) => `${name}:${externalBucketKeys.buckets}.${bucket}`).join(", ")}, ` +
+            `which names no bucket of ${name} (its buckets: ${[...bucketNames].join(", ") || "none"})`,
+        );
+      }
+      bucketsJob =
+        bucketKey && bucketSpecs.length > 0
+          ? createAppBucketsJob({ key: bucketKey, buckets: bucketSpecs, provider, parent: component })
+          : null;
+    }
+    return bucketAccesses.length > 0
+      ? { accesses: bucketAccesses, storeJob: bucketsJob ?? undefined }
+      : undefined;
+  };
   let stable: AppStableSecrets<string> | undefined;
   // One decryption of secrets/apps/<app>.yaml serves the stable secrets and the backups.
   let secretsFile: OpenSecretsFile | undefined;
@@ -224,6 +285,31 @@ export function createApp(args: AppArgs): App {
     return backups;
   };
 
+  // What a service or worker is made with: its name claimed, the app's backups and buckets (made
+  // by the first of them), its jobs and the paths to and from the services it reaches.
+  const workloadContext = (
+    workload: string,
+    port: number | undefined,
+    workloadArgs: { after?: AppJob[]; reaches?: AppServiceReach[] },
+  ) => {
+    claim(workload);
+    const pair = ensureBackups();
+    const buckets = ensureBuckets();
+    return {
+      app: name,
+      namespace,
+      component,
+      provider,
+      databases: [...databases.values()],
+      backups: pair ?? undefined,
+      user: args.user,
+      jobs: workloadArgs.after ?? [...jobs],
+      reachPolicies: reaches.policiesOf(workload, port, workloadArgs.reaches ?? []),
+      here,
+      ...(buckets ? { buckets } : {}),
+    };
+  };
+
   return {
     name,
     namespace,
@@ -257,6 +343,68 @@ export function createApp(args: AppArgs): App {
         username: ref("username"),
         password: ref("password"),
         secret: database.secret,
+      };
+    },
+    bucket(bucketArgs) {
+      whileOpen(`bucket ${bucketArgs.name}`);
+      if (!dnsLabel.test(bucketArgs.name))
+        throw new Error(`App ${name}: bucket "${bucketArgs.name}" needs a DNS label name`);
+      if (bucketNames.has(bucketArgs.name))
+        throw new Error(`App ${name} already has bucket ${bucketArgs.name}`);
+      bucketNames.add(bucketArgs.name);
+      configuredBuckets ??= readExternalBuckets();
+      const external = bucketArgs.external ?? configuredBuckets[bucketArgs.name];
+      if (external) {
+        const secret = createSecret({
+          name: `${name}-bucket-${bucketArgs.name}`,
+          namespace,
+          stringData: {
+            accessKeyId: external.accessKeyId,
+            secretAccessKey: external.secretAccessKey,
+            endpoint: external.endpoint,
+            region: external.region,
+          },
+        });
+        const access: BucketAccess = {
+          kind: "external",
+          name: bucketArgs.name,
+          secret,
+          ...externalEndpoint(external.endpoint),
+        };
+        bucketAccesses.push(access);
+        return {
+          bucket: external.bucket,
+          endpoint: pulumi.output(external.endpoint),
+          region: pulumi.output(external.region),
+          accessKeyId: registerBucketRef(secretKeyRef(secret, "accessKeyId"), access),
+          secretAccessKey: registerBucketRef(secretKeyRef(secret, "secretAccessKey"), access),
+          credentials: {
+            accessKeyId: pulumi.output(external.accessKeyId),
+            secretAccessKey: pulumi.secret(external.secretAccessKey),
+          },
+          secret,
+        };
+      }
+      const bucket = `${name}-${bucketArgs.name}`;
+      bucketKey ??= createAppBucketKey(
+        { name, namespace, store: requireStackOutput<ObjectStoreInfo>("object-storage", "server") },
+        component,
+      );
+      const key = bucketKey;
+      bucketSpecs.push({ bucket, corsOrigins: bucketArgs.corsOrigins ?? [] });
+      let access = bucketAccesses.find((candidate) => candidate.kind === "store");
+      if (!access) {
+        access = { kind: "store", key, secret: key.secret };
+        bucketAccesses.push(access);
+      }
+      return {
+        bucket,
+        endpoint: key.store.endpoint,
+        region: key.store.region,
+        accessKeyId: registerBucketRef(secretKeyRef(key.secret, "accessKeyId"), access),
+        secretAccessKey: registerBucketRef(secretKeyRef(key.secret, "secretAccessKey"), access),
+        credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+        secret: key.secret,
       };
     },
     volume(volumeArgs) {
@@ -293,6 +441,7 @@ export function createApp(args: AppArgs): App {
         throw new Error(`App ${name}: job "${jobArgs.name}" needs a DNS label name`);
       claim(jobArgs.name);
       const pair = ensureBackups();
+      const buckets = ensureBuckets();
       const job = createAppJob({
         app: name,
         namespace,
@@ -300,6 +449,9 @@ export function createApp(args: AppArgs): App {
         backups: pair ?? undefined,
         user: args.user,
         jobs: jobArgs.after ?? [...jobs],
+        ...(buckets ? { buckets } : {}),
+        provider,
+        component,
         args: jobArgs,
       });
       jobs.push(job);
@@ -307,20 +459,17 @@ export function createApp(args: AppArgs): App {
     },
     service(serviceArgs) {
       const serviceName = serviceArgs.name ?? name;
-      claim(serviceName);
-      const pair = ensureBackups();
       return createAppService({
-        app: name,
-        namespace,
-        component,
-        provider,
-        databases: [...databases.values()],
-        backups: pair ?? undefined,
-        user: args.user,
-        jobs: serviceArgs.after ?? [...jobs],
-        reachPolicies: reaches.policiesOf(serviceName, serviceArgs.port, serviceArgs.reaches ?? []),
-        here,
+        ...workloadContext(serviceName, serviceArgs.port, serviceArgs),
         args: serviceArgs,
+      });
+    },
+    worker(workerArgs) {
+      if (!dnsLabel.test(workerArgs.name))
+        throw new Error(`App ${name}: worker "${workerArgs.name}" needs a DNS label name`);
+      return createAppWorker({
+        ...workloadContext(workerArgs.name, undefined, workerArgs),
+        args: workerArgs,
       });
     },
     backups: () => {
@@ -332,6 +481,7 @@ export function createApp(args: AppArgs): App {
           ...(database
             ? { database: { kind: database.kind, name: database.database, user: database.user } }
             : {}),
+          ...(bucketSpecs.length > 0 ? { buckets: bucketSpecs.map((spec) => spec.bucket) } : {}),
         },
       ];
     },

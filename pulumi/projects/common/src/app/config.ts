@@ -1,13 +1,14 @@
 import { ConfigError, externalHost, port, readConfig } from "@infra/core";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { externalBucketKeys } from "./bucket";
 import type { AppEgress } from "./service";
 
 // The SDK knows which keys the CLI decrypted but only exports that check untyped.
 const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean };
 
 /** Keys of an app project's config that the app kit reads itself (`getBackupConfig`). */
-const kitKeys = ["backup"];
+const kitKeys = ["backup", ...Object.values(externalBucketKeys)];
 
 /** An app project's config: its settings, and the secrets that are set. */
 export interface AppConfig<Settings, SecretKey extends string> {

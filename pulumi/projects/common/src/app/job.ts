@@ -3,7 +3,9 @@ import { type ContainerArgs, createJob, selectorLabels } from "@infra/k8s";
 import type { JobPair } from "@infra/restic";
 import { type RunAs, runAsPodSecurity } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
-import { databasesUsed, withResources } from "./service";
+import type * as pulumi from "@pulumi/pulumi";
+import type { AppBucketRefs } from "./bucket";
+import { type AppBuckets, bucketAccess, databasesUsed, withResources } from "./service";
 
 export interface AppJobArgs {
   /** The Job's name (a DNS label), also its pods' identity label; no other workload of the app has it. */
@@ -25,6 +27,11 @@ export interface AppJobArgs {
    * @default 2
    */
   backoffLimit?: number;
+  /**
+   * Buckets of the app it uses through a config file rather than its environment.
+   * @default []
+   */
+  buckets?: AppBucketRefs[];
   /**
    * The app's jobs it runs after.
    * @default every job the app created before it
@@ -51,6 +58,10 @@ export interface CreateAppJobArgs {
   user: RunAs;
   /** The jobs it runs after. */
   jobs: AppJob[];
+  /** The app's bucket key and the job that made its buckets, when it has any. */
+  buckets?: AppBuckets;
+  provider: k8s.Provider;
+  component: pulumi.ComponentResource;
   args: AppJobArgs;
 }
 
@@ -70,9 +81,22 @@ export function createAppJob(options: CreateAppJobArgs): AppJob {
   const { args } = options;
   const containers = [args.container, ...(args.initContainers ?? [])];
   const used = databasesUsed(containers, options.databases);
-  const policies = used.flatMap((database) =>
-    database.allowClient({ name: args.name, labels: selectorLabels(args.name) }),
-  );
+  const storage = bucketAccess({
+    app: options.app,
+    client: args.name,
+    namespace: options.namespace,
+    provider: options.provider,
+    component: options.component,
+    containers,
+    buckets: options.buckets,
+    declared: args.buckets,
+  });
+  const policies = [
+    ...used.flatMap((database) =>
+      database.allowClient({ name: args.name, labels: selectorLabels(args.name) }),
+    ),
+    ...storage.policies,
+  ];
   const activeDeadlineSeconds = args.activeDeadlineSeconds ?? 600;
   const job = createJob({
     name: args.name,
@@ -88,6 +112,7 @@ export function createAppJob(options: CreateAppJobArgs): AppJob {
         ...used.flatMap((database) => database.dependsOn),
         ...policies,
         ...options.jobs.map((earlier) => earlier.job),
+        ...storage.dependsOn,
       ],
       // Its name is fixed: the old Job goes before the new one runs.
       deleteBeforeReplace: true,

@@ -27,6 +27,13 @@ import {
 import { checkTailnetPorts, reservedServiceAddress, type ServiceAddressOwner } from "../service-addresses";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
+import {
+  type AppBucketRefs,
+  type BucketAccess,
+  bucketsUsed,
+  createBucketClientPolicies,
+  createExternalBucketPolicy,
+} from "./bucket";
 import type { AppJob } from "./job";
 import type { AppServiceReach } from "./reach";
 
@@ -136,6 +143,12 @@ export interface AppServiceArgs {
    * @default every job the app created before it
    */
   after?: AppJob[];
+  /**
+   * Buckets of the app it uses without referencing their key in its containers' environment
+   * (through a config file that holds it): it gets the way to the store and waits for them.
+   * @default []
+   */
+  buckets?: AppBucketRefs[];
   /**
    * Other services of the app it calls, each created after it (so the policies of the path exist
    * before both): named, since they do not exist yet.
@@ -261,6 +274,140 @@ function tailnetPolicies(
   ];
 }
 
+/** An app's buckets: how each is reached, and the job that made those on the server's store. */
+export interface AppBuckets {
+  accesses: BucketAccess[];
+  storeJob: k8s.batch.v1.Job | undefined;
+}
+
+/**
+ * The policies of a workload of the app that uses its buckets, and the job it must wait for;
+ * nothing for one that does not.
+ */
+export function bucketAccess(options: {
+  app: string;
+  client: string;
+  namespace: k8s.core.v1.Namespace;
+  provider: k8s.Provider;
+  component: pulumi.ComponentResource;
+  containers: ContainerArgs[];
+  buckets: AppBuckets | undefined;
+  declared: AppBucketRefs[] | undefined;
+}): { policies: k8s.apiextensions.CustomResource[]; dependsOn: pulumi.Resource[] } {
+  const used = options.buckets
+    ? bucketsUsed(options.containers, options.buckets.accesses, options.declared)
+    : [];
+  const store = used.some((access) => access.kind === "store");
+  return {
+    policies: [
+      ...(store
+        ? createBucketClientPolicies({
+            app: options.app,
+            client: options.client,
+            namespace: options.namespace,
+            provider: options.provider,
+            parent: options.component,
+          })
+        : []),
+      ...used.flatMap((access) =>
+        access.kind === "external"
+          ? [createExternalBucketPolicy({ client: options.client, namespace: options.namespace, access })]
+          : [],
+      ),
+    ],
+    dependsOn: store && options.buckets?.storeJob ? [options.buckets.storeJob] : [],
+  };
+}
+
+/** The containers of a workload of the app. */
+export interface AppPodContainers {
+  container: ContainerArgs;
+  sidecars?: ContainerArgs[];
+  initContainers?: ContainerArgs[];
+  terminationGracePeriodSeconds?: number;
+}
+
+/**
+ * The pod of a service or worker of the app: its containers with their default resources, as the
+ * app's user, none while the app is the stopped source of a migration, created after the app's
+ * restore, its jobs and `dependsOn` (what it uses, its policies).
+ */
+export function appPod(
+  options: Pick<CreateAppServiceArgs, "user" | "here" | "backups" | "jobs">,
+  args: AppPodContainers,
+  dependsOn: pulumi.Resource[],
+) {
+  return {
+    container: withResources(args.container),
+    ...(args.sidecars ? { sidecars: args.sidecars.map(withResources) } : {}),
+    ...(args.initContainers ? { initContainers: args.initContainers.map(withResources) } : {}),
+    podSecurity: runAsPodSecurity(options.user),
+    // The source of a migration runs no pod, so that nothing writes after its final backup.
+    ...(options.here.stopped ? { replicas: 0 } : {}),
+    ...(args.terminationGracePeriodSeconds === undefined
+      ? {}
+      : { terminationGracePeriodSeconds: args.terminationGracePeriodSeconds }),
+    options: {
+      dependsOn: [...(options.backups?.dependsOn ?? []), ...dependsOn, ...options.jobs.map((job) => job.job)],
+    },
+  };
+}
+
+/**
+ * What a workload of the app sends out of its namespace: policies to the databases and buckets its
+ * containers use and to the hosts it declares outside the cluster (nothing else there), and what
+ * it must start after (those databases, the buckets' job).
+ */
+export function outboundAccess(options: {
+  app: string;
+  name: string;
+  namespace: k8s.core.v1.Namespace;
+  provider: k8s.Provider;
+  component: pulumi.ComponentResource;
+  containers: ContainerArgs[];
+  databases: AppDatabase[];
+  buckets?: AppBuckets | undefined;
+  declaredBuckets: AppBucketRefs[] | undefined;
+  egress: AppEgress[] | undefined;
+}): { policies: k8s.apiextensions.CustomResource[]; dependsOn: pulumi.Resource[] } {
+  const { name, namespace } = options;
+  const subject = { labels: selectorLabels(name) };
+  const used = databasesUsed(options.containers, options.databases);
+  const storage = bucketAccess({
+    app: options.app,
+    client: name,
+    namespace,
+    provider: options.provider,
+    component: options.component,
+    containers: options.containers,
+    buckets: options.buckets,
+    declared: options.declaredBuckets,
+  });
+  const egress = options.egress ?? [];
+  return {
+    policies: [
+      ...used.flatMap((database) => database.allowClient({ name, labels: subject.labels })),
+      ...(egress.length > 0
+        ? [
+            createPolicy({
+              name: `${name}-egress`,
+              description: `${name} reaches the hosts it declares outside the cluster, and nothing else there.`,
+              namespace,
+              subject,
+              egress: egress.map((rule) => {
+                const peers = hostPeers(classifyHosts(rule.hosts));
+                if (peers.length === 0) throw new Error(`Service ${name}: an egress rule names no host`);
+                return { peers, ports: rule.ports };
+              }),
+            }),
+          ]
+        : []),
+      ...storage.policies,
+    ],
+    dependsOn: [...used.flatMap((database) => database.dependsOn), ...storage.dependsOn],
+  };
+}
+
 export interface CreateAppServiceArgs {
   /** The app's name, also its namespace's. */
   app: string;
@@ -278,6 +425,8 @@ export interface CreateAppServiceArgs {
   reachPolicies: k8s.apiextensions.CustomResource[];
   /** What the app is on this stack (`pulumi/placement.yaml`): stopped, and whether it has its DNS records. */
   here: { stopped: boolean; dnsRecords: boolean };
+  /** The app's bucket key and the job that made its buckets, when it has any. */
+  buckets?: AppBuckets;
   args: AppServiceArgs;
 }
 
@@ -294,7 +443,6 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
   // Labels select the pods before their workload exists; they are the identity label it derives.
   const subject = { labels: selectorLabels(name) };
   const containers = [args.container, ...(args.sidecars ?? []), ...(args.initContainers ?? [])];
-  const used = databasesUsed(containers, options.databases);
   const exposures = args.exposures ?? [];
   const names = exposureNames(name, exposures);
   if (args.tailnetPorts) checkTailnetPorts(args.tailnetPorts.address, args.tailnetPorts.ports);
@@ -308,27 +456,19 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
       }
     }
   }
+  const outbound = outboundAccess({
+    ...options,
+    name,
+    containers,
+    egress: args.egress,
+    declaredBuckets: args.buckets,
+  });
   const exposed = [...new Set(exposures.map((exposure) => exposure.gateway))];
   // An exposure's own policies already let its gateway reach the pods on the port.
   const routedOnly = [...new Set(args.routedBy ?? [])].filter((gateway) => !exposed.includes(gateway));
 
   const policies = [
-    ...used.flatMap((database) => database.allowClient({ name, labels: subject.labels })),
-    ...(args.egress && args.egress.length > 0
-      ? [
-          createPolicy({
-            name: `${name}-egress`,
-            description: `${name} reaches the hosts it declares outside the cluster, and nothing else there.`,
-            namespace,
-            subject,
-            egress: args.egress.map((rule) => {
-              const peers = hostPeers(classifyHosts(rule.hosts));
-              if (peers.length === 0) throw new Error(`Service ${name}: an egress rule names no host`);
-              return { peers, ports: rule.ports };
-            }),
-          }),
-        ]
-      : []),
+    ...outbound.policies,
     ...exposures.flatMap((exposure, index) => [
       ...createGatewayPolicies({
         name: names[index] as string,
@@ -351,23 +491,7 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
     port: args.port,
     ...(args.portName ? { portName: args.portName } : {}),
     ...(args.protocol === "h2c" ? { appProtocol: "kubernetes.io/h2c" as const } : {}),
-    container: withResources(args.container),
-    ...(args.sidecars ? { sidecars: args.sidecars.map(withResources) } : {}),
-    ...(args.initContainers ? { initContainers: args.initContainers.map(withResources) } : {}),
-    podSecurity: runAsPodSecurity(options.user),
-    // The source of a migration runs no pod, so that nothing writes after its final backup.
-    ...(options.here.stopped ? { replicas: 0 } : {}),
-    ...(args.terminationGracePeriodSeconds === undefined
-      ? {}
-      : { terminationGracePeriodSeconds: args.terminationGracePeriodSeconds }),
-    options: {
-      dependsOn: [
-        ...(options.backups?.dependsOn ?? []),
-        ...used.flatMap((database) => database.dependsOn),
-        ...policies,
-        ...options.jobs.map((job) => job.job),
-      ],
-    },
+    ...appPod(options, args, [...outbound.dependsOn, ...policies]),
   });
 
   const created = Object.fromEntries(

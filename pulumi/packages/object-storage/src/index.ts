@@ -1,0 +1,4 @@
+export * from "./bucket";
+export * from "./garage-config";
+export * from "./hooks";
+export * from "./store";
