@@ -1,5 +1,5 @@
 import { cidrRange, readConfig, readSecretConfig } from "@infra/core";
-import { readBackupSettings } from "@infra/restic";
+import { readBackupNotifyUrls, readBackupSettings } from "@infra/restic";
 import type { ClusterNetwork, ServerFacts } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -67,7 +67,10 @@ export const tailscaleOauthClientSecret = readSecretConfig("tailscaleOauthClient
 /**
  * The stack's backup settings (`backup:*`), set here once and read by every stateful project:
  * where the repositories live, which hosts the jobs may reach, the default schedule and retention,
- * and whether the jobs' storage keys are append-only. No secret: each repository's password and
- * storage key are kept with it, in its secrets file (pulumi/packages/restic/README.md).
+ * whether the jobs' storage keys are append-only, and the kind and hosts of the notification
+ * target. No secret: each repository's password and storage key are kept with it, in its secrets
+ * file (pulumi/packages/restic/README.md).
  */
 export const backup = readBackupSettings();
+/** The URLs of `backup:notify` (the target's and the heartbeat's), a secret: they may hold a token or a ping key. */
+export const backupNotify = readBackupNotifyUrls();

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import pc from "picocolors";
+import { compareSnapshots, formatDiffs, readSnapshot } from "./compare";
 import { type SynthReport, synthAndValidate } from "./report";
 
 const repoRoot = resolve(__dirname, "..", "..", "..");
@@ -49,6 +50,11 @@ const program = new Command("synth")
   .option("--no-validate", "skip schema and meaning validation")
   .option("--no-cache", "validate every object again, even those that passed unchanged before")
   .option("-q, --quiet", "print only problems and the result line")
+  .option(
+    "--compare <dir>",
+    "print what changed against a previous output directory (read before synth writes; may be --out itself)",
+  )
+  .option("--fail-on-risky", "with --compare: exit non-zero when a change is risky")
   .action(
     async (options: {
       stack?: string[];
@@ -58,8 +64,12 @@ const program = new Command("synth")
       validate: boolean;
       cache: boolean;
       quiet?: boolean;
+      compare?: string;
+      failOnRisky?: boolean;
     }) => {
       const outDir = resolve(options.out);
+      // Read first: the previous output may be the directory synth is about to overwrite.
+      const previous = options.compare ? readSnapshot(resolve(options.compare), options.stack) : undefined;
       const report = await synthAndValidate({
         projectsDir: resolve(options.projectsDir),
         outDir,
@@ -88,6 +98,33 @@ const program = new Command("synth")
       });
       printReport(report, outDir);
       if (report.problems.length > 0) process.exitCode = 1;
+      if (previous && options.compare) {
+        const stacks = report.stacks.map((stack) => stack.stack);
+        for (const stack of stacks) {
+          if (!previous.has(stack))
+            console.log(pc.yellow(`${stack}: no previous output in ${options.compare}`));
+        }
+        const current = readSnapshot(
+          outDir,
+          stacks.filter((stack) => previous.has(stack)),
+        );
+        const { lines, risky } = formatDiffs(
+          compareSnapshots(previous, current, options.project),
+          options.compare,
+        );
+        for (const line of lines) {
+          const trimmed = line.trimStart();
+          const color = trimmed.startsWith("⚠")
+            ? pc.red
+            : trimmed.startsWith("+")
+              ? pc.green
+              : trimmed.startsWith("-")
+                ? pc.magenta
+                : (text: string) => text;
+          console.log(color(line));
+        }
+        if (risky > 0 && options.failOnRisky) process.exitCode = 1;
+      }
     },
   );
 

@@ -1,10 +1,11 @@
 import { discoverProjects } from "./projects";
+import { renderReportHtml, stackPicture } from "./report-html";
 import { type StackSynth, type SynthOptions, synth } from "./synth";
 import { validateStack } from "./validate";
 import { ValidationCache } from "./validate/cache";
 import { checkCrossStack } from "./validate/cross-stack";
 import { checkPlacement, placementBeside } from "./validate/placement";
-import { writeStack } from "./write";
+import { writeReport, writeStack } from "./write";
 
 export interface ProjectSummary {
   project: string;
@@ -38,6 +39,7 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
   const results = await synth(options);
   const problems: string[] = [];
   const cache = new ValidationCache(options.validate ? options.validationCacheFile : undefined);
+  const placement = placementBeside(options.projectsDir)?.placement;
   for (const result of results) {
     problems.push(...result.errors.map((error) => `${result.stack}: ${error}`));
     for (const project of result.projects) {
@@ -45,6 +47,15 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
     }
     problems.push(...writeStack(options.outDir, result).map((leak) => `${result.stack}: ${leak}`));
     if (options.validate) problems.push(...(await validateStack(result, cache)));
+    // The picture of the stack; a program that failed leaves it out (its objects are not all there).
+    try {
+      const html = renderReportHtml(stackPicture(result, options.projectsDir, placement));
+      problems.push(...writeReport(options.outDir, result, html).map((leak) => `${result.stack}: ${leak}`));
+    } catch (error) {
+      problems.push(
+        `${result.stack}: report.html: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
   // Only all stacks together show resources that two stacks would fight over.
   if (options.validate) {

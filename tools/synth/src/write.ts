@@ -94,11 +94,16 @@ export function writeStack(outDir: string, result: StackSynth): string[] {
   };
   writeFileSync(join(stackDir, "order.json"), `${JSON.stringify(order, null, 2)}\n`);
 
+  return removeLeaks(result, listFiles(stackDir));
+}
+
+// Every written file is searched for every secret synth knows; a file holding one is removed.
+function removeLeaks(result: StackSynth, files: string[]): string[] {
   const secrets = result.projects
     .flatMap((project) => project.secretValues)
     .filter((value) => value.length >= 8);
   const leaks: string[] = [];
-  for (const file of listFiles(stackDir)) {
+  for (const file of files) {
     const text = readFileSync(file, "utf8");
     if (secrets.some((secret) => text.includes(secret))) {
       leaks.push(`${file} contains a secret value in plain text`);
@@ -106,4 +111,13 @@ export function writeStack(outDir: string, result: StackSynth): string[] {
     }
   }
   return leaks;
+}
+
+/** Writes `<out>/<stack>/report.html`, removed again (and reported) if it shows a secret. */
+export function writeReport(outDir: string, result: StackSynth, html: string): string[] {
+  const stackDir = join(outDir, result.stack);
+  mkdirSync(stackDir, { recursive: true });
+  const file = join(stackDir, "report.html");
+  writeFileSync(file, html);
+  return removeLeaks(result, [file]);
 }

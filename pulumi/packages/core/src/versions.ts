@@ -68,6 +68,12 @@ export const images = {
    */
   garage: "dxflrs/garage:v2.4.1",
   /**
+   * Gatus (uptime monitor: HTTP checks with certificate conditions, pushed external endpoints and
+   * alerting, all from one YAML file), its static Go build on an empty image. v5.36.0: the tag
+   * deployments in the library's public sources pin (docker.io/twinproduction/gatus:v5.36.0).
+   */
+  gatus: "twinproduction/gatus:v5.36.0",
+  /**
    * Base of the object store's scripts: Debian 12 with curl (whose `--aws-sigv4` signs the S3
    * calls) and bash, the official buildpack-deps image of Debian's bookworm release.
    */

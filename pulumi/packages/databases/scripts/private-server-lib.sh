@@ -16,7 +16,13 @@ process_alive() {
 
 # refuse_while_live_server_runs CHECK: CHECK succeeds when the app's own server answers at
 # DB_LIVE_HOST. Two servers on one data directory destroy it, so then nothing starts.
+# With DB_SERVER_SCRATCH=true the server is a throwaway one on a scratch data directory (a restore
+# drill's): no other server ever uses that directory, so there is nothing to check.
 refuse_while_live_server_runs() {
+  if [ "${DB_SERVER_SCRATCH:-false}" = true ]; then
+    log "a throwaway server on a scratch data directory: no other server shares it"
+    return 0
+  fi
   [ -n "${DB_LIVE_HOST:-}" ] || die "DB_LIVE_HOST is not set: cannot make sure the app's own server is stopped"
   if "$1"; then
     die "the app's database server at $DB_LIVE_HOST is running: a second server on its data volume" \

@@ -3,12 +3,13 @@ import { createPolicy } from "@infra/cilium";
 import {
   createJob,
   createSecret,
+  emptyDir,
   getExistingNamespace,
   identityLabel,
   namespacedResourceName,
   secretKeyRef,
 } from "@infra/k8s";
-import type { BackupHooks } from "@infra/restic";
+import type { BackupHooks, DrillHooks } from "@infra/restic";
 import { createScriptBundle, scriptPod } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -106,6 +107,53 @@ function checkName(engine: DatabaseEngine, what: string, value: string, maxBytes
 
 /** Where an app's backup jobs read the database Secret (its `password` file among them). */
 export const appDatabaseSecretDir = "/secrets/database";
+
+/**
+ * The restore drill's database part for an app's database: a throwaway server of the engine's image
+ * in the drill's pod, on scratch (emptyDir) data and run directories, with a new admin password
+ * drill.sh writes; the engine's create-database script creates the app's (empty) database and
+ * account on it, the restore hook loads the dump as the admin, and the present hook queries it.
+ * Nothing of it reaches the app's real server.
+ */
+export function drillHooks(engine: DatabaseEngine, names: { database: string; user: string }): DrillHooks {
+  const { files } = engine;
+  const passwordFile = `${engine.runDir}/drill-admin-password`;
+  return {
+    environment: {
+      name: `${engine.kind}-drill-server`,
+      image: engine.image,
+      scripts: databaseScripts(
+        ...files.libraries,
+        "private-server-lib.sh",
+        files.present,
+        files.restore,
+        files.start,
+        files.stop,
+        files.createDatabase,
+      ),
+      env: {
+        DB_HOST: "127.0.0.1",
+        DB_PORT: String(engine.port),
+        DB_USER: engine.adminUser,
+        DB_PASSWORD_FILE: passwordFile,
+        DB_DATABASES: names.database,
+        DB_SERVER_SCRATCH: "true",
+        APP_DATABASE: names.database,
+        APP_USER: names.user,
+        ...engine.serverEnv(passwordFile),
+        ...engine.privateServerEnv,
+      },
+      mounts: [
+        { volume: emptyDir("drill-database"), mountPath: engine.dataMount },
+        { volume: emptyDir("drill-database-run"), mountPath: engine.runDir },
+      ],
+    },
+    start: files.start,
+    stop: files.stop,
+    prepare: files.createDatabase,
+    passwordFile,
+  };
+}
 
 function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDatabase {
   const { name } = args;
@@ -265,6 +313,7 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
     backup: files.backup,
     present: files.present,
     restore: files.restore,
+    drill: drillHooks(engine, { database, user }),
   };
 
   return {

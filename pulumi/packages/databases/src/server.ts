@@ -122,6 +122,7 @@ export function createDatabaseServer(args: DatabaseServerArgs): DatabaseServer {
     // Dumped through the server, not backed up as files; the offline jobs run a private server on it.
     requires: [data],
     schedule: args.backup.schedule,
+    ...(args.backup.drillSchedule ? { drillSchedule: args.backup.drillSchedule } : {}),
     retention: args.backup.retention,
     repository: createBackupRepository({ namespace, config: args.backup }),
     hooks: databaseBackupHooks(engine, volumes),

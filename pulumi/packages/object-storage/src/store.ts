@@ -147,6 +147,7 @@ export function createObjectStore(args: ObjectStoreArgs): ObjectStore {
     volumes: [{ name: storeVolumeName, claim: data, exclude: storeBackupExclude }],
     hooks: storeBackupHooks({ adminUrl, adminToken: adminTokenRef }),
     schedule: args.backup.schedule,
+    ...(args.backup.drillSchedule ? { drillSchedule: args.backup.drillSchedule } : {}),
     retention: args.backup.retention,
     repository: createBackupRepository({ namespace, config: args.backup }),
     kubeContext: args.kubeContext,

@@ -10,6 +10,8 @@ set -euo pipefail
 SCRIPT_NAME=backup
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=notify-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/notify-lib.sh"
 
 require_days() {
   case "$2" in
@@ -159,7 +161,28 @@ take_snapshot() {
   # restore does not depend on where the volume was mounted: each volume is the directory of its
   # name there, beside what the hook wrote.
   cd "$BACKUP_DIR"
-  restic backup --host "$BACKUP_APP" "${tags[@]}" "${excludes[@]}" .
+  restic backup --host "$BACKUP_APP" "${tags[@]}" "${excludes[@]}" . | tee "$WORK_DIR/backup.out"
+  note_snapshot "$WORK_DIR/backup.out"
+}
+
+# note_snapshot OUTPUT: notes, for the notification, the snapshot restic saved (its full id when
+# restic can tell it) and what it added to the repository, in bytes (restic's rounded figure), from
+# restic backup's OUTPUT. Whatever cannot be read is left out; it never fails the backup.
+note_snapshot() {
+  local short full added
+  short=$(sed -n 's/^snapshot \([0-9a-f]\{8,64\}\) saved.*/\1/p' "$1" | tail -n 1)
+  [ -n "$short" ] || return 0
+  full=$(restic snapshots --json --host "$BACKUP_APP" "$short" 2>/dev/null |
+    grep -o '"id":"[0-9a-f]\{64\}"' | head -n 1 | sed -e 's/"id":"//' -e 's/"$//') || full=""
+  note_outcome snapshot "${full:-$short}"
+  # "Added to the repository: 1.234 MiB (610 KiB stored)", or "Added to the repo: 1.234 MiB" (older).
+  added=$(awk '/^Added to the repo(sitory)?:/ {
+      value = $5; unit = $6; factor = 1
+      if (unit == "KiB") factor = 1024; else if (unit == "MiB") factor = 1024 ^ 2
+      else if (unit == "GiB") factor = 1024 ^ 3; else if (unit == "TiB") factor = 1024 ^ 4
+      printf "%.0f\n", value * factor
+    }' "$1" | tail -n 1)
+  [ -z "$added" ] || note_outcome bytesAdded "$added"
 }
 
 # is_due DAYS: whether today (UTC) is one of DAYS ('*', 'none', empty or ISO weekdays).
@@ -238,6 +261,14 @@ main() {
     fi
   fi
   log "backup finished in $((SECONDS - started))s"
+  local snapshot
+  snapshot=$(notify_noted snapshot)
+  note_outcome message "$BACKUP_REASON backup of $BACKUP_APP on $BACKUP_SERVER done${snapshot:+: snapshot ${snapshot:0:8}}"
 }
 
-main "$@"
+# The outcome is reported to the stack's notification target (notify-lib.sh) whatever it is.
+if [ "${BACKUP_REASON:-scheduled}" = final ]; then
+  notify_job final-backup "final backup done" main "$@"
+else
+  notify_job backup "backup done" main "$@"
+fi

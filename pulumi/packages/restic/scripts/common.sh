@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # Shared by backup.sh, restore.sh, prune.sh, init-repository.sh and hold.sh (sourced, never run).
+# backup.sh and restore.sh source notify-lib.sh too: their outcome is reported.
 # The interface is in README.md.
 
 # Written by restore.sh before it touches BACKUP_DIR and removed once the restore and its hook
@@ -32,12 +33,21 @@ log() {
 
 die() {
   log "ERROR: $*"
+  note_outcome error "$*"
   exit 1
 }
 
 config_error() {
   log "CONFIGURATION ERROR: $*"
+  note_outcome step configuration
+  note_outcome error "$*"
   exit 2
+}
+
+# note_outcome KEY VALUE: what the job's notification reports (notify-lib.sh), when the script
+# sourced it; nothing otherwise (the operator's tools).
+note_outcome() {
+  ! declare -F notify_note >/dev/null || notify_note "$@"
 }
 
 # step DESCRIPTION COMMAND [ARG...]: runs the command with its start, end and duration in the log.
@@ -56,6 +66,7 @@ step() {
   set -e
   if [ "$rc" -ne 0 ]; then
     log "FAILED: $what (exit $rc after $((SECONDS - started))s)"
+    note_outcome step "$what"
     return "$rc"
   fi
   log "done: $what ($((SECONDS - started))s)"

@@ -13,6 +13,8 @@ set -euo pipefail
 SCRIPT_NAME=restore
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=notify-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/notify-lib.sh"
 
 read_config() {
   require_common_env
@@ -152,6 +154,7 @@ start_fresh() {
   SNAPSHOT=none
   check_hold
   log "$1"
+  note_outcome message "restore of $BACKUP_APP on $BACKUP_SERVER: $1"
   take_restore_hold
   mark_restore_done
 }
@@ -348,6 +351,7 @@ main() {
     probe_data
     if [ "$DATA_STATE" = present ]; then
       log "data already present: skipping the restore"
+      note_outcome message "restore of $BACKUP_APP on $BACKUP_SERVER: data already present, nothing restored"
       return
     fi
     require_empty_target
@@ -377,6 +381,7 @@ main() {
   fi
   check_hold
 
+  note_outcome snapshot "$SNAPSHOT"
   choose_target
   mark_restore_in_progress
   step "restore snapshot $SNAPSHOT into $TARGET" restore_snapshot
@@ -387,6 +392,8 @@ main() {
   take_restore_hold
   mark_restore_done
   log "restore finished in $((SECONDS - started))s"
+  note_outcome message "restore of $BACKUP_APP on $BACKUP_SERVER done: snapshot ${SNAPSHOT:0:8} restored"
 }
 
-main "$@"
+# The outcome is reported to the stack's notification target (notify-lib.sh) whatever it is.
+notify_job restore "restore done" main "$@"

@@ -47,6 +47,7 @@ describe("readBackupSettings", () => {
   it("defaults to a nightly schedule and 7 daily, 4 weekly and 6 monthly snapshots", async () => {
     const { value } = await readWith(complete);
     assert.equal(value?.schedule, "30 3 * * *");
+    assert.equal(value?.drillSchedule, "0 5 * * 0");
     assert.deepEqual(value?.retention, { daily: 7, weekly: 4, monthly: 6 });
   });
 

@@ -19,6 +19,26 @@ export interface StorageHosts extends ExternalHosts {
   ports: number[];
 }
 
+/** What the jobs report their outcome to (`backup:notify`): ntfy, healthchecks or a webhook. */
+export type NotifyKind = "ntfy" | "healthchecks" | "webhook";
+export const notifyKinds: readonly NotifyKind[] = ["ntfy", "healthchecks", "webhook"];
+
+/**
+ * The stack's notification target as `shared` exports it in plain text: its kind and the hosts the
+ * jobs reach it at (on 443), the target's and the heartbeat's. The URLs may hold a token or a ping
+ * key: they are exported apart, as a secret (`NotifyUrls`).
+ */
+export interface NotifyTarget {
+  kind: NotifyKind;
+  hosts: string[];
+}
+
+/** The target's URL and the optional heartbeat (a healthchecks ping base), secret. */
+export interface NotifyUrls {
+  url?: string;
+  heartbeat?: string;
+}
+
 /** A stack's backup settings, as `shared` reads them from `backup:*` and exports them. */
 export interface BackupSettings {
   /**
@@ -29,6 +49,12 @@ export interface BackupSettings {
   storage: StorageHosts;
   /** The default backup schedule (a CronJob schedule, UTC). */
   schedule: string;
+  /**
+   * When every app's restore drill runs (`backup:drillSchedule`, a CronJob schedule, UTC): weekly by
+   * default, after the nightly backups (scripts/README.md, "Restore drills").
+   * @default "0 5 * * 0"
+   */
+  drillSchedule: string;
   retention: Retention;
   /**
    * Whether the jobs' storage credentials cannot delete history (an append-only server, or a key
@@ -37,6 +63,8 @@ export interface BackupSettings {
    * @default true
    */
   appendOnly: boolean;
+  /** Where the jobs report their outcome (`backup:notify`); none when the stack sets none. */
+  notify?: NotifyTarget;
 }
 
 /**
@@ -62,8 +90,16 @@ export interface BackupConfig extends BackupCredentials {
   remote: pulumi.Input<string>;
   storage: pulumi.Input<StorageHosts>;
   schedule: pulumi.Input<string>;
+  /** When the restore drills run; `defaultDrillSchedule` when omitted. */
+  drillSchedule?: pulumi.Input<string>;
   retention: pulumi.Input<Retention>;
   appendOnly: pulumi.Input<boolean>;
+  /**
+   * Where the jobs report their outcome (none when it resolves to undefined), and its URLs (a
+   * secret). Without `notify` the jobs have no notification settings at all.
+   */
+  notify?: pulumi.Input<NotifyTarget | undefined>;
+  notifyUrls?: pulumi.Input<NotifyUrls>;
 }
 
 const remoteExpected =
@@ -88,15 +124,92 @@ const schedule = z.string({ error: cronExpected }).refine(
   { error: cronExpected },
 );
 
+const notifyUrlExpected = "expected an https URL without a port (the jobs reach it on 443)";
+function httpsUrl(options: { query: boolean }) {
+  return z.string({ error: notifyUrlExpected }).refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (
+          url.protocol === "https:" &&
+          url.port === "" &&
+          url.hostname !== "" &&
+          url.hash === "" &&
+          (options.query || url.search === "")
+        );
+      } catch {
+        return false;
+      }
+    },
+    { error: `${notifyUrlExpected}${options.query ? "" : ", without a query"}` },
+  );
+}
+
+/**
+ * `backup:notify`: `kind` ntfy (`url` the topic's, https://ntfy.sh/<topic>; a token as the URL's
+ * password, https://:<token>@ntfy.example/<topic>), healthchecks (`url` the project's ping base
+ * with its ping key, https://hc-ping.com/<ping-key>: each job is the check `<identity>-<job>`) or
+ * webhook (`url` receives the outcome as JSON); `heartbeat`, a healthchecks ping base, pinged by
+ * the scheduled jobs that succeed (a dead man's switch beside ntfy or a webhook).
+ */
+export const notifyConfig = z
+  .strictObject({
+    kind: z.enum(["ntfy", "healthchecks", "webhook"], { error: "expected ntfy, healthchecks or webhook" }),
+    url: httpsUrl({ query: true }),
+    heartbeat: httpsUrl({ query: false }).optional(),
+  })
+  .superRefine((value, context) => {
+    const url = new URL(value.url);
+    if (value.kind !== "webhook" && url.search !== "") {
+      context.addIssue({ code: "custom", path: ["url"], message: `a ${value.kind} URL takes no query` });
+    }
+    if (value.kind === "ntfy" && !/^\/(.*\/)?[A-Za-z0-9_-]+$/.test(url.pathname)) {
+      context.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: "expected the topic's URL, https://ntfy.sh/<topic>",
+      });
+    }
+    if (value.kind === "healthchecks" && (url.pathname === "/" || url.pathname.endsWith("/"))) {
+      context.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: "expected the ping base with the project's ping key, https://hc-ping.com/<ping-key>",
+      });
+    }
+    if (value.kind === "healthchecks" && value.heartbeat !== undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["heartbeat"],
+        message: "a healthchecks target is its own heartbeat: leave heartbeat out",
+      });
+    }
+  })
+  .optional();
+
+export type NotifyConfig = NonNullable<z.output<typeof notifyConfig>>;
+
+/** The plain part of a notify setting: its kind and the hosts of its URLs. */
+export function notifyTarget(config: NotifyConfig): NotifyTarget {
+  const hosts = [config.url, ...(config.heartbeat ? [config.heartbeat] : [])].map(
+    (url) => new URL(url).hostname,
+  );
+  return { kind: config.kind, hosts: [...new Set(hosts)] };
+}
+
 const keep = z.number().int().min(0);
 /** The retention of an app that sets none, and of a stack that sets none (the scripts' defaults too). */
 export const defaultRetention: Retention = { daily: 7, weekly: 4, monthly: 6 };
+
+/** The restore drills' schedule of a stack that sets none: Sundays at 05:00 UTC, after the nightly backups. */
+export const defaultDrillSchedule = "0 5 * * 0";
 
 const schemas = {
   remote,
   storageHosts: z.array(externalHost).min(1, { error: "list at least one storage host" }),
   storagePorts: z.array(port).min(1).default([443]),
   schedule: schedule.default("30 3 * * *"),
+  drillSchedule: schedule.default(defaultDrillSchedule),
   retention: z
     .strictObject({
       daily: keep.default(defaultRetention.daily),
@@ -105,6 +218,7 @@ const schemas = {
     })
     .default(defaultRetention),
   appendOnly: z.boolean({ error: "expected true or false" }).default(true),
+  notify: notifyConfig,
 };
 
 function stackFile(): string {
@@ -165,12 +279,14 @@ export function storageHosts(hosts: readonly string[], ports: readonly number[])
 /**
  * Reads the stack's backup settings from the `backup:` config namespace (in the `shared`
  * project's stack file, once per stack): `remote`, `storageHosts`, optional `storagePorts` (443),
- * `schedule` (`30 3 * * *`), `retention` (7 daily, 4 weekly, 6 monthly) and `appendOnly` (true).
- * No secret: each repository's credentials are kept with it. A missing or bad value fails with
- * the key, the stack and what is expected.
+ * `schedule` (`30 3 * * *`), `drillSchedule` (`0 5 * * 0`), `retention` (7 daily, 4 weekly, 6 monthly), `appendOnly` (true)
+ * and the optional `notify` (its kind and hosts only: the URLs are `readBackupNotifyUrls`'). No
+ * secret: each repository's credentials are kept with it. A missing or bad value fails with the
+ * key, the stack and what is expected.
  */
 export function readBackupSettings(): BackupSettings {
   refuseMovedKeys();
+  const notify = read("notify", schemas.notify);
   return {
     remote: read("remote", schemas.remote),
     storage: storageHosts(
@@ -178,9 +294,22 @@ export function readBackupSettings(): BackupSettings {
       read("storagePorts", schemas.storagePorts),
     ),
     schedule: read("schedule", schemas.schedule),
+    drillSchedule: read("drillSchedule", schemas.drillSchedule),
     retention: read("retention", schemas.retention),
     appendOnly: read("appendOnly", schemas.appendOnly),
+    ...(notify ? { notify: notifyTarget(notify) } : {}),
   };
+}
+
+/**
+ * The URLs of `backup:notify` (empty without it), always a secret: they may hold a token or a ping
+ * key, whether or not the stack stores the setting as one (`pulumi config set --secret`).
+ */
+export function readBackupNotifyUrls(): pulumi.Output<NotifyUrls> {
+  const notify = read("notify", schemas.notify);
+  return pulumi.secret(
+    notify ? { url: notify.url, ...(notify.heartbeat ? { heartbeat: notify.heartbeat } : {}) } : {},
+  );
 }
 
 /** What a stateful project may set for its own backups (`<project>:backup`); the stack's otherwise. */

@@ -1,4 +1,5 @@
 export * from "./config";
+export * from "./drill";
 export * from "./final-backup";
 export * from "./jobs";
 export * from "./pair";

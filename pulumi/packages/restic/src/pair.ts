@@ -3,7 +3,8 @@ import { createScriptBundle, type RunAs, type ScriptBundle, type ScriptEnvironme
 import type * as command from "@pulumi/command";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { defaultRetention, type Retention } from "./config";
+import { defaultDrillSchedule, defaultRetention, type Retention } from "./config";
+import { createDrillJob, type DrillHooks } from "./drill";
 import { createFinalBackup } from "./final-backup";
 import { backupPodLabels, createBackupJob, createRestoreJob } from "./jobs";
 import { createStoragePolicy } from "./policy";
@@ -31,6 +32,11 @@ export interface BackupHooks {
   backup: string;
   present: string;
   restore: string;
+  /**
+   * How the restore drill loads the dump into a throwaway server and queries it (`present` and
+   * `restore` must be files of its environment too). Without it the drill checks the dump's files only.
+   */
+  drill?: DrillHooks;
 }
 
 /** A volume backed up as files: the snapshot's directory `<name>`. */
@@ -69,6 +75,12 @@ export interface JobPairArgs {
   requires?: pulumi.Resource[];
   /** When the scheduled backup runs (a CronJob schedule, UTC). */
   schedule: pulumi.Input<string>;
+  /**
+   * When the restore drill runs (`<app>-drill`, a CronJob schedule, UTC): the stack's
+   * `backup:drillSchedule`.
+   * @default defaultDrillSchedule (Sundays 05:00)
+   */
+  drillSchedule?: pulumi.Input<string>;
   retention?: pulumi.Input<Retention>;
   /** Where the repositories live and the Secrets that open them (`createBackupRepository`). */
   repository: BackupRepository;
@@ -121,6 +133,8 @@ export interface JobPair {
   backup: k8s.batch.v1.CronJob;
   /** The restore before the app starts. */
   restore: k8s.batch.v1.Job;
+  /** The scheduled restore drill: the latest snapshot restored into scratch and checked (drill.sh). */
+  drill: k8s.batch.v1.CronJob;
   /** The final backup when the app is destroyed: its template and the command that runs it. */
   finalBackup: { template: k8s.batch.v1.CronJob; command: command.local.Command };
   /** The jobs' way to the storage hosts. */
@@ -181,7 +195,8 @@ function checkArgs(args: JobPairArgs): void {
  * takes a final backup when the app is destroyed:
  * - a CronJob running backup.sh, a Job running restore.sh (Pulumi waits for it), a suspended
  *   CronJob that is the final backup's template, and a command whose delete runs the final backup;
- * - the policy that lets these jobs reach the storage hosts and nothing else.
+ * - the policy that lets these jobs reach the storage hosts (and the notification target) and
+ *   nothing else. Every job reports its outcome to the stack's target (scripts/notify-lib.sh).
  * Give the app's workload `dependsOn: pair.dependsOn`: a failed restore then fails the deployment
  * before the app starts on an empty volume, and `pulumi destroy` stops the app, takes the final
  * backup, and deletes the volumes (and `keep`) only after it succeeded.
@@ -225,7 +240,12 @@ export function createJobPair(args: JobPairArgs): JobPair {
     : online;
 
   // The jobs' pods reach nothing before the storage policy exists: a restore would fail.
-  const policy = createStoragePolicy({ app, namespace, storage: args.repository.storage });
+  const policy = createStoragePolicy({
+    app,
+    namespace,
+    storage: args.repository.storage,
+    ...(args.repository.notify ? { notify: args.repository.notify.target } : {}),
+  });
   const options = { dependsOn: [policy, ...(args.requires ?? [])] };
   const backupJob = (final: boolean) =>
     createBackupJob({
@@ -256,7 +276,26 @@ export function createJobPair(args: JobPairArgs): JobPair {
     runAs: args.runAs,
     options,
   });
-  const bundles = offline === online ? [online] : [online, offline];
+  // The drill mounts no volume of the app: it restores into the bundle's scratch BACKUP_DIR.
+  const drillBundle = hooks?.drill
+    ? createScriptBundle({
+        name: `${app}-drill-scripts`,
+        namespace,
+        environments: [...base, hooks.drill.environment],
+      })
+    : online;
+  const drill = createDrillJob({
+    app,
+    namespace,
+    bundle: drillBundle,
+    schedule: args.drillSchedule ?? defaultDrillSchedule,
+    ...(hooks?.drill
+      ? { database: { hooks: hooks.drill, restore: hooks.restore, present: hooks.present } }
+      : {}),
+    runAs: args.runAs,
+    options,
+  });
+  const bundles = [...new Set([online, offline, drillBundle])];
   const finalBackup = createFinalBackup({
     app,
     namespace,
@@ -269,6 +308,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
       ...(args.requires ?? []),
       args.repository.passwordSecret,
       args.repository.rcloneSecret,
+      ...(args.repository.notify ? [args.repository.notify.secret] : []),
       policy,
       ...bundles.map((bundle) => bundle.configMap),
     ],
@@ -276,6 +316,7 @@ export function createJobPair(args: JobPairArgs): JobPair {
   return {
     backup,
     restore,
+    drill,
     finalBackup: { template, command: finalBackup },
     policy,
     podLabels: backupPodLabels(app),

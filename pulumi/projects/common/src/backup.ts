@@ -4,6 +4,8 @@ import {
   type BackupCredentials,
   type BackupSettings,
   backupConfigNamespace,
+  defaultDrillSchedule,
+  type NotifyUrls,
   readBackupOverrides,
   withBackupOverrides,
 } from "@infra/restic";
@@ -25,7 +27,8 @@ function refuseBackupKeysOutsideShared(): void {
 
 /**
  * The stack's backup settings, as the `shared` project exports them, with this project's own
- * schedule and retention (`<project>:backup`) where it sets them, and the credentials of the one
+ * schedule and retention (`<project>:backup`) where it sets them, the notification target
+ * (`backup:notify`, its URLs from the secret output `backupNotify`), and the credentials of the one
  * repository the jobs open (its own password and storage key, from its secrets file:
  * `readBackupCredentials`): what every stateful project makes its backup jobs with.
  */
@@ -37,8 +40,16 @@ export function getBackupConfig(credentials: BackupCredentials): BackupConfig {
       remote: settings.apply((stack) => stack.remote),
       storage: settings.apply((stack) => stack.storage),
       schedule: settings.apply((stack) => stack.schedule),
+      // A shared stack exported before drills existed has none: the default.
+      drillSchedule: settings.apply((stack) => stack.drillSchedule ?? defaultDrillSchedule),
       retention: settings.apply((stack) => stack.retention),
       appendOnly: settings.apply((stack) => stack.appendOnly),
+      notify: settings.apply((stack) => stack.notify),
+      // Read only when the stack has a target: the URLs are a secret output of their own.
+      notifyUrls: settings.apply(
+        (stack): pulumi.Output<NotifyUrls> =>
+          stack.notify ? requireStackOutput<NotifyUrls>("shared", "backupNotify") : pulumi.output({}),
+      ),
       ...credentials,
     },
     readBackupOverrides(),

@@ -13,6 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { getKubernetesProvider } from "./kubernetes";
 import { getCloudflareProvider, getCloudflareZoneId } from "./providers";
+import { recordExposure } from "./recorded-exposures";
 import { requireStackOutput } from "./stack-reference";
 
 /** A Service that is not a `WorkloadService` (for example one a Helm chart creates). */
@@ -281,6 +282,13 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
   const tlsSecret = `${name}-tls`;
   const redirectName = `${name}-http-redirect`;
   warnIfNotServed(gateway, namespaceName(namespace));
+  // The program exports it, and the stack's monitor checks it (`recordExposure`).
+  recordExposure({
+    name,
+    namespace: namespaceName(namespace),
+    hostname: args.hostname,
+    gateway: args.gateway,
+  });
   const access = createTraefikNamespaceAccess({
     name: `${gateway.project}-${name}`,
     namespace,

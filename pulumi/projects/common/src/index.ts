@@ -5,6 +5,7 @@ export * from "./exposure";
 export * from "./hostname";
 export * from "./kubernetes";
 export * from "./providers";
+export * from "./recorded-exposures";
 export * from "./service-addresses";
 export * from "./shared";
 export * from "./stack-reference";

@@ -157,6 +157,12 @@ const databaseOf = (stack: string, app: string) =>
     output.resources(stack, app).some((resource) => resource.name === `${kind}/${app}-${app}-database`),
   );
 
+/** The hosts of `backup:notify`'s URLs (the target's and the heartbeat's), none without it. */
+function notifyHosts(notify: { url?: string; heartbeat?: string } | undefined): string[] {
+  const urls = [notify?.url, notify?.heartbeat].filter((url): url is string => url !== undefined);
+  return [...new Set(urls.map((url) => new URL(url).hostname))];
+}
+
 describe("apps written with the app kit, on the example stacks", () => {
   it("synthesize and validate without a problem", () => {
     assert.deepEqual(output.problems, []);
@@ -355,6 +361,40 @@ describe("apps written with the app kit, on the example stacks", () => {
           ]);
         });
 
+        it("drills its restore on the stack's drill schedule into scratch, mounting none of its volumes", () => {
+          const drill = output.manifest(stack, app, "CronJob", `${app}-drill`);
+          const shared = output.config(stack, "shared");
+          assert.equal(drill.spec.schedule, shared["backup:drillSchedule"] ?? "0 5 * * 0");
+          assert.equal(drill.spec.concurrencyPolicy, "Forbid");
+          const template = drill.spec.jobTemplate.spec.template;
+          assert.equal(template.metadata.labels["backup.infra/app"], app);
+          const pod = template.spec;
+          const volumes: Record<string, any>[] = pod.volumes ?? [];
+          assert.deepEqual(
+            volumes.filter((volume) => volume.persistentVolumeClaim),
+            [],
+            "the drill mounts no volume of the app",
+          );
+          const container = pod.containers[0];
+          const scratch = container.volumeMounts.find(
+            (mount: Record<string, any>) => mount.mountPath === "/backup",
+          );
+          assert.ok(scratch, "a scratch directory at BACKUP_DIR");
+          assert.ok(
+            volumes.find((volume) => volume.name === scratch.name)?.emptyDir,
+            "the scratch is an emptyDir",
+          );
+          assert.ok(container.command.includes("drill.sh"));
+          const variables = env(drill);
+          assert.equal(variables.BACKUP_DIR, "/backup");
+          assert.equal(variables.RESTIC_REPOSITORY, `rclone:${shared["backup:remote"]}/${app}`);
+          const database = databaseOf(stack, app);
+          // A database dump is loaded into a throwaway server in the pod, never the shared one.
+          assert.equal(variables.DB_HOST, database ? "127.0.0.1" : undefined);
+          assert.equal(Boolean(variables.DRILL_SERVER_START), Boolean(database));
+          assert.equal(variables.DB_DATABASES, database ? app : undefined);
+        });
+
         it("opens its repository with its own password and storage key, from secrets/apps/<app>.yaml, mounted in its backup jobs only", async () => {
           // Run again to see the Secrets' values (synth writes every secret redacted).
           const run = await output.rerun(stack, app, () => {});
@@ -473,9 +513,16 @@ describe("apps written with the app kit, on the example stacks", () => {
                 : []),
               ...(traefik && !backupJob && usesBuckets(pod) ? [{ to: traefik.name, port: 8443 }] : []),
               ...(backupJob
-                ? (storage["backup:storageHosts"] as string[]).flatMap((host) =>
-                    storagePorts.map((port) => ({ to: `world:${host}`, port })),
-                  )
+                ? [
+                    ...(storage["backup:storageHosts"] as string[]).flatMap((host) =>
+                      storagePorts.map((port) => ({ to: `world:${host}`, port })),
+                    ),
+                    // The notification target (backup:notify): its URLs' hosts, on 443.
+                    ...notifyHosts(storage["backup:notify"]).map((host) => ({
+                      to: `world:${host}`,
+                      port: 443,
+                    })),
+                  ]
                 : (declaredEgress[app]?.(config) ?? [])),
             ];
             for (const path of egressPaths(model, pod.name)) {

@@ -28,6 +28,11 @@ after(() => output.remove());
 
 /** The stack's backup settings, set once in the shared project's stack file. */
 const backupSettings = (stack: string) => output.config(stack, "shared");
+/** The hosts of the stack's alert target and heartbeat (`backup:notify`), which the backup jobs reach too. */
+const notifyHosts = (stack: string): string[] => {
+  const notify = backupSettings(stack)["backup:notify"] as { url?: string; heartbeat?: string } | undefined;
+  return [notify?.url, notify?.heartbeat].flatMap((url) => (url ? [new URL(url).hostname] : []));
+};
 /** A database server's own schedule (`<kind>:backup.schedule`), else the stack's. */
 const scheduleOf = (stack: string, kind: string) =>
   output.config(stack, kind)[`${kind}:backup`]?.schedule ?? backupSettings(stack)["backup:schedule"];
@@ -71,8 +76,13 @@ describe("the database layers' backups on the example stacks", () => {
       for (const kind of databasesOn(stack))
         assert.ok(order.indexOf(kind) > order.indexOf("cilium"), `${stack}: ${order}`);
       const reads = output.order(stack).find((entry) => entry.project === "postgresql")?.reads;
-      // The settings only: the repository's credentials come from its own secrets file, not the stack.
-      assert.deepEqual(reads?.shared?.sort(), ["backup", "server"]);
+      // The settings and the alert target's URLs (a secret output): the repository's credentials
+      // come from its own secrets file, not the stack.
+      assert.deepEqual(
+        reads?.shared?.sort(),
+        notifyHosts(stack).length > 0 ? ["backup", "backupNotify", "server"] : ["backup", "server"],
+        stack,
+      );
     }
   });
 
@@ -198,9 +208,12 @@ describe("the database layers' backups on the example stacks", () => {
         destinations.flatMap((rule: Record<string, any>) =>
           (rule.toFQDNs ?? []).map((name: any) => name.matchName),
         ),
-        config["backup:storageHosts"],
+        [...config["backup:storageHosts"], ...new Set(notifyHosts(stack))],
       );
-      for (const rule of destinations) assert.deepEqual(rule.toPorts, [{ ports }]);
+      const storageRules = destinations.filter((rule: Record<string, any>) =>
+        (rule.toFQDNs ?? []).some((name: any) => config["backup:storageHosts"].includes(name.matchName)),
+      );
+      for (const rule of storageRules) assert.deepEqual(rule.toPorts, [{ ports }]);
     });
   });
 
@@ -213,7 +226,7 @@ describe("the database layers' backups on the example stacks", () => {
       for (const kind of kinds) {
         const config = backupSettings(stack);
         const port: number = config["backup:storagePorts"]?.[0] ?? 443;
-        for (const job of [`${kind}-backup`, `${kind}-restore`, `${kind}-final-backup`]) {
+        for (const job of [`${kind}-backup`, `${kind}-restore`, `${kind}-final-backup`, `${kind}-drill`]) {
           const from = `${kind}/${job}`;
           for (const host of config["backup:storageHosts"])
             assert.ok(canReach(model, from, `world:${host}`, port), from);

@@ -199,6 +199,8 @@ describe("the gateway projects on every example stack", () => {
       "etebase",
       "ghost",
       "kubernetes-dashboard",
+      // The uptime monitor's status page, on every server.
+      "monitoring",
       "object-storage",
       "vaultwarden",
     ]);

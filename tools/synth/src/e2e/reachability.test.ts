@@ -79,8 +79,12 @@ interface StackFacts {
   resolvers: { address: string; port: number }[];
   /** The backup storage hosts and ports (shared's `backup` export). */
   storage: { fqdns: string[]; fqdnPatterns: string[]; cidrs: string[]; ports: number[] };
+  /** The hosts of the backup jobs' notification target (shared's `backup.notify`), reached on 443. */
+  notifyHosts: string[];
   /** Each VPN relay's WireGuard endpoint, by workload. */
   relayEndpoints: Map<string, { address: string; port: number }>;
+  /** The host and port the uptime monitor sends alerts to (`backup:notify`'s URL), if any. */
+  alerts: { host: string; port: number } | undefined;
 }
 
 const namesOf = (endpoints: Endpoint[]) => new Set(endpoints.map((endpoint) => endpoint.name));
@@ -227,6 +231,19 @@ function intendedPaths(model: Model, roles: Roles): Expectation[] {
   if (model.endpoints.some((endpoint) => endpoint.subnetRouter)) {
     for (const traefik of roles.internalTraefik) {
       expectations.push({ from: "tailnet", to: traefik.name, port: websecure(traefik), allowed: true });
+    }
+  }
+  // The uptime monitor checks private hostnames through the internal gateway, as users do; its
+  // disk check pushes to it.
+  for (const gatus of pods(model).filter((pod) => roles.projectOf(pod) === "monitoring")) {
+    const name = gatus.labels["k8s:app.kubernetes.io/name"];
+    if (name === "gatus") {
+      for (const traefik of roles.internalTraefik) {
+        expectations.push({ from: gatus.name, to: traefik.name, port: websecure(traefik), allowed: true });
+      }
+    }
+    if (name === "disk-check") {
+      expectations.push({ from: gatus.name, to: `${gatus.namespace}/gatus`, port: 8080, allowed: true });
     }
   }
   for (const traefik of roles.publicTraefik) {
@@ -428,6 +445,29 @@ function meantEgress(model: Model, roles: Roles, facts: StackFacts, pod: Endpoin
       ...(endpoint ? [on(named(`world:${endpoint.address}`), endpoint.port, "UDP")] : []),
     );
   }
+  if (project === "monitoring") {
+    // Gatus requests every exposed hostname as a user does: private ones through the internal
+    // gateway's Traefik (its HTTPS port), public ones through Cloudflare; and sends its alerts.
+    if (label("app.kubernetes.io/name") === "gatus") {
+      meant.push(
+        ...roles.internalTraefik.map((traefik) => on(named(traefik.name), websecure(traefik))),
+        (path) => {
+          const { address } = worldAddress(path.to);
+          return (
+            address !== undefined &&
+            cloudflareRanges.some((cidr) => addressInCidr(address, cidr)) &&
+            path.port === 443 &&
+            path.protocol === "TCP"
+          );
+        },
+        ...(facts.alerts ? [on(named(`world:${facts.alerts.host}`), facts.alerts.port)] : []),
+      );
+    }
+    // The disk check pushes its result to Gatus, nothing else.
+    if (label("app.kubernetes.io/name") === "disk-check") {
+      meant.push(on(named(`${pod.namespace}/gatus`), 8080));
+    }
+  }
   if (project === "kubernetes-dashboard") {
     meant.push((path) => endpointsOf(model, path.to).every((target) => target.namespace === pod.namespace));
     // Kong only forwards; the dashboard's own pods call the API server.
@@ -451,6 +491,9 @@ function meantEgress(model: Model, roles: Roles, facts: StackFacts, pod: Endpoin
         );
       };
       meant.push(...storage.ports.map((port) => on(host, port)));
+      const notifyHost = (to: string) =>
+        to.startsWith("world:") && facts.notifyHosts.includes(to.slice("world:".length));
+      meant.push(on(notifyHost, 443));
     }
   }
   return meant;
@@ -483,6 +526,12 @@ function stackConfig(stack: string, project: string): Record<string, any> {
   return existsSync(file) ? (parse(readFileSync(file, "utf8"))?.config ?? {}) : {};
 }
 
+function alertsOf(target: { url?: string } | undefined): StackFacts["alerts"] {
+  if (!target?.url) return undefined;
+  const url = new URL(target.url);
+  return { host: url.hostname, port: url.port === "" ? 443 : Number(url.port) };
+}
+
 function factsOf(synth: StackSynth): StackFacts {
   const outputs = (project: string) =>
     Object.fromEntries(
@@ -512,7 +561,10 @@ function factsOf(synth: StackSynth): StackFacts {
     acmeHost: new URL(shared.acme.server).hostname,
     resolvers: nameservers.map(hostPort),
     storage: shared.backup.storage,
+    notifyHosts: shared.backup.notify?.hosts ?? [],
     relayEndpoints: new Map(relays.map((relay) => [`vpn/relay-${relay.name}`, hostPort(relay.endpoint)])),
+    // The backups' target, which the monitor alerts too.
+    alerts: alertsOf(stackConfig(synth.stack, "shared")["backup:notify"]),
   };
 }
 

@@ -6,6 +6,7 @@ export const exampleBackupSettings: BackupSettings = {
   remote: "storage:homelab-backups",
   storage: storageHosts(["s3.example.com"], [443]),
   schedule: "30 3 * * *",
+  drillSchedule: "0 5 * * 0",
   retention: { daily: 7, weekly: 4, monthly: 6 },
   appendOnly: true,
 };

@@ -684,9 +684,10 @@ describe("createApp", () => {
       ["CronJob", "notes-final-backup"],
       ["Job", "notes-restore"],
     ] as const) {
+      // backup-notify: the stack's notification URLs (empty when it has no backup:notify).
       assert.deepEqual(
         secretsOf(kind, job).sort(),
-        ["notes-database", "rclone-config", "restic-password"],
+        ["backup-notify", "notes-database", "rclone-config", "restic-password"],
         job,
       );
     }

@@ -272,6 +272,7 @@ export function createApp(args: AppArgs): App {
       ...(database ? { hooks: database.backupHooks } : {}),
       requires,
       schedule: config.schedule,
+      ...(config.drillSchedule ? { drillSchedule: config.drillSchedule } : {}),
       retention: config.retention,
       repository: createBackupRepository({ namespace, config }),
       kubeContext: getSharedEnvironment().server.apply((server) => server.kubeContext),
