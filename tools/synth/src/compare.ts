@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { quantityBytes } from "@infra/core";
 import type { HelmRelease } from "./reachability";
 import { namespaceMatrix } from "./report-html";
 
@@ -168,22 +169,6 @@ const statefulSetMutable = [
   "spec.ordinals",
 ];
 
-const storageUnits: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  K: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-};
-function bytes(quantity: unknown): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)([KMGT]i?)?$/.exec(String(quantity));
-  if (!match) return undefined;
-  return Number(match[1]) * (match[2] ? (storageUnits[match[2]] ?? 1) : 1);
-}
-
 const within = (path: string, prefixes: string[]) =>
   prefixes.some(
     (prefix) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`),
@@ -231,7 +216,7 @@ function risksOf(
       );
     }
     const storage = fields.find((field) => field.path === "spec.resources.requests.storage");
-    const [was, now] = [bytes(storage?.before), bytes(storage?.after)];
+    const [was, now] = [quantityBytes(storage?.before), quantityBytes(storage?.after)];
     if (storage && was !== undefined && now !== undefined && now < was) {
       risks.push("PersistentVolumeClaim shrinks: Kubernetes refuses it (volumes only grow)");
     }

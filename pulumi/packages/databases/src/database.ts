@@ -75,26 +75,6 @@ export interface AppDatabase {
   backupHooks: BackupHooks;
 }
 
-// One read of the server's namespace per owner (the app's component, else the provider), however
-// many databases a program creates.
-const serverNamespaces = new WeakMap<object, Map<string, k8s.core.v1.Namespace>>();
-
-function serverNamespace(
-  engine: DatabaseEngine,
-  provider: k8s.Provider,
-  parent: pulumi.Resource | undefined,
-): k8s.core.v1.Namespace {
-  const owner = parent ?? provider;
-  const known = serverNamespaces.get(owner) ?? new Map<string, k8s.core.v1.Namespace>();
-  serverNamespaces.set(owner, known);
-  let namespace = known.get(engine.name);
-  if (!namespace) {
-    namespace = getExistingNamespace(engine.name, provider, parent);
-    known.set(engine.name, namespace);
-  }
-  return namespace;
-}
-
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 // The dump of a database is `<database>.pgdump` and the hooks take a list of names.
 const dumpableName = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
@@ -189,7 +169,7 @@ function createAppDatabase(engine: DatabaseEngine, args: AppDatabaseArgs): AppDa
     { length: 32, special: false },
     parent,
   );
-  const namespace = serverNamespace(engine, args.provider, args.parent);
+  const namespace = getExistingNamespace(engine.name, args.provider, args.parent);
   const credentials = createSecret({
     name: `${prefix}-database-password`,
     namespace,

@@ -224,6 +224,25 @@ describe("getExistingNamespace", () => {
     );
   });
 
+  it("reads a namespace once per parent however many helpers ask for it (the engine refuses a second read of one URN)", async () => {
+    const rendered = await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      const first = getExistingNamespace("kube-system", provider);
+      assert.equal(getExistingNamespace("kube-system", provider), first);
+      const app = createNamespace({ name: "notes", provider });
+      // Under another parent it is a read of its own, with its own URN.
+      assert.notEqual(getExistingNamespace("kube-system", provider, app), first);
+      assert.equal(
+        getExistingNamespace("kube-system", provider, app),
+        getExistingNamespace("kube-system", provider, app),
+      );
+    });
+    assert.deepEqual(rendered.errors, []);
+    const reads = rendered.resources.filter((resource) => resource.type === namespaceType && resource.read);
+    assert.equal(reads.length, 2);
+    assert.notEqual(reads[0]?.urn, reads[1]?.urn);
+  });
+
   it("parents objects created in an existing namespace to it, on the given provider", async () => {
     const rendered = await render(() => {
       const provider = new k8s.Provider("cluster", { context: "test" });

@@ -73,18 +73,31 @@ export function createNamespace(args: NamespaceArgs): k8s.core.v1.Namespace {
   );
 }
 
+// The reads made so far, by owner (the parent, else the provider) and name: the engine refuses a
+// second read of one name under one parent (two resources with one URN).
+const existingNamespaces = new WeakMap<object, Map<string, k8s.core.v1.Namespace>>();
+
 /**
  * Reads a namespace that the cluster already has (for example `kube-system`), so objects can be
  * created in it through the server's provider without Pulumi owning the namespace itself. With a
- * parent (an app's component), the read and what is created in it show under that parent.
+ * parent (an app's component), the read and what is created in it show under that parent. Read
+ * once per name and parent, however many helpers ask for it.
  */
 export function getExistingNamespace(
   name: string,
   provider: k8s.Provider,
   parent?: pulumi.Resource,
 ): k8s.core.v1.Namespace {
-  return registerNamespace(
-    k8s.core.v1.Namespace.get(name, name, { provider, ...(parent ? { parent } : {}) }),
-    name,
-  );
+  const owner = parent ?? provider;
+  const known = existingNamespaces.get(owner) ?? new Map<string, k8s.core.v1.Namespace>();
+  existingNamespaces.set(owner, known);
+  let namespace = known.get(name);
+  if (!namespace) {
+    namespace = registerNamespace(
+      k8s.core.v1.Namespace.get(name, name, { provider, ...(parent ? { parent } : {}) }),
+      name,
+    );
+    known.set(name, namespace);
+  }
+  return namespace;
 }

@@ -81,9 +81,6 @@ export interface AppBucketsJobArgs {
   parent?: pulumi.Resource;
 }
 
-// One read of the store's namespace per owner, however many apps a program gives buckets.
-const storeNamespaces = new WeakMap<object, k8s.core.v1.Namespace>();
-
 /**
  * The job in the store's namespace that imports the app's key, creates its buckets, allows the
  * key to read and write each (never to own one) and sets their CORS: idempotent, run again when a
@@ -100,12 +97,7 @@ export function createAppBucketsJob(args: AppBucketsJobArgs): k8s.batch.v1.Job {
     if (names.indexOf(name) !== names.lastIndexOf(name)) throw new Error(`Bucket "${name}" is given twice`);
   }
   if (names.length === 0) throw new Error(`App ${key.name}: a buckets job needs a bucket`);
-  const owner = args.parent ?? args.provider;
-  let namespace = storeNamespaces.get(owner);
-  if (!namespace) {
-    namespace = getExistingNamespace(storeName, args.provider, args.parent);
-    storeNamespaces.set(owner, namespace);
-  }
+  const namespace = getExistingNamespace(storeName, args.provider, args.parent);
   const appNamespace = namespacedResourceName({ name: key.name, namespace: key.namespace }).split("/")[0];
   const jobName = `${appNamespace}-${key.name}-buckets`;
   if (!dnsLabel.test(jobName)) throw new Error(`Buckets job "${jobName}" must be a DNS label`);

@@ -1,5 +1,5 @@
 import { createPolicy } from "@infra/cilium";
-import { images } from "@infra/core";
+import { images, quantityBytes } from "@infra/core";
 import {
   createConfigMap,
   createJob,
@@ -84,29 +84,6 @@ export interface ObjectStore {
   info: pulumi.Output<ObjectStoreInfo>;
 }
 
-/** The bytes a Kubernetes quantity of binary or decimal units stands for (the layout's capacity). */
-export function quantityBytes(quantity: string): number {
-  const match = /^(\d+)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.exec(quantity);
-  if (!match)
-    throw new Error(
-      `Storage size "${quantity}" is not a whole number of bytes, Ki, Mi, Gi, Ti, k, M, G or T`,
-    );
-  const units: Record<string, number> = {
-    "": 1,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-  };
-  return Number(match[1]) * (units[match[2] ?? ""] as number);
-}
-
 /** The store's Service host inside the cluster. */
 const host = (service: string) => `${service}.${storeName}.svc.cluster.local`;
 
@@ -118,6 +95,11 @@ const host = (service: string) => `${service}.${storeName}.svc.cluster.local`;
  * (`createAppBuckets`) and its project exposes the S3 API on the internal gateway.
  */
 export function createObjectStore(args: ObjectStoreArgs): ObjectStore {
+  const capacity = quantityBytes(args.storageSize);
+  if (capacity === undefined)
+    throw new Error(
+      `Object store: storage size "${args.storageSize}" is not a Kubernetes quantity such as 50Gi`,
+    );
   const namespace = createNamespace({ name: storeName, provider: args.provider });
   // 32 bytes in hex, as Garage's RPC secret is; RandomBytes keeps it a secret in the state.
   const rpcSecret = new random.RandomBytes(`${storeName}-rpc-secret`, { length: 32 });
@@ -238,7 +220,7 @@ export function createObjectStore(args: ObjectStoreArgs): ObjectStore {
           GARAGE_ADMIN_URL: adminUrl,
           GARAGE_ADMIN_TOKEN: adminTokenRef,
           GARAGE_ZONE: args.serverName,
-          GARAGE_CAPACITY_BYTES: String(quantityBytes(args.storageSize)),
+          GARAGE_CAPACITY_BYTES: String(capacity),
         },
       },
     ],

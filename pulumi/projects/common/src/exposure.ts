@@ -149,20 +149,6 @@ function namespaceName(namespace: k8s.core.v1.Namespace): string {
   return namespacedResourceName({ name: "", namespace }).slice(0, -1);
 }
 
-// The gateway's namespace, read once per app namespace and gateway: under the app's namespace,
-// so reads of it elsewhere in the program (the tailnet router's) keep their own names.
-const gatewayNamespaces = new WeakMap<k8s.core.v1.Namespace, Map<string, k8s.core.v1.Namespace>>();
-
-function gatewayNamespace(gateway: GatewayFacts, appNamespace: k8s.core.v1.Namespace): k8s.core.v1.Namespace {
-  const read = gatewayNamespaces.get(appNamespace) ?? new Map<string, k8s.core.v1.Namespace>();
-  gatewayNamespaces.set(appNamespace, read);
-  // The gateway projects create their namespace under their own name.
-  const found =
-    read.get(gateway.project) ?? getExistingNamespace(gateway.project, getKubernetesProvider(), appNamespace);
-  read.set(gateway.project, found);
-  return found;
-}
-
 /**
  * The two halves of the path from the gateway's Traefik to the pods behind an exposed Service,
  * on their port: the pods accept exactly those Traefik pods, and (a policy in the gateway's
@@ -196,7 +182,8 @@ export function createGatewayPolicies(args: GatewayPoliciesArgs): k8s.apiextensi
   const egress = createPolicy({
     name: `traefik-to-${target}`,
     description: `The ${gateway.project}'s Traefik reaches ${args.name} of namespace ${appNamespace} on port ${args.port}.`,
-    namespace: gatewayNamespace(gateway, args.namespace),
+    // Read under the app's namespace, so reads of it elsewhere in the program (the tailnet router's) keep their own names.
+    namespace: getExistingNamespace(gateway.project, getKubernetesProvider(), args.namespace),
     subject: { labels: traefik },
     egress: [{ peers: [backend], ports: [{ port: args.port }] }],
   });

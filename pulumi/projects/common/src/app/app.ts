@@ -211,13 +211,13 @@ export function createApp(args: AppArgs): App {
   const bucketAccesses: BucketAccess[] = [];
   const bucketNames = new Set<string>();
   let bucketsJob: k8s.batch.v1.Job | null | undefined;
+  // The project's externalBuckets config, read once: by the first bucket, or by the first job or service.
   let configuredBuckets: Record<string, ExternalBucket> | undefined;
   // The buckets job runs once the app's buckets are all known: before its first job or service.
   const ensureBuckets = () => {
     if (bucketsJob === undefined) {
-      const unknown = Object.keys(configuredBuckets ?? readExternalBuckets()).filter(
-        (bucket) => !bucketNames.has(bucket),
-      );
+      configuredBuckets ??= readExternalBuckets();
+      const unknown = Object.keys(configuredBuckets).filter((bucket) => !bucketNames.has(bucket));
       if (unknown.length > 0) {
         throw new ConfigError(
           `Stack "${pulumi.getStack()}" sets ${unknown.map((bucket) => `${name}:${externalBucketKeys.buckets}.${bucket}`).join(", ")}, ` +

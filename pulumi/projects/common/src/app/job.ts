@@ -1,11 +1,11 @@
 import type { AppDatabase } from "@infra/databases";
-import { type ContainerArgs, createJob, selectorLabels } from "@infra/k8s";
+import { type ContainerArgs, createJob } from "@infra/k8s";
 import type { JobPair } from "@infra/restic";
 import { type RunAs, runAsPodSecurity } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { AppBucketRefs } from "./bucket";
-import { type AppBuckets, bucketAccess, databasesUsed, withResources } from "./service";
+import { type AppBuckets, outboundAccess, withResources } from "./service";
 
 export interface AppJobArgs {
   /** The Job's name (a DNS label), also its pods' identity label; no other workload of the app has it. */
@@ -80,23 +80,14 @@ const awaitMarginMinutes = 5;
 export function createAppJob(options: CreateAppJobArgs): AppJob {
   const { args } = options;
   const containers = [args.container, ...(args.initContainers ?? [])];
-  const used = databasesUsed(containers, options.databases);
-  const storage = bucketAccess({
-    app: options.app,
-    client: args.name,
-    namespace: options.namespace,
-    provider: options.provider,
-    component: options.component,
+  const outbound = outboundAccess({
+    ...options,
+    name: args.name,
     containers,
-    buckets: options.buckets,
-    declared: args.buckets,
+    egress: undefined,
+    declaredBuckets: args.buckets,
   });
-  const policies = [
-    ...used.flatMap((database) =>
-      database.allowClient({ name: args.name, labels: selectorLabels(args.name) }),
-    ),
-    ...storage.policies,
-  ];
+  const { policies } = outbound;
   const activeDeadlineSeconds = args.activeDeadlineSeconds ?? 600;
   const job = createJob({
     name: args.name,
@@ -109,10 +100,9 @@ export function createAppJob(options: CreateAppJobArgs): AppJob {
     options: {
       dependsOn: [
         ...(options.backups?.dependsOn ?? []),
-        ...used.flatMap((database) => database.dependsOn),
+        ...outbound.dependsOn,
         ...policies,
         ...options.jobs.map((earlier) => earlier.job),
-        ...storage.dependsOn,
       ],
       // Its name is fixed: the old Job goes before the new one runs.
       deleteBeforeReplace: true,

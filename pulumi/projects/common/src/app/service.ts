@@ -284,7 +284,7 @@ export interface AppBuckets {
  * The policies of a workload of the app that uses its buckets, and the job it must wait for;
  * nothing for one that does not.
  */
-export function bucketAccess(options: {
+function bucketAccess(options: {
   app: string;
   client: string;
   namespace: k8s.core.v1.Namespace;
