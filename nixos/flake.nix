@@ -1,5 +1,5 @@
 {
-  description = "NixOS and k3s for each homelab server (one nixosConfiguration per instances/<host>)";
+  description = "NixOS and k3s for each homelab server (one nixosConfiguration per ../servers/<name>.json)";
 
   # Inputs are pinned by tag or commit in the URL, so `nix flake lock` resolves the same sources on every
   # machine. To upgrade, change the revision here and commit the refreshed flake.lock.
@@ -26,20 +26,21 @@
     let
       inherit (nixpkgs) lib;
       system = "x86_64-linux";
-      instances = lib.attrNames (lib.filterAttrs (_: type: type == "directory") (builtins.readDir ./instances));
+      # One server per ../servers/<name>.json, the repository root being in the flake's source (servers.nix).
+      servers = import ./servers.nix;
       server =
-        host:
+        name:
         lib.nixosSystem {
           modules = [
             disko.nixosModules.disko
             sops-nix.nixosModules.sops
             ./modules
-            ./instances/${host}
-          ];
+          ]
+          ++ servers.modules name;
         };
     in
     {
-      nixosConfigurations = lib.genAttrs instances server;
+      nixosConfigurations = lib.genAttrs servers.names server;
 
       # The nixos-rebuild of the pinned nixpkgs, for `task servers:rebuild` on machines without NixOS.
       packages.${system}.nixos-rebuild = nixpkgs.legacyPackages.${system}.nixos-rebuild;

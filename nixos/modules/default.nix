@@ -1,4 +1,5 @@
-# Everything a server runs; an instance file (instances/<host>) only sets what differs.
+# Everything a server runs; what differs per server comes from its description (servers.nix) and
+# instances/<name>, if there is one.
 {
   imports = [
     ./server.nix

@@ -1,5 +1,5 @@
 # The host perimeter as plain data: what the firewall of a server lets in, on which interface and from
-# where. Builtins only (no nixpkgs), so tools/static-checks evaluates it for every instance with
+# where. Builtins only (no nixpkgs), so tools/static-checks evaluates it for every server with
 # nix-instantiate; firewall.nix hands the result to networking.firewall unchanged.
 {
   # The default of homelab.reachableFromInternet: a cloud server has a public address, a home server
@@ -11,7 +11,7 @@
       # services.tailscale.interfaceName and .port.
       tailnetInterface,
       tailscalePort,
-      # nixos/site.json sshPort.
+      # servers/site.json admin.sshPort.
       sshPort,
       # homelab.kubernetes.clusterCidr: every pod address.
       clusterCidr,

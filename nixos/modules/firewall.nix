@@ -3,7 +3,7 @@
 # is reachable from the internet. Everything else arriving at the host is dropped.
 { config, lib, ... }:
 let
-  site = lib.importJSON ../site.json;
+  site = lib.importJSON ../../servers/site.json;
   rules = import ./firewall-rules.nix;
 in
 {
@@ -12,9 +12,9 @@ in
     default = rules.reachableByDefault config.homelab.role;
     defaultText = lib.literalExpression ''config.homelab.role == "cloud"'';
     description = ''
-      Whether the internet reaches this server on 80/443 (its public gateway, behind Cloudflare). A home
-      server behind a router that forwards 80/443 to it sets this to true; its Terraform root must then
-      pass `public_gateway = true` too (tools/static-checks compares the two).
+      Whether the internet reaches this server on 80/443 (its public gateway, behind Cloudflare). Set from
+      the server's description (servers/<name>.json reachableFromInternet), which its Terraform root
+      passes on as `public_gateway` too.
     '';
   };
 
@@ -29,7 +29,7 @@ in
     // rules.firewall {
       tailnetInterface = config.services.tailscale.interfaceName;
       tailscalePort = config.services.tailscale.port;
-      inherit (site) sshPort;
+      inherit (site.admin) sshPort;
       inherit (config.homelab.kubernetes) clusterCidr;
       inherit (config.homelab) reachableFromInternet;
       cloudflare = lib.importJSON ../cloudflare-ip-ranges.json;

@@ -4,7 +4,7 @@
 { config, lib, ... }:
 let
   cfg = config.homelab.kubernetes;
-  site = lib.importJSON ../site.json;
+  site = lib.importJSON ../../servers/site.json;
   tlsDir = "/var/lib/rancher/k3s/server/tls";
   # The files k3s looks for in its tls directory before generating its own (written by
   # tools/host-secrets). Each is stored as k3s/<path with / - . turned into _> in the server's secrets.
@@ -42,7 +42,7 @@ in
     };
     tailnet = lib.mkOption {
       type = lib.types.str;
-      default = site.tailnet;
+      default = site.tailnet.name;
       description = "Tailnet DNS name; the API server certificate is valid for <host>.<tailnet>.";
     };
     allowedUnsafeSysctls = lib.mkOption {

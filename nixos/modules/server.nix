@@ -6,7 +6,7 @@
   ...
 }:
 let
-  site = lib.importJSON ../site.json;
+  site = lib.importJSON ../../servers/site.json;
 in
 {
   # Hetzner Cloud servers and Proxmox VMs are both QEMU/KVM guests with virtio devices.
@@ -62,10 +62,10 @@ in
     };
 
     users.mutableUsers = false;
-    users.users.${site.adminUser} = {
+    users.users.${site.admin.user} = {
       isNormalUser = true;
       extraGroups = [ "wheel" ];
-      openssh.authorizedKeys.keys = site.adminSshKeys;
+      openssh.authorizedKeys.keys = site.admin.sshKeys;
     };
     # The admin has no password (keys only), so sudo cannot ask for one.
     security.sudo.wheelNeedsPassword = false;
@@ -73,7 +73,7 @@ in
     services.openssh = {
       enable = true;
       # Reachable over the tailnet only (firewall.nix).
-      ports = [ site.sshPort ];
+      ports = [ site.admin.sshPort ];
       settings = {
         PasswordAuthentication = false;
         KbdInteractiveAuthentication = false;

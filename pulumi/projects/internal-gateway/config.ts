@@ -1,4 +1,3 @@
-import { cidrsOverlap, dnsLabel, ipv4Cidr } from "@infra/core";
 import { defaultAuthKeyExpirySeconds, maxAuthKeyExpirySeconds } from "@infra/tailscale";
 import { z } from "zod";
 
@@ -34,8 +33,9 @@ export function routerTag(prefix: string, server: string): string {
 const loginExpected = "expected a tailnet login such as admin@example.com or alice@github";
 
 /**
- * The tailnet policy file, set only on the stack that owns it (shared:tailscale.ownsTailnetPolicy).
- * The policy is one document for the whole tailnet, so it lists every server.
+ * The tailnet policy file, set only on the stack that owns it (servers/site.json tailnet.policyOwner).
+ * The policy is one document for the whole tailnet: it lists every server of servers/, each one's
+ * router approved for the fixed addresses of its own service range.
  */
 export const tailnetPolicyConfig = z.strictObject({
   /**
@@ -44,26 +44,10 @@ export const tailnetPolicyConfig = z.strictObject({
    */
   tagOwners: z.array(z.string().min(1)).min(1),
   /** The group that reaches the fixed addresses behind every router (on their ports) and uses the exit nodes. */
-  admins: z.object({
+  admins: z.strictObject({
     group: z.string().regex(/^group:[a-z0-9-]+$/, { error: "expected a group such as group:admins" }),
     members: z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: loginExpected })).min(1),
   }),
-  /**
-   * Every server's service range, by stack: each server's router advertises the fixed addresses
-   * of its range (`reservedServiceAddresses`), and is auto-approved for those only.
-   */
-  serviceCidrs: z
-    .record(dnsLabel, ipv4Cidr)
-    .refine((cidrs) => Object.keys(cidrs).length > 0, { error: "list every server's service range" })
-    .refine(
-      (cidrs) => {
-        const list = Object.values(cidrs).filter((cidr) => ipv4Cidr.safeParse(cidr).success);
-        return list.every((cidr, index) =>
-          list.slice(index + 1).every((other) => !cidrsOverlap(cidr, other)),
-        );
-      },
-      { error: "the servers' service ranges overlap; routes in one tailnet must be disjoint" },
-    ),
   /** Tags of VPN relays that advertise exit nodes (the vpn project); none by default. */
   exitNodeTags: z.array(tag).default([]),
 });

@@ -11,6 +11,7 @@ import {
   namespacesRunningHere,
   requireStackOutput,
   reservedServiceAddress,
+  type TailnetServer,
   tailnetDestinations,
 } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
@@ -33,37 +34,24 @@ function readTailnetPolicyConfig(owns: boolean): TailnetPolicyConfig | undefined
   if (new pulumi.Config().get("tailnetPolicy") !== undefined) {
     throw new ConfigError(
       `Config "internal-gateway:tailnetPolicy" is set on stack "${pulumi.getStack()}", but this stack does not ` +
-        "own the tailnet policy (shared:tailscale.ownsTailnetPolicy is false): move it to the owning stack.",
+        "own the tailnet policy (servers/site.json names another server as tailnet.policyOwner): move it to the owner's stack file.",
     );
   }
   return undefined;
 }
 
 /**
- * The tailnet policy file: every server's router, tagged `<tagPrefix>-<server>`, advertising the
- * fixed addresses of its range, each granted to the admins on its ports. It is checked against
- * this server's own range: a stale list of servers would leave a router's routes unapproved.
+ * The tailnet policy file: every server's router (servers/), tagged `<tagPrefix>-<server>`,
+ * advertising the fixed addresses of its range, each granted to the admins on its ports.
  */
-function createTailnetPolicy(
-  settings: TailnetPolicyConfig,
-  tagPrefix: string,
-  ownServiceCidr: pulumi.Output<string>,
-) {
-  const stack = pulumi.getStack();
-  const document = ownServiceCidr.apply((serviceCidr) => {
-    if (settings.serviceCidrs[stack] !== serviceCidr) {
-      throw new ConfigError(
-        `Config "internal-gateway:tailnetPolicy.serviceCidrs.${stack}" of stack "${stack}" is ` +
-          `${settings.serviceCidrs[stack] ?? "missing"}, but the server's service range is ${serviceCidr} ` +
-          "(shared:network.serviceCidr): list every server's range as its shared project has it.",
-      );
-    }
+function createTailnetPolicy(settings: TailnetPolicyConfig, tagPrefix: string) {
+  const document = requireStackOutput<TailnetServer[]>("shared", "tailnetServers").apply((servers) => {
     const policy = tailnetPolicy({
       tagOwners: settings.tagOwners,
       admins: settings.admins,
-      routers: Object.entries(settings.serviceCidrs).map(([server, range]) => ({
-        tag: routerTag(tagPrefix, server),
-        destinations: tailnetDestinations(range),
+      routers: servers.map((server) => ({
+        tag: routerTag(tagPrefix, server.name),
+        destinations: tailnetDestinations(server.serviceCidr),
       })),
       exitNodeTags: settings.exitNodeTags,
     });
@@ -110,9 +98,7 @@ export default async function main() {
   const routerHostname = server.apply((facts) => `${facts.name}-router`);
   const tag = routerTag(routerSettings.tagPrefix, pulumi.getStack());
   // The policy defines the router's tag: Tailscale refuses a key for a tag it does not know.
-  const policy = policySettings
-    ? createTailnetPolicy(policySettings, routerSettings.tagPrefix, serviceCidr)
-    : undefined;
+  const policy = policySettings ? createTailnetPolicy(policySettings, routerSettings.tagPrefix) : undefined;
   const router = createSubnetRouter({
     name: routerName,
     namespace,

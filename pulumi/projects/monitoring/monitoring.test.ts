@@ -9,7 +9,12 @@ import { after, before, describe, it } from "node:test";
 import { images } from "@infra/core";
 import { traefikEntryPoints } from "@infra/traefik";
 import { container, env } from "@tools/synth/src/e2e/app-output";
-import { type ExampleOutput, placement, synthExampleStacks } from "@tools/synth/src/e2e/example-stacks";
+import {
+  type ExampleOutput,
+  exampleStacks,
+  placement,
+  synthExampleStacks,
+} from "@tools/synth/src/e2e/example-stacks";
 import { canReach, egressPaths } from "@tools/synth/src/reachability";
 import { parse } from "yaml";
 import {
@@ -56,7 +61,7 @@ function renderedHostnames(stack: string): Map<string, string> {
 
 describe("the uptime monitor on the example stacks", () => {
   it("runs on every server, after every project of its stack", () => {
-    assert.deepEqual(stacks, ["cloud-a", "cloud-b", "local-a"]);
+    assert.deepEqual(stacks, exampleStacks);
     for (const stack of stacks) {
       const order = output.order(stack).map((entry) => entry.project);
       assert.equal(order.at(-1), project, stack);
@@ -171,7 +176,7 @@ describe("the uptime monitor on the example stacks", () => {
 
       it("alerts the backups' target (backup:notify), its URL from a Secret, on every check and the disk check", () => {
         const config = configOf(stack);
-        const target = output.config(stack, "shared")["backup:notify"] as
+        const target = output.backupConfig(stack)["backup:notify"] as
           | { kind: string; url: string }
           | undefined;
         const checks = [...config.endpoints, ...config["external-endpoints"]];

@@ -46,7 +46,7 @@ describe("a database server's own backups on the example stacks", () => {
 
   it("leave retention to the operator's task backup:prune, as the stack's storage keys are append-only", () => {
     for (const stack of exampleStacks) {
-      assert.equal(output.config(stack, "shared")["backup:appendOnly"], true);
+      assert.equal(output.backupConfig(stack)["backup:appendOnly"], true);
       for (const kind of kinds.filter((candidate) => placement(candidate).includes(stack))) {
         const cronJob = output.manifest(stack, kind, "CronJob", `${kind}-backup`);
         const env = cronJob.spec.jobTemplate.spec.template.spec.containers[0].env;

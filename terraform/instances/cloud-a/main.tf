@@ -1,8 +1,22 @@
-# cloud-a: Hetzner Cloud server for public apps (nixos/instances/cloud-a).
+# A Hetzner Cloud server. Its facts come from servers/<name>.json, <name> being this root's directory:
+# every root of this kind is a copy of terraform/templates/hcloud (tools/static-checks compares them
+# byte for byte), and what differs between servers is in their descriptions and generation.auto.tfvars.
 
 locals {
-  host = "cloud-a"
-  site = jsondecode(file("${path.module}/../../../nixos/site.json"))
+  host   = basename(abspath(path.module))
+  server = jsondecode(file("${path.module}/../../../servers/${local.host}.json"))
+  site   = jsondecode(file("${path.module}/../../../servers/site.json"))
+}
+
+# A description of another kind belongs in a copy of that kind's template; this stops the plan with
+# the reason (next to any complaint about provider fields this kind does not have).
+resource "terraform_data" "description" {
+  lifecycle {
+    precondition {
+      condition     = local.server.provider.kind == "hcloud"
+      error_message = "servers/${local.host}.json has provider kind \"${local.server.provider.kind}\", but terraform/instances/${local.host} is a copy of terraform/templates/hcloud: copy terraform/templates/${local.server.provider.kind} there instead (an \"existing\" server has no Terraform root)."
+    }
+  }
 }
 
 # Token: HCLOUD_TOKEN from secrets/shared/env.yaml.
@@ -12,14 +26,13 @@ module "server" {
   source = "../../shared/providers/hcloud"
 
   name            = local.host
-  server_type     = "cx33"
-  location        = "fsn1"
-  ssh_public_keys = local.site.adminSshKeys
+  server_type     = local.server.provider.serverType
+  location        = local.server.provider.location
+  ssh_public_keys = local.site.admin.sshKeys
 
   generation           = var.generation
   installed_generation = var.installed_generation
-  # nixos/instances/cloud-a: reachableFromInternet = true.
-  public_gateway = true
+  public_gateway       = local.server.reachableFromInternet
 }
 
 module "nixos" {
@@ -32,7 +45,7 @@ module "nixos" {
   install_user = module.server.ssh_user
   install_port = module.server.ssh_port
   # The installed server takes SSH over the tailnet only (MagicDNS name).
-  ssh_host = "${local.host}.${local.site.tailnet}"
-  ssh_user = local.site.adminUser
-  ssh_port = local.site.sshPort
+  ssh_host = "${local.host}.${local.site.tailnet.name}"
+  ssh_user = local.site.admin.user
+  ssh_port = local.site.admin.sshPort
 }

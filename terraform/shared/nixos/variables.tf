@@ -1,6 +1,6 @@
 variable "host" {
   type        = string
-  description = "Server name: its nixosConfiguration (nixos/instances/<host>) and secrets/hosts/<host>.yaml."
+  description = "Server name: its description (servers/<host>.json), nixosConfiguration and secrets/hosts/<host>.yaml."
 }
 
 variable "generation" {
@@ -40,10 +40,10 @@ variable "ssh_host" {
 
 variable "ssh_user" {
   type        = string
-  description = "SSH user of the installed NixOS (nixos/site.json adminUser)."
+  description = "SSH user of the installed NixOS (servers/site.json admin.user)."
 }
 
 variable "ssh_port" {
   type        = number
-  description = "SSH port of the installed NixOS (nixos/site.json sshPort)."
+  description = "SSH port of the installed NixOS (servers/site.json admin.sshPort)."
 }

@@ -10,9 +10,10 @@ program
   .description("synth every project of a stack vs. bare loading of @pulumi/pulumi and @pulumi/kubernetes")
   .option("--stack <stack>", "stack to synthesize", "cloud-a")
   .option("--runs <n>", "runs of each side (the median is reported)", "5")
-  .action(async (options: { stack: string; runs: string }) => {
+  .option("--app <project>", "the app whose stack file the warm runs change (its storage size)", "etebase")
+  .action(async (options: { stack: string; runs: string; app: string }) => {
     const { benchSynth } = await import("./synth");
-    await benchSynth({ stack: options.stack, runs: Number(options.runs) });
+    await benchSynth({ stack: options.stack, runs: Number(options.runs), app: options.app });
   });
 
 program

@@ -8,20 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { netnsUnavailableReason, run, waitFor } from "../../../pulumi/apps/vpn/src/testing/netns";
-import { type ServerInstance, serverInstances } from "./nix";
+import { type FlakeServer, flakeServers } from "./nix";
 import { cloudflareRanges, type HostFirewall, hostFirewall } from "./perimeter";
-import { REPO_ROOT, skipUnless } from "./repo";
+import { skipUnless } from "./repo";
+import { describedServers } from "./servers";
 
 const unavailable =
   netnsUnavailableReason(["ip", "iptables", "ip6tables", "socat"], "iproute2, iptables, socat") ??
   skipUnless("nix-instantiate", "nix-bin");
-const { sshPort } = JSON.parse(readFileSync(join(REPO_ROOT, "nixos", "site.json"), "utf8")) as {
-  sshPort: number;
-};
+const sshPort = describedServers().site?.admin.sshPort ?? 0;
 
 /** Every port the test server listens on: what the firewall opens somewhere, and what it must not. */
 const LISTENING = [sshPort, 22, 6443, 10250, 4244, 80, 443, 8080];
@@ -126,7 +123,7 @@ interface Observed {
   spoofedPodAccepted: number;
 }
 
-async function observe(server: ServerInstance, reachable: boolean): Promise<Observed> {
+async function observe(server: FlakeServer, reachable: boolean): Promise<Observed> {
   const { reachableFromInternet, firewall } = hostFirewall(server.name, { reachableFromInternet: reachable });
   const { spoofedPod, ...links } = peersOf(String(server.clusterCidr));
   const id = `${process.pid}-${server.name}`;
@@ -196,7 +193,7 @@ async function observe(server: ServerInstance, reachable: boolean): Promise<Obse
 describe("the host firewall in network namespaces", { skip: unavailable ?? false }, () => {
   // One server of each role, open and closed to the internet: the rules differ by role and by
   // whether the server is reachable, not by server.
-  const servers = unavailable ? [] : serverInstances();
+  const servers = unavailable ? [] : flakeServers();
   for (const [role, reachable] of [
     ["cloud", true],
     ["home", false],
@@ -209,7 +206,8 @@ describe("the host firewall in network namespaces", { skip: unavailable ?? false
         async () => {
           seen = await observe(server, reachable);
         },
-        { timeout: 120_000 },
+        // A bound for a hang only: a timed-out hook cancels every test, and loaded CI machines are slow.
+        { timeout: 600_000 },
       );
 
       it("lets the tailnet reach SSH and the Kubernetes API, and nothing else", () => {

@@ -1,26 +1,16 @@
 import assert from "node:assert/strict";
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { k3sSecretKey } from "../../host-secrets/src/host-secrets";
 import { K3S_TLS_FILES } from "../../host-secrets/src/k3s-ca";
-import {
-  cidrProblems,
-  nixFiles,
-  nixParseError,
-  parseCidr,
-  type ServerInstance,
-  serverInstances,
-} from "./nix";
+import { flakeServers, nixFiles, nixParseError, parseCidr } from "./nix";
 import { REPO_ROOT, skipUnless, withTempDir } from "./repo";
+import { describedServers, unknownDescriptionFields } from "./servers";
 
 const skip = skipUnless("nix-instantiate", "nix-bin");
 const kubernetesModule = readFileSync(join(REPO_ROOT, "nixos", "modules", "kubernetes.nix"), "utf8");
-
-function instance(name: string, clusterCidr: string, serviceCidr: string): ServerInstance {
-  return { name, hostName: name, role: "cloud", clusterCidr, serviceCidr };
-}
 
 describe("Nix files", { skip }, () => {
   it("all parse", () => {
@@ -39,15 +29,38 @@ describe("Nix files", { skip }, () => {
     }));
 });
 
-describe("server instances", { skip }, () => {
-  const instances = skip ? [] : serverInstances();
+describe("the flake's servers", { skip }, () => {
+  const { servers: described, problems } = describedServers();
+  const servers = skip ? [] : flakeServers();
 
-  it("exist for cloud-a, cloud-b and local-a", () => {
-    assert.deepEqual(instances.map((server) => server.name).sort(), ["cloud-a", "cloud-b", "local-a"]);
+  it("come from valid descriptions", () => {
+    assert.deepEqual(problems, []);
+    assert.ok(described.length > 0, "no servers/<name>.json");
   });
 
-  it("each set the host name of their directory", () => {
-    for (const server of instances) assert.equal(server.hostName, server.name);
+  it("are one per description in servers/, named after its file", () => {
+    const files = readdirSync(join(REPO_ROOT, "servers"))
+      .filter((file) => file.endsWith(".json") && file !== "site.json" && !file.endsWith(".schema.json"))
+      .map((file) => file.replace(/\.json$/, ""));
+    assert.deepEqual(servers.map((server) => server.name).sort(), files.sort());
+  });
+
+  it("take host name, role, reachability and networks from their descriptions", () => {
+    for (const description of described) {
+      assert.deepEqual(
+        servers.find((server) => server.name === description.name),
+        {
+          name: description.name,
+          hostName: description.name,
+          role: description.role,
+          reachableFromInternet: description.reachableFromInternet,
+          clusterCidr: description.network.clusterCidr,
+          serviceCidr: description.network.serviceCidr,
+          extras: existsSync(join(REPO_ROOT, "nixos", "instances", description.name)) ? 1 : 0,
+        },
+        description.name,
+      );
+    }
   });
 
   it("each have a role the server module knows", () => {
@@ -57,46 +70,96 @@ describe("server instances", { skip }, () => {
       )?.[1];
     const known = [...(roles ?? "").matchAll(/^\s+"(\w+)"$/gm)].map((match) => match[1]);
     assert.deepEqual(known.sort(), ["cloud", "home"]);
-    for (const server of instances)
-      assert.ok(known.includes(String(server.role)), `${server.name}: ${server.role}`);
-  });
-
-  it("use the pod and service networks the Pulumi stacks rely on", () => {
-    const networks = Object.fromEntries(instances.map((s) => [s.name, [s.clusterCidr, s.serviceCidr]]));
-    assert.deepEqual(networks, {
-      "cloud-a": ["10.42.0.0/16", "10.43.0.0/16"],
-      "cloud-b": ["10.44.0.0/16", "10.45.0.0/16"],
-      "local-a": ["10.46.0.0/16", "10.47.0.0/16"],
-    });
-  });
-
-  it("have disjoint pod and service networks", () => {
-    assert.deepEqual(cidrProblems(instances), []);
+    for (const server of servers) assert.ok(known.includes(server.role), `${server.name}: ${server.role}`);
   });
 });
 
-describe("the CIDR check", () => {
+describe("the NixOS modules' site settings", () => {
+  const read = ["server.nix", "kubernetes.nix", "firewall.nix"].flatMap((file) =>
+    [
+      ...readFileSync(join(REPO_ROOT, "nixos", "modules", file), "utf8").matchAll(
+        /(?<![/\w])site\.([\w.]+)/g,
+      ),
+    ].map((match) => `site.${match[1]}`),
+  );
+
+  it("are fields servers/site.json has", () => {
+    assert.ok(read.includes("site.admin.sshPort"), read.join(", "));
+    assert.deepEqual(unknownDescriptionFields(read, "none"), []);
+  });
+
+  it("would be reported under a name the schema does not know", () => {
+    assert.deepEqual(unknownDescriptionFields(["site.sshPort", "site.admin.user"], "none"), ["site.sshPort"]);
+  });
+});
+
+describe("the flake, reading servers/ in another repository,", { skip }, () => {
+  /** A repository holding the real flake and `files`. */
+  const withLayout = (files: Record<string, string>, body: (dir: string) => void) =>
+    withTempDir((dir) => {
+      const flake = Object.fromEntries(
+        ["flake.nix", "servers.nix"].map((file) => [
+          `nixos/${file}`,
+          readFileSync(join(REPO_ROOT, "nixos", file), "utf8"),
+        ]),
+      );
+      const all = { ...flake, ...files };
+      for (const [file, content] of Object.entries(all)) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
+        writeFileSync(join(dir, file), content);
+      }
+      body(dir);
+    });
+  const description = (clusterCidr: string) =>
+    JSON.stringify({
+      role: "home",
+      reachableFromInternet: false,
+      network: { clusterCidr, serviceCidr: "10.9.0.0/16" },
+    });
+
+  it("skips the site, the JSON schemas and other files, and adds instances/<name> only where it exists", () =>
+    withLayout(
+      {
+        "servers/site.json": "{}",
+        "servers/server.schema.json": "{}",
+        "servers/site.schema.json": "{}",
+        "servers/notes.txt": "",
+        "servers/home-1.json": description("10.8.0.0/16"),
+        "servers/home-2.json": description("10.7.0.0/16"),
+        "nixos/instances/home-2/default.nix": "{ }\n",
+        "nixos/instances/README.md": "",
+      },
+      (dir) => {
+        assert.deepEqual(
+          flakeServers(dir).map(({ name, hostName, clusterCidr, extras }) => ({
+            name,
+            hostName,
+            clusterCidr,
+            extras,
+          })),
+          [
+            { name: "home-1", hostName: "home-1", clusterCidr: "10.8.0.0/16", extras: 0 },
+            { name: "home-2", hostName: "home-2", clusterCidr: "10.7.0.0/16", extras: 1 },
+          ],
+        );
+      },
+    ));
+
+  it("fails on a description without the networks the configuration needs", () =>
+    withLayout(
+      { "servers/home-1.json": JSON.stringify({ role: "home", reachableFromInternet: false }) },
+      (dir) => {
+        assert.throws(() => flakeServers(dir), /network/);
+      },
+    ));
+});
+
+describe("the CIDR parser", () => {
   it("reads a network and rejects an address with host bits or a bad prefix", () => {
     assert.deepEqual(parseCidr("10.42.0.0/16"), { first: 0x0a2a0000, last: 0x0a2affff });
     assert.equal(parseCidr("10.42.0.1/16"), undefined);
     assert.equal(parseCidr("10.42.0.0/33"), undefined);
     assert.equal(parseCidr("10.420.0.0/16"), undefined);
-  });
-
-  it("reports two servers whose networks overlap", () => {
-    const problems = cidrProblems([
-      instance("a", "10.42.0.0/16", "10.43.0.0/16"),
-      instance("b", "10.42.128.0/17", "10.45.0.0/16"),
-    ]);
-    assert.deepEqual(problems, ["a clusterCidr 10.42.0.0/16 overlaps b clusterCidr 10.42.128.0/17"]);
-  });
-
-  it("reports a server whose pod network contains its service network", () => {
-    assert.equal(cidrProblems([instance("a", "10.0.0.0/8", "10.43.0.0/16")]).length, 1);
-  });
-
-  it("reports a malformed network", () => {
-    assert.match(cidrProblems([instance("a", "10.42.0.0", "10.43.0.0/16")])[0] ?? "", /not an IPv4 network/);
   });
 });
 

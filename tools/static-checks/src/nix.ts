@@ -1,5 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT, repoFiles } from "./repo";
 
@@ -14,11 +13,6 @@ export function nixParseError(path: string): string {
   if (result.error) throw result.error;
   // Debian's nix-bin warns about its build-users group on every run; only errors matter here.
   return result.status === 0 ? "" : result.stderr.replace(/^warning: .*\n/gm, "").trim();
-}
-
-/** Evaluates a self-contained Nix file (no nixpkgs needed) to JSON. */
-export function evalNixFile(path: string): unknown {
-  return evalNix([path], path);
 }
 
 /** Evaluates a self-contained Nix expression (no nixpkgs needed) to JSON. */
@@ -40,41 +34,55 @@ function evalNix(args: string[], shown: string): unknown {
   return JSON.parse(result.stdout);
 }
 
-export interface ServerInstance {
-  /** Directory name under nixos/instances. */
+/** A server as the flake builds it, read back from the NixOS modules it hands lib.nixosSystem. */
+export interface FlakeServer {
+  /** Its attribute under nixosConfigurations: the description's file name, servers/<name>.json. */
   name: string;
-  hostName: unknown;
-  role: unknown;
-  clusterCidr: unknown;
-  serviceCidr: unknown;
+  hostName: string;
+  role: string;
+  reachableFromInternet: boolean;
+  clusterCidr: string;
+  serviceCidr: string;
+  /** How many host-specific modules (nixos/instances/<name>) it gets besides ./modules: 0 or 1. */
+  extras: number;
 }
 
-interface InstanceFile {
-  networking?: { hostName?: unknown };
-  homelab?: { role?: unknown; kubernetes?: { clusterCidr?: unknown; serviceCidr?: unknown } };
-}
-
-/** The instance files under nixos/instances: plain attribute sets, so they evaluate without nixpkgs. */
-export function serverInstances(root = REPO_ROOT): ServerInstance[] {
-  const dir = join(root, "nixos", "instances");
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => {
-      const value = evalNixFile(join(dir, entry.name, "default.nix")) as InstanceFile;
-      return {
-        name: entry.name,
-        hostName: value.networking?.hostName,
-        role: value.homelab?.role,
-        clusterCidr: value.homelab?.kubernetes?.clusterCidr,
-        serviceCidr: value.homelab?.kubernetes?.serviceCidr,
+/**
+ * The flake's nixosConfigurations, evaluated from nixos/flake.nix itself without nixpkgs: its inputs
+ * are stand-ins whose lib.nixosSystem returns its arguments, so the modules each server gets can be
+ * read back (the description's settings are the one attribute set among them that sets networking).
+ */
+export function flakeServers(root = REPO_ROOT): FlakeServer[] {
+  return evalNixExpression(`
+    let
+      flake = import ${nixPath(join(root, "nixos", "flake.nix"))};
+      inputs = {
+        nixpkgs = {
+          lib = {
+            nixosSystem = arguments: arguments;
+            genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
+          };
+          legacyPackages.x86_64-linux.nixos-rebuild = null;
+        };
+        disko.nixosModules.disko = { };
+        sops-nix.nixosModules.sops = { };
       };
-    });
-}
-
-interface Range {
-  label: string;
-  first: number;
-  last: number;
+      server =
+        name: configuration:
+        let
+          settings = builtins.head (
+            builtins.filter (module: builtins.isAttrs module && module ? networking) configuration.modules
+          );
+        in
+        {
+          inherit name;
+          inherit (settings.networking) hostName;
+          inherit (settings.homelab) role reachableFromInternet;
+          inherit (settings.homelab.kubernetes) clusterCidr serviceCidr;
+          extras = builtins.length (builtins.filter builtins.isPath configuration.modules) - 1;
+        };
+    in
+    builtins.attrValues (builtins.mapAttrs server (flake.outputs inputs).nixosConfigurations)`) as FlakeServer[];
 }
 
 function ipv4ToNumber(address: string): number | undefined {
@@ -93,27 +101,4 @@ export function parseCidr(cidr: string): { first: number; last: number } | undef
   const size = 2 ** (32 - prefix);
   if (address % size !== 0) return undefined;
   return { first: address, last: address + size - 1 };
-}
-
-/** Every malformed CIDR and every pair of overlapping ones among all servers' pod and service networks. */
-export function cidrProblems(instances: ServerInstance[]): string[] {
-  const problems: string[] = [];
-  const ranges: Range[] = [];
-  for (const instance of instances) {
-    for (const [kind, cidr] of [
-      ["clusterCidr", instance.clusterCidr],
-      ["serviceCidr", instance.serviceCidr],
-    ] as const) {
-      const label = `${instance.name} ${kind} ${String(cidr)}`;
-      const range = typeof cidr === "string" ? parseCidr(cidr) : undefined;
-      if (range) ranges.push({ label, ...range });
-      else problems.push(`${label} is not an IPv4 network in CIDR notation`);
-    }
-  }
-  ranges.forEach((a, index) => {
-    for (const b of ranges.slice(index + 1)) {
-      if (a.first <= b.last && b.first <= a.last) problems.push(`${a.label} overlaps ${b.label}`);
-    }
-  });
-  return problems;
 }

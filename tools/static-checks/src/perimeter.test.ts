@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { before, describe, it } from "node:test";
 import { parse } from "@cdktf/hcl2json";
-import { serverInstances } from "./nix";
+import { flakeServers } from "./nix";
 import {
   type AcceptRule,
   cidrFamilyProblems,
@@ -19,13 +19,14 @@ import {
   reachableByDefault,
 } from "./perimeter";
 import { commandExists, REPO_ROOT, repoFiles, skipUnless } from "./repo";
-import { parseHcl } from "./terraform";
+import { describedServers } from "./servers";
+import { INSTANCES_DIR, parseHcl, subdirectories, TEMPLATES_DIR } from "./terraform";
 
 const skipNix = skipUnless("nix-instantiate", "nix-bin");
 const skipTerraform = commandExists("terraform") ? false : "no terraform binary on this machine";
-const site = JSON.parse(readFileSync(join(REPO_ROOT, "nixos", "site.json"), "utf8")) as { sshPort: number };
+const { site: described, servers: descriptions } = describedServers();
+const sshPort = described?.admin.sshPort;
 const cloudflare = cloudflareRanges();
-const hosts = readdirSync(join(REPO_ROOT, "nixos", "instances")).sort();
 const readRepo = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
 
 /** The rules that let Cloudflare's pinned ranges reach 80 and 443. */
@@ -70,7 +71,7 @@ describe("the pinned Cloudflare ranges", () => {
 });
 
 describe("the host firewall", { skip: skipNix }, () => {
-  const servers = skipNix ? [] : serverInstances();
+  const servers = skipNix ? [] : flakeServers();
 
   for (const server of servers) {
     describe(`of ${server.name}`, () => {
@@ -97,8 +98,8 @@ describe("the host firewall", { skip: skipNix }, () => {
 
       it("takes SSH and the Kubernetes API on the tailnet interface and nowhere else there", () => {
         assert.deepEqual(Object.keys(firewall.interfaces), ["tailscale0"]);
-        assert.deepEqual(firewall.interfaces.tailscale0?.allowedTCPPorts, [site.sshPort, 6443]);
-        assert.ok(!ports(rules).includes(site.sshPort), "SSH appears in extraCommands");
+        assert.deepEqual(firewall.interfaces.tailscale0?.allowedTCPPorts, [sshPort, 6443]);
+        assert.ok(!ports(rules).includes(sshPort ?? 0), "SSH appears in extraCommands");
       });
 
       it("lets pods reach only the API server, the kubelet and Hubble, from pod addresses on Cilium's interfaces", () => {
@@ -123,12 +124,11 @@ describe("the host firewall", { skip: skipNix }, () => {
         );
       });
 
-      it(`is reachable from the internet only on 80 and 443, and only from exactly Cloudflare's pinned ranges`, () => {
-        // Every example server says it is: local-a's router forwards 80/443 (its instance says so).
-        assert.equal(reachable, true);
+      it(`is reachable from the internet exactly as its description says, on 80 and 443 from exactly Cloudflare's pinned ranges`, () => {
+        assert.equal(reachable, server.reachableFromInternet);
         assert.deepEqual(
           rules.filter((rule) => rule.interface === undefined),
-          fromCloudflare,
+          reachable ? fromCloudflare : [],
         );
       });
 
@@ -253,11 +253,11 @@ describe("the provider firewall", { skip: skipTerraform }, () => {
 
   it("never admits the installed server's SSH port or the Kubernetes API", () => {
     const admitted = Object.values(rendered).flatMap((rules) => rules.map((rule) => rule.port));
-    assert.ok(!admitted.includes(site.sshPort) && !admitted.includes(6443), String(admitted));
+    assert.ok(!admitted.includes(sshPort ?? 0) && !admitted.includes(6443), String(admitted));
   });
 
   it("admits the same Tailscale port the host firewall opens", { skip: skipNix }, () => {
-    const host = hostFirewall(hosts[0] ?? "").firewall;
+    const host = hostFirewall(descriptions[0]?.name ?? "").firewall;
     assert.deepEqual(
       rulesOf("installedHome").map((rule) => rule.port),
       host.allowedUDPPorts,
@@ -325,31 +325,26 @@ describe("the provider firewall check", () => {
   });
 });
 
-describe("every instance root", { skip: skipNix }, () => {
-  for (const host of hosts) {
-    describe(`(${host})`, () => {
-      const dir = join(REPO_ROOT, "terraform", "instances", host);
+describe("every template", () => {
+  for (const kind of subdirectories(join(REPO_ROOT, TEMPLATES_DIR)).map((dir) => basename(dir))) {
+    describe(`(${kind})`, () => {
       let main: Record<string, unknown> = {};
-      let tfvars: Record<string, unknown> = {};
       let outputs: Record<string, unknown> = {};
       const call = (name: string) =>
         (((main.module as Record<string, unknown[]>)[name] ?? [])[0] ?? {}) as Record<string, unknown>;
       before(async () => {
-        main = await parseHcl(join(dir, "main.tf"));
-        tfvars = await parseHcl(join(dir, "generation.auto.tfvars"));
-        outputs = await parseHcl(join(dir, "outputs.tf"));
+        main = await parseHcl(join(REPO_ROOT, TEMPLATES_DIR, kind, "main.tf"));
+        outputs = await parseHcl(join(REPO_ROOT, TEMPLATES_DIR, kind, "outputs.tf"));
       });
 
-      it("serves the public gateway exactly where its NixOS instance is reachable from the internet", () => {
-        assert.equal(call("server").public_gateway, hostFirewall(host).reachableFromInternet);
+      it("serves the public gateway exactly where the description makes the NixOS host reachable from the internet", () => {
+        // The flake's side: reachableFromInternet comes from the same field (nix.test.ts).
+        assert.equal(call("server").public_gateway, `\${local.server.reachableFromInternet}`);
       });
 
       it("opens the install's SSH port only while its generation is not installed", () => {
         assert.equal(call("server").generation, `\${var.generation}`);
         assert.equal(call("server").installed_generation, `\${var.installed_generation}`);
-        const generation = Number(tfvars.generation);
-        const installed = Number(tfvars.installed_generation);
-        assert.ok(Number.isInteger(installed) && installed >= 0 && installed <= generation, `${installed}`);
       });
 
       it("installs through the provider's image and logs in over the tailnet afterwards", () => {
@@ -357,10 +352,22 @@ describe("every instance root", { skip: skipNix }, () => {
           [call("nixos").install_host, call("nixos").install_user, call("nixos").install_port],
           [`\${module.server.ssh_host}`, `\${module.server.ssh_user}`, `\${module.server.ssh_port}`],
         );
-        assert.equal(call("nixos").ssh_host, `\${local.host}.\${local.site.tailnet}`);
+        assert.equal(call("nixos").ssh_host, `\${local.host}.\${local.site.tailnet.name}`);
         const sshHost = ((outputs.output as Record<string, { value: unknown }[]>).ssh_host ?? [])[0];
         assert.equal(sshHost?.value, `\${module.nixos.ssh_host}`);
       });
+    });
+  }
+});
+
+describe("every instance root", () => {
+  for (const { name } of descriptions.filter((server) => server.provider.kind !== "existing")) {
+    it(`(${name}) has an installed generation between 0 and its generation`, async () => {
+      const tfvars = await parseHcl(join(REPO_ROOT, INSTANCES_DIR, name, "generation.auto.tfvars"));
+      const generation = Number(tfvars.generation);
+      const installed = Number(tfvars.installed_generation);
+      assert.ok(Number.isInteger(generation) && generation >= 1, `${generation}`);
+      assert.ok(Number.isInteger(installed) && installed >= 0 && installed <= generation, `${installed}`);
     });
   }
 });

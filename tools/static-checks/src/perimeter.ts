@@ -58,12 +58,12 @@ export interface HostFirewall {
 export const TAILSCALE_DEFAULTS = { interfaceName: "tailscale0", port: 41641 };
 
 /**
- * The host firewall of a server, evaluated from the real rules file with the instance's settings
- * (homelab.reachableFromInternet falling back to the role's default, as the option does), or with
- * `reachableFromInternet` as given, to see the same server closed or open.
+ * The host firewall of a server, evaluated from the real rules file with the settings the flake
+ * derives from its description (nixos/servers.nix), or with `reachableFromInternet` as given, to see
+ * the same server closed or open.
  */
 export function hostFirewall(
-  instance: string,
+  server: string,
   options: { reachableFromInternet?: boolean; root?: string } = {},
 ): { reachableFromInternet: boolean; firewall: HostFirewall } {
   const root = options.root ?? REPO_ROOT;
@@ -71,11 +71,11 @@ export function hostFirewall(
   return evalNixExpression(`
     let
       rules = import ${file("nixos/modules/firewall-rules.nix")};
-      homelab = (import ${file(`nixos/instances/${instance}/default.nix`)}).homelab;
-      site = builtins.fromJSON (builtins.readFile ${file("nixos/site.json")});
+      homelab = ((import ${file("nixos/servers.nix")}).settings ${JSON.stringify(server)}).homelab;
+      site = builtins.fromJSON (builtins.readFile ${file("servers/site.json")});
       reachableFromInternet = ${
         options.reachableFromInternet === undefined
-          ? "homelab.reachableFromInternet or (rules.reachableByDefault homelab.role)"
+          ? "homelab.reachableFromInternet"
           : String(options.reachableFromInternet)
       };
     in
@@ -84,7 +84,7 @@ export function hostFirewall(
       firewall = rules.firewall {
         tailnetInterface = ${JSON.stringify(TAILSCALE_DEFAULTS.interfaceName)};
         tailscalePort = ${TAILSCALE_DEFAULTS.port};
-        inherit (site) sshPort;
+        inherit (site.admin) sshPort;
         inherit (homelab.kubernetes) clusterCidr;
         inherit reachableFromInternet;
         cloudflare = builtins.fromJSON (builtins.readFile ${file(CLOUDFLARE_RANGES_FILE)});
@@ -92,7 +92,7 @@ export function hostFirewall(
     }`) as { reachableFromInternet: boolean; firewall: HostFirewall };
 }
 
-/** Whether a server of this role is reachable from the internet unless its instance says otherwise. */
+/** Whether a server of this role is reachable from the internet unless its configuration says otherwise. */
 export function reachableByDefault(role: string, root = REPO_ROOT): boolean {
   const rules = nixPath(join(root, "nixos", "modules", "firewall-rules.nix"));
   return evalNixExpression(`(import ${rules}).reachableByDefault ${JSON.stringify(role)}`) as boolean;

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -17,8 +17,8 @@ export function skipUnless(command: string, debianPackage: string): string | fal
 }
 
 /**
- * Files git tracks plus untracked files git does not ignore, relative to `root`, without node_modules.
- * Throws outside a git work tree.
+ * Files git tracks plus untracked files git does not ignore, relative to `root`, without node_modules
+ * and without tracked files deleted from the work tree. Throws outside a git work tree.
  */
 export function repoFiles(root = REPO_ROOT): string[] {
   const result = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
@@ -29,7 +29,8 @@ export function repoFiles(root = REPO_ROOT): string[] {
   if (result.status !== 0) throw new Error(`git ls-files failed in ${root}: ${result.stderr}`);
   const files = result.stdout
     .split("\0")
-    .filter((file) => file !== "" && !file.split("/").includes("node_modules"));
+    .filter((file) => file !== "" && !file.split("/").includes("node_modules"))
+    .filter((file) => existsSync(join(root, file)));
   return [...new Set(files)].sort();
 }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { parse } from "yaml";
 import { REPO_ROOT, withTempDir } from "./repo";
 import { loadTaskfileTree, unresolvedTaskCalls } from "./taskfile";
 
@@ -26,6 +27,18 @@ describe("the repository's Taskfiles", () => {
     assert.deepEqual(unresolvedTaskCalls(tree), []);
   });
 
+  it("describe and remove a server with the new-server tool", {
+    skip: existsSync(ROOT_TASKFILE) ? false : "no root Taskfile.yml",
+  }, () => {
+    const root = parse(readFileSync(ROOT_TASKFILE, "utf8")) as { tasks: Record<string, { cmds: string[] }> };
+    assert.deepEqual(root.tasks["server:new"]?.cmds, ["./run new-server {{.NAME}} {{.CLI_ARGS}}"]);
+    assert.deepEqual(root.tasks["server:remove"]?.cmds, ["./run new-server --remove {{.NAME}}"]);
+    const scripts = (
+      JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
+    ).scripts;
+    assert.ok("new-server" in scripts, "the root package.json has no new-server script yet");
+  });
+
   it("give the server tasks, included as servers:, and their calls resolve", () =>
     withTaskfiles(
       { "Taskfile.yml": 'version: "3"\nincludes:\n  servers: ./taskfiles/servers.yml\n' },
@@ -43,6 +56,7 @@ describe("the repository's Taskfiles", () => {
           "apply",
           "destroy",
           "reinstall",
+          "install",
           "rebuild",
           "ssh",
           "kubeconfig",

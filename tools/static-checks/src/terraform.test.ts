@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { accessSync, constants, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { before, describe, it } from "node:test";
+import { providerKinds } from "@infra/core";
 import { commandExists, REPO_ROOT, withTempDir } from "./repo";
+import { describedServers } from "./servers";
 import {
+  INSTANCES_DIR,
+  instanceLayoutProblems,
   loadModule,
   moduleCallProblems,
   outputSetProblems,
@@ -11,14 +15,19 @@ import {
   providerVersionConflicts,
   SERVER_OUTPUTS,
   subdirectories,
+  TEMPLATES_DIR,
   type TerraformModule,
   terraformFmtCheck,
   terraformModuleDirs,
   undeclaredVariables,
+  unknownTemplateFields,
   unsetRootVariables,
 } from "./terraform";
 
 const TERRAFORM = join(REPO_ROOT, "terraform");
+const { servers } = describedServers();
+/** The kinds of provider Terraform creates machines at; an existing machine has no root. */
+const createdKinds = providerKinds.filter((kind) => kind !== "existing");
 
 /** Writes files into a temporary directory and hands its path to `body`. */
 function withFiles<T>(files: Record<string, string>, body: (dir: string) => Promise<T>): Promise<T> {
@@ -60,9 +69,16 @@ describe("the Terraform code", () => {
     assert.deepEqual(problems, []);
   });
 
-  it("re-exports exactly the server outputs from every instance root", () => {
-    const dirs = subdirectories(join(TERRAFORM, "instances")).map(
-      (dir) => `terraform/instances/${basename(dir)}`,
+  it("has a template for every provider kind Terraform creates, and a provider module for each", () => {
+    const dirs = (parent: string) => subdirectories(parent).map((dir) => basename(dir));
+    assert.deepEqual(dirs(join(REPO_ROOT, TEMPLATES_DIR)), [...createdKinds].sort());
+    for (const kind of createdKinds)
+      assert.ok(dirs(join(TERRAFORM, "shared", "providers")).includes(kind), kind);
+  });
+
+  it("re-exports exactly the server outputs from every template and instance root", () => {
+    const dirs = [TEMPLATES_DIR, INSTANCES_DIR].flatMap((parent) =>
+      subdirectories(join(REPO_ROOT, parent)).map((dir) => `${parent}/${basename(dir)}`),
     );
     const problems = dirs.flatMap((dir) => {
       const module = moduleAt(dir);
@@ -71,10 +87,18 @@ describe("the Terraform code", () => {
     assert.deepEqual(problems, []);
   });
 
-  it("has an instance root for every NixOS instance and no other", () => {
-    const terraformHosts = readdirSync(join(TERRAFORM, "instances")).sort();
-    const nixosHosts = readdirSync(join(REPO_ROOT, "nixos", "instances")).sort();
-    assert.deepEqual(terraformHosts, nixosHosts);
+  it("has a copy of its kind's template for every server it creates, and no other root", () => {
+    assert.ok(servers.length > 0);
+    assert.deepEqual(instanceLayoutProblems(servers), []);
+  });
+
+  it("reads only fields of the description schemas in its templates", () => {
+    const problems = createdKinds.flatMap((kind) => {
+      const module = moduleAt(`${TEMPLATES_DIR}/${kind}`);
+      return module ? unknownTemplateFields(module, kind) : [`${kind}: no template`];
+    });
+    assert.deepEqual(problems, []);
+    assert.ok(moduleAt(`${TEMPLATES_DIR}/hcloud`)?.localReferences.includes("server.provider.serverType"));
   });
 
   it("passes every required variable, and only declared ones, to the modules it calls", async () => {
@@ -87,8 +111,8 @@ describe("the Terraform code", () => {
   });
 
   it("gives every variable of an instance root a value", () => {
-    const roots = modules.filter((module) => module.dir.startsWith("terraform/instances/"));
-    assert.equal(roots.length, 3);
+    const roots = modules.filter((module) => module.dir.startsWith(`${INSTANCES_DIR}/`));
+    assert.equal(roots.length, servers.filter((server) => server.provider.kind !== "existing").length);
     assert.deepEqual(roots.flatMap(unsetRootVariables), []);
   });
 
@@ -215,6 +239,93 @@ describe("the Terraform cross-checks", () => {
         const modules = [await loadModule(join(dir, "a"), dir), await loadModule(join(dir, "b"), dir)];
         assert.deepEqual(providerVersionConflicts(modules), [
           "provider x/p is required at several versions: 1.0.0, 1.0.1",
+        ]);
+      },
+    ));
+});
+
+describe("the instance layout check", () => {
+  const template = (kind: string) => `${TEMPLATES_DIR}/${kind}`;
+  /** A repository with the real templates and a root at terraform/instances/<name> for each of `roots`. */
+  const withRoots = <T>(roots: Record<string, string>, body: (dir: string) => T) =>
+    withTempDir((dir) => {
+      cpSync(join(REPO_ROOT, TEMPLATES_DIR), join(dir, TEMPLATES_DIR), { recursive: true });
+      for (const [name, kind] of Object.entries(roots)) {
+        cpSync(join(REPO_ROOT, template(kind)), join(dir, INSTANCES_DIR, name), { recursive: true });
+        writeFileSync(
+          join(dir, INSTANCES_DIR, name, "generation.auto.tfvars"),
+          "generation = 1\ninstalled_generation = 0\n",
+        );
+      }
+      return body(dir);
+    });
+  const server = (name: string, kind: string) => ({ name, provider: { kind } });
+
+  it("accepts roots that are copies of their kind's template with their own generation", () =>
+    withRoots({ "cloud-1": "hcloud", "home-1": "proxmox" }, (dir) => {
+      assert.deepEqual(
+        instanceLayoutProblems(
+          [server("cloud-1", "hcloud"), server("home-1", "proxmox"), server("old-1", "existing")],
+          dir,
+        ),
+        [],
+      );
+    }));
+
+  it("rejects a root whose file differs from its template by one byte", () =>
+    withRoots({ "cloud-1": "hcloud" }, (dir) => {
+      const main = join(dir, INSTANCES_DIR, "cloud-1", "main.tf");
+      writeFileSync(main, readFileSync(main, "utf8").replace("location", "locatio"));
+      assert.deepEqual(instanceLayoutProblems([server("cloud-1", "hcloud")], dir), [
+        `${INSTANCES_DIR}/cloud-1/main.tf differs from ${template("hcloud")}/main.tf (servers/cloud-1.json is of kind "hcloud"): copy the template over it`,
+      ]);
+    }));
+
+  it("rejects a root copied from another kind's template than its description's", () =>
+    withRoots({ "home-1": "hcloud" }, (dir) => {
+      const problems = instanceLayoutProblems([server("home-1", "proxmox")], dir);
+      assert.ok(problems.length > 0);
+      assert.ok(
+        problems.every((problem) => problem.includes(template("proxmox"))),
+        problems.join("\n"),
+      );
+    }));
+
+  it("rejects a root without a description, a server without a root, and a root for an existing machine", () =>
+    withRoots({ "gone-1": "hcloud", "old-1": "hcloud" }, (dir) => {
+      assert.deepEqual(
+        instanceLayoutProblems([server("new-1", "digitalocean"), server("old-1", "existing")], dir),
+        [
+          `${INSTANCES_DIR}/gone-1 has no description servers/gone-1.json: describe the server or remove the root`,
+          `servers/new-1.json has no Terraform root: copy ${template("digitalocean")} to ${INSTANCES_DIR}/new-1 with a generation.auto.tfvars`,
+          `${INSTANCES_DIR}/old-1: servers/old-1.json describes an existing machine, which Terraform does not create; remove the root`,
+        ],
+      );
+    }));
+
+  it("rejects a root with a Terraform file of its own or without its generation, and keeps out of its lock file", () =>
+    withRoots({ "cloud-1": "hcloud" }, (dir) => {
+      const root = join(dir, INSTANCES_DIR, "cloud-1");
+      writeFileSync(join(root, "terraform.tfvars"), 'location = "hel1"\n');
+      writeFileSync(join(root, ".terraform.lock.hcl"), "# the providers' checksums\n");
+      rmSync(join(root, "generation.auto.tfvars"));
+      assert.deepEqual(instanceLayoutProblems([server("cloud-1", "hcloud")], dir), [
+        `${INSTANCES_DIR}/cloud-1/terraform.tfvars is not in ${template("hcloud")}: what differs between servers belongs in their descriptions`,
+        `${INSTANCES_DIR}/cloud-1 lacks its generation.auto.tfvars`,
+      ]);
+    }));
+});
+
+describe("the template field check", () => {
+  it("rejects a field the description schemas lack, and another kind's provider field", () =>
+    withFiles(
+      {
+        "main.tf": `locals {\n  a = local.server.provider.size\n  b = local.site.adminUser\n  c = local.server.provider.location\n  d = "\${local.host}.\${local.site.tailnet.name}"\n}\n`,
+      },
+      async (dir) => {
+        assert.deepEqual(unknownTemplateFields(await loadModule(dir, dir), "hcloud"), [
+          ".: local.server.provider.size is no field of the description schemas (servers/, kind hcloud)",
+          ".: local.site.adminUser is no field of the description schemas (servers/, kind hcloud)",
         ]);
       },
     ));

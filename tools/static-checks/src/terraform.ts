@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { parse } from "@cdktf/hcl2json";
 import { REPO_ROOT } from "./repo";
+import { unknownDescriptionFields } from "./servers";
 
 /** The outputs every provider module and every instance root exports (DESIGN.md, "Servers and stacks"). */
 export const SERVER_OUTPUTS = ["id", "internal_ip", "public_ip", "ssh_host", "ssh_port", "ssh_user"];
@@ -33,6 +34,8 @@ export interface TerraformModule {
   moduleCalls: ModuleCall[];
   /** Variables the module's expressions refer to (`var.<name>`). */
   variableReferences: string[];
+  /** Locals the module's expressions refer to, with the attributes read from them (`local.server.role`). */
+  localReferences: string[];
   requiredProviders: ProviderRequirement[];
   /** Variables set by terraform.tfvars and *.auto.tfvars (which Terraform loads on its own). */
   tfvars: string[];
@@ -69,6 +72,7 @@ export async function loadModule(dir: string, root = REPO_ROOT): Promise<Terrafo
     outputs: [],
     moduleCalls: [],
     variableReferences: [],
+    localReferences: [],
     requiredProviders: [],
     tfvars: [],
   };
@@ -106,6 +110,10 @@ export async function loadModule(dir: string, root = REPO_ROOT): Promise<Terrafo
     [...text.matchAll(/\bvar\.([A-Za-z_][A-Za-z0-9_-]*)/g)].map((m) => m[1] ?? ""),
   );
   module.variableReferences = [...new Set(references)].sort();
+  const locals = strings.flatMap((text) =>
+    [...text.matchAll(/\blocal\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)/g)].map((m) => m[1] ?? ""),
+  );
+  module.localReferences = [...new Set(locals)].sort();
   module.outputs.sort();
   return module;
 }
@@ -226,4 +234,95 @@ export function terraformFmtCheck(dir: string): string[] {
   if (result.status !== 0 && result.stdout.trim() === "")
     throw new Error(`terraform fmt failed: ${result.stderr}`);
   return result.stdout.split("\n").filter((line) => line.trim() !== "");
+}
+
+/**
+ * The fields a template reads from its description (`local.server`) and the site (`local.site`) that
+ * the schemas lack, for a template of provider kind `kind`.
+ */
+export function unknownTemplateFields(module: TerraformModule, kind: string): string[] {
+  return unknownDescriptionFields(module.localReferences, kind).map(
+    (reference) =>
+      `${module.dir}: local.${reference} is no field of the description schemas (servers/, kind ${kind})`,
+  );
+}
+
+/** Where each provider kind's instance root is kept: terraform/templates/<kind>. */
+export const TEMPLATES_DIR = join("terraform", "templates");
+export const INSTANCES_DIR = join("terraform", "instances");
+
+/** The files of an instance root that are its own rather than its template's. */
+const INSTANCE_OWN_FILES = ["generation.auto.tfvars"];
+
+/** Files Terraform reads from a root: configuration and variable files (not its lock file or state). */
+function configurationFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.(tf|tfvars)(\.json)?$/.test(entry.name))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** What the layout check needs of a server description. */
+export interface DescribedServer {
+  name: string;
+  provider: { kind: string };
+}
+
+/**
+ * Whether terraform/instances matches the descriptions: every server Terraform creates (any kind but
+ * `existing`) has a root that is a byte-for-byte copy of its kind's template plus its own
+ * generation.auto.tfvars, and no root is without a description or belongs to an existing machine.
+ */
+export function instanceLayoutProblems(servers: DescribedServer[], root = REPO_ROOT): string[] {
+  const instancesDir = join(root, INSTANCES_DIR);
+  const roots = existsSync(instancesDir) ? subdirectories(instancesDir).map((dir) => basename(dir)) : [];
+  const problems = roots
+    .filter((name) => !servers.some((server) => server.name === name))
+    .map(
+      (name) =>
+        `${INSTANCES_DIR}/${name} has no description servers/${name}.json: describe the server or remove the root`,
+    );
+  for (const { name, provider } of servers) {
+    const dir = join(instancesDir, name);
+    const template = join(TEMPLATES_DIR, provider.kind);
+    if (provider.kind === "existing") {
+      if (existsSync(dir)) {
+        problems.push(
+          `${INSTANCES_DIR}/${name}: servers/${name}.json describes an existing machine, which Terraform does not create; remove the root`,
+        );
+      }
+      continue;
+    }
+    if (!existsSync(join(root, template))) {
+      problems.push(`servers/${name}.json: provider kind "${provider.kind}" has no template ${template}`);
+      continue;
+    }
+    if (!existsSync(dir)) {
+      problems.push(
+        `servers/${name}.json has no Terraform root: copy ${template} to ${INSTANCES_DIR}/${name} with a generation.auto.tfvars`,
+      );
+      continue;
+    }
+    const templateFiles = configurationFiles(join(root, template));
+    const own = configurationFiles(dir);
+    for (const file of templateFiles) {
+      if (!own.includes(file)) problems.push(`${INSTANCES_DIR}/${name} lacks ${file} of ${template}`);
+      else if (!readFileSync(join(dir, file)).equals(readFileSync(join(root, template, file)))) {
+        problems.push(
+          `${INSTANCES_DIR}/${name}/${file} differs from ${template}/${file} (servers/${name}.json is of kind "${provider.kind}"): copy the template over it`,
+        );
+      }
+    }
+    for (const file of own.filter(
+      (file) => !templateFiles.includes(file) && !INSTANCE_OWN_FILES.includes(file),
+    )) {
+      problems.push(
+        `${INSTANCES_DIR}/${name}/${file} is not in ${template}: what differs between servers belongs in their descriptions`,
+      );
+    }
+    for (const file of INSTANCE_OWN_FILES.filter((file) => !own.includes(file))) {
+      problems.push(`${INSTANCES_DIR}/${name} lacks its ${file}`);
+    }
+  }
+  return problems;
 }

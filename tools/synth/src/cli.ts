@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import pc from "picocolors";
-import { compareSnapshots, formatDiffs, readSnapshot } from "./compare";
 import { type SynthReport, synthAndValidate } from "./report";
 
 const repoRoot = resolve(__dirname, "..", "..", "..");
@@ -25,6 +24,15 @@ function printReport(report: SynthReport, outDir: string): void {
       .map(([kind, count]) => `${kind} ${count}`);
     console.log(`  ${total} resources: ${byKind.join(", ")}`);
     for (const note of stack.examples) console.log(pc.dim(`  example data: ${note}`));
+    for (const note of stack.skipped) console.log(pc.yellow(`  skipped: ${note}`));
+  }
+  if (report.warnings.length > 0) {
+    console.log(
+      pc.yellow(
+        `${report.warnings.length} example value(s) to replace before a deployment (task up refuses them):`,
+      ),
+    );
+    for (const warning of report.warnings) console.log(pc.yellow(`  ! ${warning}`));
   }
   for (const problem of report.problems) console.error(pc.red(`✗ ${problem}`));
   const seconds = (report.milliseconds / 1000).toFixed(2);
@@ -48,13 +56,14 @@ const program = new Command("synth")
   .option("-o, --out <dir>", "output directory", "out")
   .option("--projects-dir <dir>", "where the Pulumi projects are", resolve(repoRoot, "pulumi", "projects"))
   .option("--no-validate", "skip schema and meaning validation")
-  .option("--no-cache", "validate every object again, even those that passed unchanged before")
+  .option("--no-cache", "run every program and validate every object again, even those unchanged since")
   .option("-q, --quiet", "print only problems and the result line")
   .option(
     "--compare <dir>",
     "print what changed against a previous output directory (read before synth writes; may be --out itself)",
   )
   .option("--fail-on-risky", "with --compare: exit non-zero when a change is risky")
+  .option("--deploy", "check for a real deployment: an example value left is a problem (task up runs this)")
   .action(
     async (options: {
       stack?: string[];
@@ -66,14 +75,20 @@ const program = new Command("synth")
       quiet?: boolean;
       compare?: string;
       failOnRisky?: boolean;
+      deploy?: boolean;
     }) => {
       const outDir = resolve(options.out);
       // Read first: the previous output may be the directory synth is about to overwrite.
-      const previous = options.compare ? readSnapshot(resolve(options.compare), options.stack) : undefined;
+      // Loaded only for --compare: most runs need none of it.
+      const compare = options.compare ? (require("./compare") as typeof import("./compare")) : undefined;
+      const previous = options.compare
+        ? compare?.readSnapshot(resolve(options.compare), options.stack)
+        : undefined;
       const report = await synthAndValidate({
         projectsDir: resolve(options.projectsDir),
         outDir,
         validate: options.validate,
+        deploy: options.deploy === true,
         ...(options.cache
           ? {
               validationCacheFile: resolve(
@@ -86,6 +101,10 @@ const program = new Command("synth")
             }
           : {}),
         workspaceRoots: [resolve(repoRoot, "pulumi"), resolve(options.projectsDir)],
+        referencesFile: resolve(repoRoot, "node_modules", ".cache", "homelab-synth", "references.json"),
+        ...(options.cache
+          ? { programCacheDir: resolve(repoRoot, "node_modules", ".cache", "homelab-synth", "programs") }
+          : {}),
         ...(options.stack ? { stacks: options.stack } : {}),
         ...(options.project ? { projects: options.project } : {}),
         ...(options.quiet
@@ -98,18 +117,18 @@ const program = new Command("synth")
       });
       printReport(report, outDir);
       if (report.problems.length > 0) process.exitCode = 1;
-      if (previous && options.compare) {
+      if (previous && compare && options.compare) {
         const stacks = report.stacks.map((stack) => stack.stack);
         for (const stack of stacks) {
           if (!previous.has(stack))
             console.log(pc.yellow(`${stack}: no previous output in ${options.compare}`));
         }
-        const current = readSnapshot(
+        const current = compare.readSnapshot(
           outDir,
           stacks.filter((stack) => previous.has(stack)),
         );
-        const { lines, risky } = formatDiffs(
-          compareSnapshots(previous, current, options.project),
+        const { lines, risky } = compare.formatDiffs(
+          compare.compareSnapshots(previous, current, options.project),
           options.compare,
         );
         for (const line of lines) {

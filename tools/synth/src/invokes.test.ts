@@ -67,3 +67,29 @@ describe("the local command invoke (an app's stable secrets)", () => {
     );
   });
 });
+
+describe("the Terraform state invoke (a server's facts)", () => {
+  const state = (stack: string) =>
+    answerInvoke(
+      "terraform:state:getLocalReference",
+      { path: "../../../terraform/instances/nowhere/terraform.tfstate" },
+      { stack, cwd: join(repositoryRoot, "pulumi", "projects", "shared") },
+    );
+
+  it("answers a server that has no state and no example entry with outputs in the documentation ranges, the same every run", () => {
+    const answer = state("home-1");
+    const outputs = answer.result.outputs as Record<string, unknown>;
+    assert.deepEqual(Object.keys(outputs).sort(), [
+      "id",
+      "internal_ip",
+      "public_ip",
+      "ssh_host",
+      "ssh_port",
+      "ssh_user",
+    ]);
+    assert.match(String(outputs.public_ip), /^203\.0\.113\.\d+$/);
+    assert.match(String(outputs.internal_ip), /^192\.0\.2\.\d+$/);
+    assert.deepEqual(state("home-1").result, answer.result);
+    assert.match(answer.example ?? "", /example outputs used/);
+  });
+});

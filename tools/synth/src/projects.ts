@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parse } from "yaml";
+import { parse, YAMLParseError } from "yaml";
 
 /** A Pulumi project of the workspace. */
 export interface ProjectInfo {
@@ -22,10 +22,23 @@ interface PulumiYaml {
   config?: Record<string, unknown>;
 }
 
+/** Parses a YAML file; a syntax error names the file, line and column (as editors link them). */
+export function readYamlFile(file: string): unknown {
+  const text = readFileSync(file, "utf8");
+  try {
+    return parse(text);
+  } catch (error) {
+    if (!(error instanceof YAMLParseError)) throw error;
+    const [start] = error.linePos ?? [];
+    const where = start ? `${file}:${start.line}:${start.col}` : file;
+    throw new Error(`${where}: ${error.message.replace(/ at line \d+, column \d+:/, ":")}`);
+  }
+}
+
 /** Reads one project directory (a folder with a Pulumi.yaml). */
 export function readProject(dir: string): ProjectInfo {
   const file = join(dir, "Pulumi.yaml");
-  const project = parse(readFileSync(file, "utf8")) as PulumiYaml;
+  const project = (readYamlFile(file) ?? {}) as PulumiYaml;
   if (typeof project.name !== "string" || project.name === "") {
     throw new Error(`${file}: "name" is missing`);
   }

@@ -32,7 +32,7 @@ const picture: StackPicture = {
       retention: { daily: 7 },
     },
   ],
-  examples: [{ project: "shared", line: 3, text: "domain: <example>.com" }],
+  examples: [{ file: "servers/site.json", line: 3, text: "domain <example>.com is an example value" }],
   exampleData: [],
 };
 
@@ -49,7 +49,10 @@ describe("renderReportHtml", () => {
   it("shows the matrix, the backups and the EXAMPLE values, escaped", () => {
     assert.match(page, /<td class="open" title="world → notes">8080\/TCP<\/td>/);
     assert.match(page, /<tr data-backup="notes">.*30 3 \* \* \*.*daily 7/);
-    assert.match(page, /domain: &lt;example&gt;\.com/);
+    assert.match(
+      page,
+      /<td>servers\/site\.json<\/td><td>3<\/td><td>domain &lt;example&gt;\.com is an example value<\/td>/,
+    );
   });
 
   it("fetches nothing", () => {

@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Placement } from "@infra/core";
-import { buildModel, explain, type HelmRelease, stackObjects } from "./reachability";
+import { buildModel, explain, type HelmRelease, type ProjectObjects, stackObjects } from "./reachability";
 import { redacted, redactSecrets } from "./secrets";
 import type { StackSynth } from "./synth";
+import { type ExampleValue, exampleText } from "./validate/config";
 
 /** How one gateway of a project exposes it: the tailnet (internal class) or the internet (public). */
 export interface ReportExposure {
@@ -40,8 +39,8 @@ export interface StackPicture {
     error?: string;
   };
   backups: ReportBackup[];
-  /** EXAMPLE markers left in the stack files, and example data synth used. */
-  examples: { project: string; line: number; text: string }[];
+  /** Example values left in the descriptions and stack files, and example data synth used. */
+  examples: { file: string; line: number; text: string }[];
   exampleData: string[];
 }
 
@@ -85,6 +84,9 @@ export function namespaceMatrix(
     for (const receiver of pods) {
       if (receiver.name === sender.name) continue;
       for (const port of receiver.ports) {
+        const label = `${port.port}/${port.protocol}`;
+        // A cell shows a port once: another pod pair allowed on it adds nothing.
+        if (cells[sender.group]?.[String(receiver.namespace)]?.includes(label)) continue;
         const result = explain(model, {
           from: sender.name,
           to: receiver.name,
@@ -96,8 +98,7 @@ export function namespaceMatrix(
         cells[sender.group] = row;
         const ports = row[String(receiver.namespace)] ?? [];
         row[String(receiver.namespace)] = ports;
-        const label = `${port.port}/${port.protocol}`;
-        if (!ports.includes(label)) ports.push(label);
+        ports.push(label);
       }
     }
   }
@@ -109,9 +110,8 @@ export function namespaceMatrix(
   return { namespaces, senders: senderGroups, cells };
 }
 
-function reachabilityOrWhyNot(stack: StackSynth): StackPicture["reachability"] {
+function reachabilityOrWhyNot(objects: ProjectObjects[]): StackPicture["reachability"] {
   try {
-    const objects = stackObjects(stack);
     return namespaceMatrix(
       objects.flatMap((project) => project.manifests),
       objects.flatMap((project) => project.releases),
@@ -122,9 +122,9 @@ function reachabilityOrWhyNot(stack: StackSynth): StackPicture["reachability"] {
   }
 }
 
-function exposuresOf(stack: StackSynth): StackPicture["exposures"] {
+function exposuresOf(objects: ProjectObjects[]): StackPicture["exposures"] {
   const exposures: ReportExposure[] = [];
-  for (const project of stackObjects(stack)) {
+  for (const project of objects) {
     for (const object of project.manifests as Record<string, any>[]) {
       if (object.kind !== "Gateway") continue;
       const listeners = (object.spec?.listeners ?? []) as Record<string, any>[];
@@ -157,32 +157,24 @@ function backupsOf(stack: StackSynth): ReportBackup[] {
   });
 }
 
-/** Lines of a project's stack file that say EXAMPLE (a `secure:` placeholder named by its key). */
-function exampleMarkers(projectsDir: string, stack: StackSynth): StackPicture["examples"] {
-  return stack.projects.flatMap((project) => {
-    const file = join(projectsDir, project.project, `Pulumi.${stack.stack}.yaml`);
-    if (!existsSync(file)) return [];
-    const lines = readFileSync(file, "utf8").split("\n");
-    return lines.flatMap((text, index) => {
-      if (!text.includes("EXAMPLE")) return [];
-      const secure = /^\s*secure:/.test(text);
-      const shown = secure
-        ? `${(lines[index - 1] ?? "").trim()} (a secret: pulumi config set --secret)`
-        : text.trim();
-      return [{ project: project.project, line: index + 1, text: shown.replace(/^#\s*/, "") }];
-    });
-  });
-}
-
 /** Everything report.html shows of a stack. */
-export function stackPicture(stack: StackSynth, projectsDir: string, placement?: Placement): StackPicture {
+export function stackPicture(
+  stack: StackSynth,
+  examples: ExampleValue[],
+  placement?: Placement,
+): StackPicture {
+  const objects = stackObjects(stack);
   return {
     stack: stack.stack,
     layers: layersOf(stack, placement),
-    exposures: exposuresOf(stack),
-    reachability: reachabilityOrWhyNot(stack),
+    exposures: exposuresOf(objects),
+    reachability: reachabilityOrWhyNot(objects),
     backups: backupsOf(stack),
-    examples: exampleMarkers(projectsDir, stack),
+    examples: examples.map((example) => ({
+      file: example.file,
+      line: example.line,
+      text: exampleText(example),
+    })),
     exampleData: [...new Set(stack.projects.flatMap((project) => project.examples))],
   };
 }
@@ -344,8 +336,8 @@ export function renderReportHtml(picture: StackPicture): string {
     picture.backups.map((backup) => ` data-backup="${html(backup.app)}"`),
   );
   const examples = table(
-    ["project", "line", "to replace"],
-    picture.examples.map((example) => [html(example.project), String(example.line), html(example.text)]),
+    ["file", "line", "to replace"],
+    picture.examples.map((example) => [html(example.file), String(example.line), html(example.text)]),
   );
   const exampleData = picture.exampleData.length
     ? `<ul>${picture.exampleData.map((note) => `<li>${html(note)}</li>`).join("")}</ul>`

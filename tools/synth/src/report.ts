@@ -3,6 +3,7 @@ import { renderReportHtml, stackPicture } from "./report-html";
 import { type StackSynth, type SynthOptions, synth } from "./synth";
 import { validateStack } from "./validate";
 import { ValidationCache } from "./validate/cache";
+import { checkServers, describeExampleValue, exampleValues } from "./validate/config";
 import { checkCrossStack } from "./validate/cross-stack";
 import { checkPlacement, placementBeside } from "./validate/placement";
 import { writeReport, writeStack } from "./write";
@@ -14,9 +15,17 @@ export interface ProjectSummary {
 }
 
 export interface SynthReport {
-  stacks: { stack: string; projects: ProjectSummary[]; examples: string[] }[];
+  stacks: {
+    stack: string;
+    projects: ProjectSummary[];
+    examples: string[];
+    /** Projects not run because a project they need failed (see StackSynth). */
+    skipped: string[];
+  }[];
   /** Every error and validation failure, each naming stack and project. */
   problems: string[];
+  /** What synth accepts but a deployment must not carry: the example values left (see `deploy`). */
+  warnings: string[];
   milliseconds: number;
   results: StackSynth[];
 }
@@ -26,6 +35,8 @@ export interface SynthAndValidateOptions extends SynthOptions {
   validate: boolean;
   /** Where to remember objects that passed schema validation; no cache when omitted. */
   validationCacheFile?: string;
+  /** Checks for a real deployment: an example value left is a problem, not a warning. */
+  deploy?: boolean;
 }
 
 function kindOf(type: string): string {
@@ -36,8 +47,22 @@ function kindOf(type: string): string {
 /** Synthesizes, writes the output contract, validates, and gathers every problem found. */
 export async function synthAndValidate(options: SynthAndValidateOptions): Promise<SynthReport> {
   const started = performance.now();
-  const results = await synth(options);
-  const problems: string[] = [];
+  const projects = discoverProjects(options.projectsDir);
+  // The descriptions speak of every stack: checked once, also when one stack is synthesized. A
+  // stack they break is not run, so its programs do not report the same problem again.
+  const servers = checkServers(projects.values(), options.projectsDir);
+  const requested =
+    options.stacks ?? [...new Set([...projects.values()].flatMap((project) => project.stacks))].sort();
+  const results = await synth({
+    ...options,
+    stacks: requested.filter((stack) => !servers.blocked.has(stack)),
+  });
+  const problems: string[] = [...servers.problems];
+  const examples = exampleValues(projects.values(), requested, options.projectsDir).map(describeExampleValue);
+  const warnings = options.deploy ? [] : examples;
+  if (options.deploy && examples.length > 0) {
+    problems.push(...examples.map((example) => `not deployable: ${example}`));
+  }
   const cache = new ValidationCache(options.validate ? options.validationCacheFile : undefined);
   const placement = placementBeside(options.projectsDir)?.placement;
   for (const result of results) {
@@ -49,7 +74,9 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
     if (options.validate) problems.push(...(await validateStack(result, cache)));
     // The picture of the stack; a program that failed leaves it out (its objects are not all there).
     try {
-      const html = renderReportHtml(stackPicture(result, options.projectsDir, placement));
+      // The site's values and this stack's own.
+      const stackExamples = exampleValues(projects.values(), [result.stack], options.projectsDir);
+      const html = renderReportHtml(stackPicture(result, stackExamples, placement));
       problems.push(...writeReport(options.outDir, result, html).map((leak) => `${result.stack}: ${leak}`));
     } catch (error) {
       problems.push(
@@ -63,30 +90,38 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
     // The placement speaks of every stack, also when one was synthesized.
     const placed = placementBeside(options.projectsDir);
     if (placed) {
-      problems.push(
-        ...checkPlacement(placed.placement, discoverProjects(options.projectsDir)).map(
-          (problem) => `placement: ${problem}`,
-        ),
-      );
+      problems.push(...checkPlacement(placed.placement, projects).map((problem) => `placement: ${problem}`));
     }
   }
   cache.save();
   return {
     results,
     problems,
+    warnings,
     milliseconds: performance.now() - started,
-    stacks: results.map((result) => ({
-      stack: result.stack,
-      examples: [...new Set(result.projects.flatMap((project) => project.examples))],
-      projects: result.projects.map((project) => {
-        const kinds = new Map<string, number>();
-        for (const resource of project.resources) {
-          if (resource.read) continue;
-          const kind = kindOf(resource.type);
-          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-        }
-        return { project: project.project, kinds };
-      }),
-    })),
+    stacks: [
+      ...[...servers.blocked]
+        .filter(([stack]) => requested.includes(stack))
+        .map(([stack, reason]) => ({
+          stack,
+          examples: [],
+          skipped: [`every project (${reason})`],
+          projects: [],
+        })),
+      ...results.map((result) => ({
+        stack: result.stack,
+        examples: [...new Set(result.projects.flatMap((project) => project.examples))],
+        skipped: result.skipped ?? [],
+        projects: result.projects.map((project) => {
+          const kinds = new Map<string, number>();
+          for (const resource of project.resources) {
+            if (resource.read) continue;
+            const kind = kindOf(resource.type);
+            kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+          }
+          return { project: project.project, kinds };
+        }),
+      })),
+    ],
   };
 }

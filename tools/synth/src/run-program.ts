@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
-import { resolve, sep } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, resolve, sep } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { answerInvoke } from "./invokes";
+import { noteResolution, noteUnrepeatable, unrecorded } from "./program-cache";
 import type { ProjectInfo } from "./projects";
 import type { StackConfig } from "./stack-config";
 
@@ -43,6 +45,8 @@ export interface ProgramRun {
   reads: Map<string, Set<string>>;
   /** Projects it references whose exports were not available (the run must be repeated after them). */
   missingProjects: Set<string>;
+  /** Every config key it read (`<namespace>:<key>`), whether or not the stack sets it. */
+  configReads: Set<string>;
   /** Every project it references, whether or not it reads an output (a reference alone orders it). */
   references: Set<string>;
   /** Errors the program raised, each a message. */
@@ -100,6 +104,102 @@ function dropWorkspaceModules(roots: string[]): void {
   }
 }
 
+interface CompilingModule extends NodeJS.Module {
+  _compile(code: string, filename: string): unknown;
+}
+
+// Workspace modules are loaded afresh for every run, yet their source rarely changes between
+// runs: what TypeScript compiles to is kept per file and source, where tsx would parse and hash
+// each file again on every load.
+const compiled = new Map<string, { source: string; code: string }>();
+let compilingOnce = false;
+function compileTypeScriptOnce(): void {
+  const transform = require.extensions[".ts"];
+  if (compilingOnce || !transform) return;
+  compilingOnce = true;
+  require.extensions[".ts"] = (module, filename) => {
+    const loading = module as CompilingModule;
+    const source = readFileSync(filename, "utf8");
+    const known = compiled.get(filename);
+    if (known?.source === source) return loading._compile(known.code, filename);
+    // tsx hands the compiled code to `_compile`: kept, then run outside the transform, whose own
+    // reads (its disk cache) are no input of the program, while the module's are.
+    let code: string | undefined;
+    loading._compile = (transformed) => {
+      code = transformed;
+      return undefined;
+    };
+    try {
+      unrecorded(() => transform(module, filename));
+    } finally {
+      delete (loading as Partial<CompilingModule>)._compile;
+    }
+    if (code === undefined) throw new Error(`synth: tsx did not compile ${filename} (tsx change?)`);
+    compiled.set(filename, { source, code });
+    return loading._compile(code, filename);
+  };
+}
+
+interface ResolvingLoader {
+  _resolveFilename(request: string, parent: NodeJS.Module | undefined, ...rest: unknown[]): string;
+}
+
+// Each run requires the workspace's modules again, and tsx resolves each import afresh (trying
+// every TypeScript extension on disk), with the same answer during a synth: remembered per
+// importing file and request, until `forgetResolutions` (each synth starts with it).
+const resolutions = new Map<string, string>();
+let resolvingOnce = false;
+function resolveModulesOnce(): void {
+  if (resolvingOnce) return;
+  resolvingOnce = true;
+  const loader = require("node:module") as ResolvingLoader;
+  const resolveFilename = loader._resolveFilename;
+  loader._resolveFilename = function (request, parent, ...rest) {
+    const from = parent?.filename;
+    // Installed packages resolve as yarn.lock pins them.
+    if (from?.includes(`${sep}node_modules${sep}`))
+      return resolveFilename.call(this, request, parent, ...rest);
+    // `require.resolve` with other lookup paths is passed through as it is. (Node passes every
+    // `require` its conditions, always the same ones for CommonJS.)
+    if (!from || (rest[1] as { paths?: unknown } | undefined)?.paths !== undefined) {
+      noteUnrepeatable(`an import of "${request}" synth cannot repeat`);
+      return resolveFilename.call(this, request, parent, ...rest);
+    }
+    const key = `${from}\0${request}`;
+    let found = resolutions.get(key);
+    if (found === undefined) {
+      try {
+        // Its probing of the disk is recorded as its answer.
+        found = unrecorded(() => resolveFilename.call(this, request, parent, ...rest));
+      } catch (error) {
+        noteResolution(from, request, undefined);
+        throw error;
+      }
+      resolutions.set(key, found);
+    }
+    noteResolution(from, request, found);
+    return found;
+  };
+}
+
+/** Where an import of the workspace file `from` resolves to now, as a program's would. */
+export function resolveFrom(from: string, request: string): string {
+  resolveModulesOnce();
+  const loader = require("node:module") as ResolvingLoader & {
+    new (id: string): NodeJS.Module;
+    _nodeModulePaths(dir: string): string[];
+  };
+  const parent = new loader(from);
+  parent.filename = from;
+  parent.paths = loader._nodeModulePaths(dirname(from));
+  return loader._resolveFilename(request, parent, false);
+}
+
+/** Forgets where the workspace's imports resolved to: files may have come or gone since. */
+export function forgetResolutions(): void {
+  resolutions.clear();
+}
+
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
@@ -151,6 +251,21 @@ function trackStackReferenceReads(): void {
   }
 }
 
+// Records which config keys a program reads: every getter of pulumi.Config goes through `getImpl`.
+let configTracked = false;
+function trackConfigReads(): void {
+  if (configTracked) return;
+  configTracked = true;
+  const prototype = pulumi.Config.prototype as unknown as {
+    getImpl(this: pulumi.Config, key: string, ...rest: unknown[]): string | undefined;
+  };
+  const original = prototype.getImpl;
+  prototype.getImpl = function (this: pulumi.Config, key: string, ...rest: unknown[]) {
+    currentRun?.configReads.add(`${this.name}:${key}`);
+    return original.call(this, key, ...rest);
+  };
+}
+
 /**
  * Runs one project's program for one stack under Pulumi's mock runtime, with the stack's real
  * config, and records every resource, output and error. StackReferences are answered with the
@@ -170,6 +285,8 @@ export function runProgram(
     config,
     exportsOf,
     load: () => {
+      compileTypeScriptOnce();
+      resolveModulesOnce();
       dropWorkspaceModules(workspaceRoots);
       return require(resolve(project.main));
     },
@@ -199,6 +316,7 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
     outputs: {},
     reads: new Map(),
     missingProjects: new Set(),
+    configReads: new Set(),
     references: new Set(),
     errors: [],
     examples: [],
@@ -279,8 +397,6 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
   pulumi.runtime.setAllConfig(config.values, config.secretKeys);
   const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
   // The mocks see a resource's inputs but not its parent, dependencies or provider: record
-  // every request as the engine would receive it.
-  // The mocks see a resource's inputs but not its parent, dependencies or provider: record
   // every request as the engine would receive it. The mock monitor hands the inputs it decoded
   // to `newResource` before its first await, so they are attached to the record made here.
   const record = (request: MonitorRequest, readId?: string) => {
@@ -328,6 +444,10 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
   };
 
   trackStackReferenceReads();
+  trackConfigReads();
+  // Each resource's constructor captures a whole stack trace (raising Error.stackTraceLimit) for
+  // the engine's source positions, which the mock monitor drops: a tenth of a program's run.
+  (pulumi.Resource as unknown as { stackTrace(skip: number): unknown[] }).stackTrace = () => [];
   // One failure reaches many derived outputs, each rejecting on its own: report it once.
   const addError = (error: unknown) => {
     const message = errorMessage(error);

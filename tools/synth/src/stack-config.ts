@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
-import type { ProjectInfo } from "./projects";
+import { type ProjectInfo, readYamlFile } from "./projects";
 
 /** A stack's config as the Pulumi CLI hands it to a program: string values, and which are secret. */
 export interface StackConfig {
@@ -47,7 +46,7 @@ function replaceSecure(value: unknown, stack: string, key: string, found: string
 export function readStackConfig(project: ProjectInfo, stack: string): StackConfig {
   const file = join(project.dir, `Pulumi.${stack}.yaml`);
   if (!existsSync(file)) throw new Error(`Project "${project.name}" has no stack "${stack}" (${file})`);
-  const document = (parse(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const document = (readYamlFile(file) ?? {}) as { config?: Record<string, unknown> };
   const raw = { ...project.configDefaults, ...(document.config ?? {}) };
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];

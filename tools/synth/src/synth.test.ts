@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -13,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { type SynthAndValidateOptions, type SynthReport, synthAndValidate } from "./report";
@@ -92,14 +93,35 @@ function filesContaining(dir: string, text: string): string[] {
  * A scenario dir holding a copy of the real `shared` project with the given files replaced or
  * added. Its modules resolve through the workspace's node_modules, as they do in the repo.
  */
-function copyOfShared(files: Record<string, string>): string {
+/**
+ * A scenario dir with a copy of the real `shared` project, `files` written into it, and a copy of
+ * the repository's servers/ beside it (which the program finds above its directory), each
+ * description changed by `servers` (by file name, parsed).
+ */
+function copyOfShared(
+  files: Record<string, string>,
+  servers: (descriptions: Record<string, any>) => void = () => {},
+): string {
   const dir = mkdtempSync(join(tempRoot, "shared-"));
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
   cpSync(join(pulumiDir, "projects", "shared"), join(dir, "shared"), {
     recursive: true,
     filter: (source) => !source.includes("node_modules"),
   });
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, "shared", name), text);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  const descriptions: Record<string, any> = {};
+  const serversDir = join(repoRoot, "servers");
+  for (const file of readdirSync(serversDir).filter((name) => name.endsWith(".json"))) {
+    descriptions[file] = JSON.parse(readFileSync(join(serversDir, file), "utf8"));
+  }
+  servers(descriptions);
+  mkdirSync(join(dir, "servers"));
+  for (const [file, value] of Object.entries(descriptions)) {
+    writeFileSync(join(dir, "servers", file), JSON.stringify(value, null, 2));
+  }
   return dir;
 }
 
@@ -148,27 +170,32 @@ function assertCleanFailure(result: CliResult): void {
   assert.doesNotMatch(result.stderr, /Unhandled|^\s+at /m, "the CLI crashed instead of reporting");
 }
 
-// A scenario dir with `shared` broken on two stacks: a bad clusterCidr on cloud-a, no domain on cloud-b.
+// A scenario dir with `shared` broken on two stacks: a bad clusterCidr in cloud-a's description, a
+// misspelled key in cloud-b's stack file.
 let badConfigDir: string;
 // CLI runs cost ~1.5 s each: they all start here and run in parallel with the in-process tests.
 const cli: Record<
-  "missingOutput" | "cycle" | "badConfig" | "unknownProject",
+  "missingOutput" | "cycle" | "badConfig" | "unknownProject" | "failingBase",
   Promise<CliResult>
 > = {} as never;
 
 before(() => {
-  badConfigDir = copyOfShared({
-    "Pulumi.cloud-a.yaml": sharedStackFile("cloud-a", (config) => {
-      config["shared:network"].clusterCidr = "10.42.0.1/16";
-    }),
-    "Pulumi.cloud-b.yaml": sharedStackFile("cloud-b", (config) => {
-      delete config["shared:domain"];
-    }),
-  });
+  badConfigDir = copyOfShared(
+    {
+      "shared/Pulumi.cloud-b.yaml": sharedStackFile("cloud-b", (config) => {
+        config["backup:shedule"] = config["backup:schedule"];
+        delete config["backup:schedule"];
+      }),
+    },
+    (descriptions) => {
+      descriptions["cloud-a.json"].network.clusterCidr = "10.42.0.1/16";
+    },
+  );
   cli.missingOutput = runCli(["--projects-dir", join(fixtures, "missing-output")]);
   cli.cycle = runCli(["--projects-dir", join(fixtures, "cycle")]);
   cli.badConfig = runCli(["--projects-dir", badConfigDir, "--stack", "cloud-a", "--stack", "cloud-b"]);
   cli.unknownProject = runCli(["--projects-dir", join(fixtures, "order"), "--project", "nope"]);
+  cli.failingBase = runCli(["--projects-dir", join(fixtures, "failing-base")]);
 });
 
 after(async () => {
@@ -243,6 +270,42 @@ describe("order and wiring (fixtures: zeta ← mid ← alpha)", () => {
   });
 });
 
+describe("remembered references (fixtures: zeta ← mid ← alpha)", () => {
+  const order = join(fixtures, "order");
+
+  it("run each project once, after those it referenced last time, with the same result", async () => {
+    const referencesFile = join(tempRoot, "references-once.json");
+    const first = await synthScenario(order, { referencesFile });
+    const events: string[] = [];
+    const second = await synthScenario(order, {
+      referencesFile,
+      onProgress: ({ project, phase }) => events.push(`${project} ${phase}`),
+    });
+    assert.deepEqual(
+      events.filter((event) => !event.endsWith("start")),
+      ["zeta done", "mid done", "alpha done"],
+    );
+    assert.deepEqual(
+      readJson(join(second.stackDir("lab"), "order.json")),
+      readJson(join(first.stackDir("lab"), "order.json")),
+    );
+    assert.deepEqual(second.report.problems, []);
+  });
+
+  it("that no longer hold (here a cycle) change nothing: synth runs the stack as without them", async () => {
+    const referencesFile = join(tempRoot, "references-stale.json");
+    writeFileSync(referencesFile, JSON.stringify({ [order]: { lab: { mid: ["zeta"], zeta: ["mid"] } } }));
+    const synth = await synthScenario(order, { referencesFile });
+    assert.deepEqual(synth.report.problems, []);
+    assert.deepEqual(
+      readJson(join(synth.stackDir("lab"), "order.json")).projects.map(
+        (entry: { project: string }) => entry.project,
+      ),
+      ["zeta", "mid", "alpha"],
+    );
+  });
+});
+
 describe("a missing output (fixtures: base exports no 'absent')", () => {
   let synth: Synthesized;
   before(async () => {
@@ -293,6 +356,72 @@ describe("a cycle (fixtures: a ⇄ b)", () => {
     const result = await cli.cycle;
     assertCleanFailure(result);
     assert.match(result.stderr, /cycle on stack "lab": a → b → a/);
+  });
+});
+
+describe("a failing base project (fixtures: base ← left ← top, and solo)", () => {
+  let synth: Synthesized;
+  before(async () => {
+    synth = await synthScenario(join(fixtures, "failing-base"));
+  });
+
+  it("reports the base's error once, and lists the projects that need it as skipped", () => {
+    assert.deepEqual(synth.report.problems, [
+      "lab/base: Missing required configuration variable 'base:server'\n" +
+        "\tplease set a value using the command `pulumi config set base:server <value>`",
+    ]);
+    assert.deepEqual(synth.report.stacks[0]?.skipped, [
+      "left (needs base, which failed)",
+      "top (needs base, which failed)",
+    ]);
+  });
+
+  it("still synthesizes the projects that do not need it", () => {
+    assert.deepEqual(readJson(join(synth.stackDir("lab"), "solo", "outputs.json")), { name: "solo" });
+  });
+
+  it("makes the CLI exit non-zero with one problem, printing the skipped projects", async () => {
+    const result = await cli.failingBase;
+    assertCleanFailure(result);
+    assert.match(result.stdout, /^ {2}skipped: left \(needs base, which failed\)$/m);
+    assert.match(result.stdout, /^ {2}skipped: top \(needs base, which failed\)$/m);
+    assert.match(result.stderr, /^1 problem\(s\)/m);
+  });
+});
+
+describe("a YAML syntax error (copies of the order fixtures)", () => {
+  /** A copy of the order fixtures with one file replaced. */
+  function orderWith(file: string, text: string): string {
+    const dir = mkdtempSync(join(tempRoot, "bad-yaml-"));
+    cpSync(join(fixtures, "order"), dir, { recursive: true });
+    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+    writeFileSync(join(dir, file), text);
+    return dir;
+  }
+
+  it("in a stack file is reported with the file, line and column, and the projects needing it are skipped", async () => {
+    const dir = orderWith(
+      join("zeta", "Pulumi.lab.yaml"),
+      "config:\n  zeta:greeting: [hello\n  zeta:port: 1\n",
+    );
+    const synth = await synthScenario(dir);
+    assert.deepEqual(synth.report.problems, [
+      `lab: ${join(dir, "zeta", "Pulumi.lab.yaml")}:3:3: Flow sequence in block collection must be ` +
+        "sufficiently indented and end with a ]:\n\n  zeta:greeting: [hello\n  zeta:port: 1\n  ^\n",
+    ]);
+    assert.deepEqual(synth.report.stacks[0]?.skipped, [
+      "mid (needs zeta, which failed)",
+      "alpha (needs zeta, which failed)",
+    ]);
+  });
+
+  it("in a project file fails synth with the file, line and column", async () => {
+    const dir = orderWith(join("mid", "Pulumi.yaml"), "name: mid\nmain: index.ts: x\n");
+    await assert.rejects(synthScenario(dir), {
+      message:
+        `${join(dir, "mid", "Pulumi.yaml")}:2:7: Nested mappings are not allowed in compact mappings:` +
+        "\n\nmain: index.ts: x\n      ^\n",
+    });
   });
 });
 
@@ -350,17 +479,27 @@ describe("bad config of the real shared project", () => {
     synth = await synthScenario(badConfigDir, { stacks: ["cloud-a", "cloud-b"] });
   });
 
-  it("fails on a bad clusterCidr with the stack, the key and what is expected", () => {
-    const problems = synth.report.problems.filter((problem) => problem.startsWith("cloud-a/shared: "));
-    assert.equal(problems.length, 1, synth.report.problems.join("\n"));
-    assert.match(problems[0] ?? "", /stack "cloud-a"/);
-    assert.match(problems[0] ?? "", /shared:network\.clusterCidr: expected an IPv4 network in CIDR form/);
+  it("reports a bad range of a server's description once, naming the file, the key and the real problem", () => {
+    const problems = synth.report.problems.filter((problem) => problem.includes("cloud-a.json"));
+    assert.deepEqual(problems, [
+      `${join(badConfigDir, "servers", "cloud-a.json")}: network.clusterCidr: expected an IPv4 network in CIDR form ` +
+        "such as 10.42.0.0/16 (the address must be the network address): 10.42.0.1 is not the first address " +
+        "of a /16 (that is 10.42.0.0)",
+    ]);
   });
 
-  it("fails on a missing domain with the stack and the key", () => {
+  it("skips the stack the description breaks instead of failing each of its projects on it", () => {
+    assert.equal(synth.report.problems.filter((problem) => problem.startsWith("cloud-a/")).length, 0);
+    assert.deepEqual(synth.report.stacks.find((stack) => stack.stack === "cloud-a")?.skipped, [
+      "every project (the server descriptions have problems (above))",
+    ]);
+  });
+
+  it("fails on a misspelled key of a stack file, suggesting the key meant", () => {
     const problems = synth.report.problems.filter((problem) => problem.startsWith("cloud-b/shared: "));
-    assert.equal(problems.length, 1, synth.report.problems.join("\n"));
-    assert.match(problems[0] ?? "", /Missing config "shared:domain" for stack "cloud-b"/);
+    assert.deepEqual(problems, [
+      'cloud-b/shared: Pulumi.cloud-b.yaml of project "shared": backup:shedule is not a setting; did you mean backup:schedule?',
+    ]);
   });
 
   it("makes the CLI exit non-zero with both messages", async () => {
@@ -368,9 +507,12 @@ describe("bad config of the real shared project", () => {
     assertCleanFailure(result);
     assert.match(
       result.stderr,
-      /cloud-a\/shared: .*\n.*shared:network\.clusterCidr: expected an IPv4 network/,
+      /cloud-a\.json: network\.clusterCidr: .*10\.42\.0\.1 is not the first address/,
     );
-    assert.match(result.stderr, /cloud-b\/shared: Missing config "shared:domain"/);
+    assert.match(
+      result.stderr,
+      /cloud-b\/shared: .*backup:shedule is not a setting; did you mean backup:schedule\?/,
+    );
   });
 });
 
@@ -472,13 +614,9 @@ describe("the Terraform local state invoke (a copy of shared)", () => {
   };
   let synth: Synthesized;
   before(async () => {
-    // cloud-a points at a state file next to the program; cloud-b keeps the repo's path, which
-    // does not exist from the copy.
+    // cloud-a has a state in its Terraform instance beside the copy's servers/; cloud-b has none.
     const scenario = copyOfShared({
-      "Pulumi.cloud-a.yaml": sharedStackFile("cloud-a", (config) => {
-        config["shared:server"] = { terraformState: "terraform.tfstate" };
-      }),
-      "terraform.tfstate": JSON.stringify({
+      [join("terraform", "instances", "cloud-a", "terraform.tfstate")]: JSON.stringify({
         version: 4,
         outputs: Object.fromEntries(
           Object.entries(state).map(([key, value]) => [key, { value, type: typeof value }]),
@@ -490,7 +628,7 @@ describe("the Terraform local state invoke (a copy of shared)", () => {
     assert.deepEqual(synth.report.problems, []);
   });
 
-  it("answers from the state file when the configured path exists", () => {
+  it("answers from the server's Terraform state when it exists", () => {
     assert.deepEqual(readJson(join(synth.stackDir("cloud-a"), "shared", "outputs.json")).server, {
       name: "cloud-a",
       kubeContext: "cloud-a",

@@ -1,7 +1,16 @@
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ProgramCache, recordDependencies } from "./program-cache";
 import { discoverProjects, type ProjectInfo } from "./projects";
-import { type ExportedOutput, type ProgramRun, runProgram } from "./run-program";
-import { readStackConfig } from "./stack-config";
+import {
+  type ExportedOutput,
+  forgetResolutions,
+  type ProgramRun,
+  resolveFrom,
+  runProgram,
+} from "./run-program";
+import { readStackConfig, type StackConfig } from "./stack-config";
+import { checkUnreadConfig } from "./validate/config";
 
 /** The synthesized desired state of one project on one stack. */
 export interface ProjectSynth extends ProgramRun {
@@ -15,6 +24,12 @@ export interface StackSynth {
   projects: ProjectSynth[];
   /** Errors that belong to the stack rather than to one project (a cycle, an unknown project). */
   errors: string[];
+  /**
+   * Projects not run because a project they need failed, each as `<project> (needs <project>,
+   * which failed)` naming the root cause: its error is reported once, by the project that failed.
+   * Synth always sets it; a stack made by hand (a validation test's) may leave it out.
+   */
+  skipped?: string[];
 }
 
 export interface SynthOptions {
@@ -26,8 +41,48 @@ export interface SynthOptions {
   projects?: string[];
   /** Directories whose modules are reloaded for every program run (the workspace's own code). */
   workspaceRoots?: string[];
-  /** Called when a project starts and ends, for progress output. */
-  onProgress?: (event: { stack: string; project: string; phase: "start" | "done" | "deferred" }) => void;
+  /**
+   * Called when a project starts and ends, for progress output: `reused` (between the two) when
+   * its program did not run, its remembered run standing in.
+   */
+  onProgress?: (event: {
+    stack: string;
+    project: string;
+    phase: "start" | "reused" | "done" | "deferred";
+  }) => void;
+  /**
+   * Where to remember the projects each program referenced, so that the next synth runs them
+   * first instead of discarding a first run of the program; nothing is remembered when omitted.
+   */
+  referencesFile?: string;
+  /**
+   * Where to remember each program's run with everything it depended on, to reuse it while
+   * none of that changed (see program-cache.ts); every program runs when omitted.
+   */
+  programCacheDir?: string;
+}
+
+/** Per projects directory and stack, the projects each project referenced, in the order it did. */
+type ReferencesByStack = Record<string, Record<string, Record<string, string[]>>>;
+
+function readReferences(file: string | undefined): ReferencesByStack {
+  if (!file || !existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as ReferencesByStack;
+  } catch {
+    // A damaged file only costs the discarded runs it would have saved.
+    return {};
+  }
+}
+
+function writeReferences(file: string, references: ReferencesByStack): void {
+  // Forget projects directories that are gone (a test's temporary copies).
+  for (const dir of Object.keys(references)) if (!existsSync(dir)) delete references[dir];
+  mkdirSync(dirname(file), { recursive: true });
+  // Written whole, then renamed: a synth running beside this one never reads half a file.
+  const partial = `${file}.${process.pid}`;
+  writeFileSync(partial, JSON.stringify(references));
+  renameSync(partial, file);
 }
 
 /** A project referenced a project that is not in the workspace, or not on this stack. */
@@ -46,20 +101,47 @@ function missingProjectError(
  * Runs every project of a stack under the mock runtime. The order is derived from the
  * StackReferences the programs make: a program that references a project not yet run is
  * discarded, that project runs first, and the program runs again with its real exports.
+ * `remembered` (what each program referenced last time) lets a project's references run before
+ * its first run instead, in the order the discarded run would have found them.
  */
-export async function synthStack(
+async function synthStack(
   stack: string,
   projects: Map<string, ProjectInfo>,
   options: SynthOptions,
+  cache: ProgramCache | undefined,
+  remembered: Record<string, string[]> = {},
 ): Promise<StackSynth> {
-  const result: StackSynth = { stack, projects: [], errors: [] };
+  const skipped: string[] = [];
+  const result: StackSynth = { stack, projects: [], errors: [], skipped };
   const done = new Map<string, ProjectSynth>();
   const inProgress: string[] = [];
   const failed = new Set<string>();
+  // A skipped project → the failed project at the root of its skip.
+  const rootCause = new Map<string, string>();
   // Members of a reported cycle: their failure is already explained by the cycle's message.
   const inCycle = new Set<string>();
   const roots = options.workspaceRoots ?? [resolve(options.projectsDir)];
-  const exportsOf = (name: string): Record<string, ExportedOutput> | undefined => done.get(name)?.outputs;
+  // A failed project has no exports to offer: a program referencing it is skipped, not run on
+  // partial exports (which would fail again, reporting the same root cause as its own error).
+  const exportsOf = (name: string): Record<string, ExportedOutput> | undefined =>
+    failed.has(name) ? undefined : done.get(name)?.outputs;
+  let deferred = false;
+
+  // With a cache, a program's remembered run stands in for it while nothing the run depended on
+  // changed (the exports it was given included); a run made is remembered with what it read.
+  async function runOrReuse(project: ProjectInfo, config: StackConfig): Promise<ProgramRun> {
+    const program = () => runProgram(project, stack, config, exportsOf, roots);
+    if (!cache) return program();
+    const key = { projectsDir: options.projectsDir, stack, project, config, workspaceRoots: roots };
+    const reused = cache.lookup(key, exportsOf);
+    if (reused) {
+      options.onProgress?.({ stack, project: project.name, phase: "reused" });
+      return reused;
+    }
+    const { result, dependencies } = await recordDependencies(program);
+    if (dependencies) cache.store(key, result, dependencies, exportsOf);
+    return result;
+  }
 
   async function synthProject(name: string, from?: string): Promise<boolean> {
     // A project runs once: a failed one (in a cycle, or with a failed dependency) is not retried.
@@ -78,11 +160,34 @@ export async function synthStack(
     }
     inProgress.push(name);
     try {
-      const config = readStackConfig(project, stack);
+      let config: StackConfig;
+      try {
+        config = readStackConfig(project, stack);
+      } catch (error) {
+        failed.add(name);
+        result.errors.push(error instanceof Error ? error.message : String(error));
+        return false;
+      }
+      let dependencies: Iterable<string> = remembered[name] ?? [];
       for (;;) {
+        for (const dependency of dependencies) {
+          if (!(await synthProject(dependency, name))) {
+            failed.add(name);
+            const root = rootCause.get(dependency) ?? dependency;
+            rootCause.set(name, root);
+            if (!inCycle.has(name)) skipped.push(`${name} (needs ${root}, which failed)`);
+            return false;
+          }
+        }
         options.onProgress?.({ stack, project: name, phase: "start" });
-        const run = await runProgram(project, stack, config, exportsOf, roots);
+        const run = await runOrReuse(project, config);
         if (run.missingProjects.size === 0) {
+          // A key no program read is a typo or belongs elsewhere: it fails the project, as a
+          // setting it would otherwise ignore. A program that reads and creates nothing here (an
+          // app placed on another server) keeps its settings for the server it may move to.
+          if (run.errors.length === 0 && (run.resources.length > 0 || run.configReads.size > 0)) {
+            run.errors.push(...checkUnreadConfig(name, stack, Object.keys(config.values), run.configReads));
+          }
           const synth: ProjectSynth = {
             ...run,
             secretValues: [...config.secretValues, ...run.generatedSecrets],
@@ -94,17 +199,8 @@ export async function synthStack(
           return run.errors.length === 0;
         }
         options.onProgress?.({ stack, project: name, phase: "deferred" });
-        for (const dependency of run.missingProjects) {
-          if (!(await synthProject(dependency, name))) {
-            failed.add(name);
-            if (!inCycle.has(dependency)) {
-              result.errors.push(
-                `Project "${name}" was skipped: it references "${dependency}", which failed`,
-              );
-            }
-            return false;
-          }
-        }
+        deferred = true;
+        dependencies = run.missingProjects;
       }
     } finally {
       inProgress.pop();
@@ -116,6 +212,16 @@ export async function synthStack(
     projects.get(name)?.stacks.includes(stack),
   );
   for (const name of [...wanted].sort()) await synthProject(name);
+  // Only a run the remembered references fully predicted is the run without them: anything
+  // else (a program that now references differently, a failure) runs the stack again without.
+  const predicted =
+    !deferred &&
+    result.errors.length === 0 &&
+    skipped.length === 0 &&
+    result.projects.every(
+      (run) => JSON.stringify([...run.references]) === JSON.stringify(remembered[run.project] ?? []),
+    );
+  if (!predicted && Object.keys(remembered).length > 0) return synthStack(stack, projects, options, cache);
   return result;
 }
 
@@ -141,7 +247,20 @@ export async function synth(options: SynthOptions): Promise<StackSynth[]> {
       );
     }
   }
+  forgetResolutions();
+  // One per synth: what it finds files and imports to be now holds for this synth only.
+  const cache = options.programCacheDir ? new ProgramCache(options.programCacheDir, resolveFrom) : undefined;
+  const file = options.referencesFile;
+  const references = readReferences(file);
+  const projectsDir = resolve(options.projectsDir);
   const results: StackSynth[] = [];
-  for (const stack of stacks) results.push(await synthStack(stack, projects, options));
+  for (const stack of stacks) {
+    const remembered = references[projectsDir]?.[stack] ?? {};
+    const result = await synthStack(stack, projects, options, cache, remembered);
+    results.push(result);
+    for (const run of result.projects) remembered[run.project] = [...run.references];
+    references[projectsDir] = { ...references[projectsDir], [stack]: remembered };
+  }
+  if (file) writeReferences(file, references);
   return results;
 }

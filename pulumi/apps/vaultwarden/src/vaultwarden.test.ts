@@ -164,7 +164,7 @@ describe("the vaultwarden app on the example stacks", () => {
     const rendered = await withSettings({ sigupsAllowed: true });
     assert.match(
       rendered.errors.join("\n"),
-      /sets "vaultwarden:sigupsAllowed", which project "vaultwarden" does not read/,
+      /vaultwarden:sigupsAllowed is not a setting; did you mean vaultwarden:signupsAllowed\?/,
     );
   });
 });

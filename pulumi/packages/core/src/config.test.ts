@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { render } from "@tools/synth/src/testing";
 import { z } from "zod";
 import { ConfigError, readConfig, readSecretConfig } from "./config";
-import { cidrsOverlap, domainName, ipv4, ipv4Cidr, port } from "./validators";
+import { cidrsOverlap, domainName, ipv4, ipv4Cidr, port, storageConfig } from "./validators";
 
 // A project and stack whose names appear nowhere else in the messages.
 const project = "shared";
@@ -54,6 +54,25 @@ async function configError(config: Record<string, unknown>, read: () => unknown,
 }
 
 describe("readConfig", () => {
+  it("fails on a misspelled key inside a setting instead of rendering the default, suggesting the key meant", async () => {
+    const message = await configError({ "shared:storage": { sise: "20Gi" } }, () =>
+      readConfig("storage", storageConfig("10Gi")),
+    );
+    assert.match(
+      message,
+      /^Invalid config for stack "cloud-a" \(Pulumi\.cloud-a\.yaml of project "shared"\)/,
+    );
+    assert.match(message, /shared:storage\.sise is not a setting; did you mean size\?/);
+  });
+
+  it("accepts any Kubernetes size quantity for a volume", async () => {
+    const { value, error } = await readWith({ "shared:storage": { size: "20G" } }, () =>
+      readConfig("storage", storageConfig("10Gi")),
+    );
+    assert.equal(error, undefined);
+    assert.deepEqual(value, { size: "20G" });
+  });
+
   it("fails on a missing key, naming the stack, the key and what is expected", async () => {
     const message = await configError({}, () => readConfig("domain", domainName));
     assert.match(message, /^Missing config "shared:domain" for stack "cloud-a" \(Pulumi\.cloud-a\.yaml/);

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import { describeUnknownKey, unknownKeys } from "./config-keys";
 
 /** A stack's config is wrong: the message names the stack, the key and what is expected. */
 export class ConfigError extends Error {
@@ -48,6 +49,13 @@ export function readConfig<S extends z.ZodType>(key: string, schema: S): z.outpu
     value = JSON.parse(raw);
   } catch {
     value = raw;
+  }
+  const unknown = unknownKeys(schema, value);
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `Invalid config for stack "${pulumi.getStack()}" (${stackFile()}):\n` +
+        unknown.map((entry) => `  ${describeUnknownKey(`${pulumi.getProject()}:${key}.`, entry)}`).join("\n"),
+    );
   }
   let result = schema.safeParse(value);
   // A scalar such as `1.30` or `true` parses as JSON too; a schema that wants a string gets the text.

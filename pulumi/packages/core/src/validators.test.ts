@@ -11,6 +11,7 @@ import {
   ipv4,
   ipv4Cidr,
   port,
+  volumeSize,
 } from "./validators";
 
 /** The messages a schema gives for a value, or [] when it accepts it. */
@@ -51,8 +52,16 @@ describe("ipv4", () => {
         167772161,
         undefined,
       ],
-      /^expected an IPv4 address such as 192\.0\.2\.10$/,
+      /^expected an IPv4 address such as 192\.0\.2\.10/,
     );
+  });
+
+  it("names what is wrong with an address", () => {
+    assert.deepEqual(problems(ipv4, "10.0.278.1"), [
+      "expected an IPv4 address such as 192.0.2.10: octet 278 of 10.0.278.1 is out of range (0-255)",
+    ]);
+    assert.match(problems(ipv4, "10.0.0")[0] ?? "", /: 10\.0\.0 has 3 octets, not 4$/);
+    assert.match(problems(ipv4, "10.042.0.1")[0] ?? "", /: octet 042 of 10\.042\.0\.1 has a leading zero$/);
   });
 });
 
@@ -76,6 +85,34 @@ describe("ipv4Cidr", () => {
       ],
       /^expected an IPv4 network in CIDR form such as 10\.42\.0\.0\/16/,
     );
+  });
+
+  it("names the real problem of a network: the octet, the prefix, or the network address it meant", () => {
+    const [octet] = problems(ipv4Cidr, "10.278.0.0/16");
+    assert.match(octet ?? "", /: octet 278 of 10\.278\.0\.0 is out of range \(0-255\)$/);
+    assert.match(
+      problems(ipv4Cidr, "10.42.0.0/33")[0] ?? "",
+      /: prefix length \/33 is out of range \(0-32\)$/,
+    );
+    assert.match(
+      problems(ipv4Cidr, "10.42.0.1/16")[0] ?? "",
+      /: 10\.42\.0\.1 is not the first address of a \/16 \(that is 10\.42\.0\.0\)$/,
+    );
+    assert.match(
+      problems(ipv4Cidr, "10.42.0.0")[0] ?? "",
+      /: 10\.42\.0\.0 has no prefix length \(such as \/16\)$/,
+    );
+  });
+});
+
+describe("volumeSize", () => {
+  it("accepts what Kubernetes accepts as a size: binary and decimal suffixes, fractions", () => {
+    assertAccepts(volumeSize, ["10Gi", "20G", "1.5Ti", "500M", "2048Mi"]);
+  });
+
+  it("rejects what is no quantity, naming it", () => {
+    assert.match(problems(volumeSize, "10GB")[0] ?? "", /^expected a volume size.*: 10GB is not a quantity/);
+    assert.match(problems(volumeSize, "0Gi")[0] ?? "", /: 0Gi is less than one byte$/);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { quantityBytes } from "./quantity";
 
 const octet = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const ipv4Pattern = new RegExp(`^${octet}(\\.${octet}){3}$`);
@@ -7,15 +8,53 @@ const ipv4Pattern = new RegExp(`^${octet}(\\.${octet}){3}$`);
 // so a config error always says what is expected.
 
 const ipv4Expected = "expected an IPv4 address such as 192.0.2.10";
+
+/** What is wrong with a dotted-quad address, in words; undefined when nothing is. */
+function addressProblem(address: string): string | undefined {
+  const parts = address.split(".");
+  if (parts.length !== 4)
+    return `${address} has ${parts.length} octet${parts.length === 1 ? "" : "s"}, not 4`;
+  for (const part of parts) {
+    if (!/^\d+$/.test(part)) return `"${part}" in ${address} is not a number`;
+    if (part.length > 1 && part.startsWith("0")) return `octet ${part} of ${address} has a leading zero`;
+    if (Number(part) > 255) return `octet ${part} of ${address} is out of range (0-255)`;
+  }
+  return undefined;
+}
+
+/** A string check whose message says what is expected and, for a string, what is wrong with it. */
+function checked(expected: string, problem: (value: string) => string | undefined) {
+  return z.string({ error: expected }).superRefine((value, context) => {
+    const found = problem(value);
+    if (found !== undefined)
+      context.addIssue({ code: "custom", message: found ? `${expected}: ${found}` : expected });
+  });
+}
+
 /** An IPv4 address such as 192.0.2.10. */
-export const ipv4 = z.string({ error: ipv4Expected }).regex(ipv4Pattern, { error: ipv4Expected });
+export const ipv4 = checked(ipv4Expected, (value) =>
+  ipv4Pattern.test(value) ? undefined : (addressProblem(value) ?? ""),
+);
 
 const ipv4CidrExpected =
   "expected an IPv4 network in CIDR form such as 10.42.0.0/16 (the address must be the network address)";
+
+function cidrProblem(value: string): string | undefined {
+  const match = /^([^/]*)\/(.*)$/.exec(value);
+  if (!match) return `${value} has no prefix length (such as /16)`;
+  const [, address = "", bits = ""] = match;
+  const bad = addressProblem(address);
+  if (bad) return bad;
+  if (!/^\d{1,2}$/.test(bits) || Number(bits) > 32) return `prefix length /${bits} is out of range (0-32)`;
+  const size = 2 ** (32 - Number(bits));
+  const number = toNumber(address);
+  if (number % size !== 0)
+    return `${address} is not the first address of a /${bits} (that is ${toAddress(number - (number % size))})`;
+  return undefined;
+}
+
 /** An IPv4 CIDR whose address is the network address, such as 10.42.0.0/16. */
-export const ipv4Cidr = z
-  .string({ error: ipv4CidrExpected })
-  .refine(isNetworkCidr, { error: ipv4CidrExpected });
+export const ipv4Cidr = checked(ipv4CidrExpected, cidrProblem);
 
 const domainNameExpected = "expected a lower-case DNS name such as example.com";
 /** A DNS name such as example.com (lower case, at least two labels). */
@@ -42,11 +81,14 @@ export const externalHost = z
     { error: externalHostExpected },
   );
 
-const volumeSizeExpected = "expected a volume size such as 10Gi";
-/** A volume's size in Mi, Gi or Ti, such as 10Gi. */
-export const volumeSize = z
-  .string({ error: volumeSizeExpected })
-  .regex(/^[1-9][0-9]*(Mi|Gi|Ti)$/, { error: volumeSizeExpected });
+const volumeSizeExpected = "expected a volume size, a Kubernetes quantity such as 10Gi or 20G";
+/** A volume's size: any Kubernetes quantity of at least one byte (10Gi, 20G, 1.5Ti). */
+export const volumeSize = checked(volumeSizeExpected, (value) => {
+  const bytes = quantityBytes(value);
+  if (bytes === undefined)
+    return `${value} is not a quantity (a number and a suffix: Ki, Mi, Gi, Ti, k, M, G, T)`;
+  return bytes >= 1 ? undefined : `${value} is less than one byte`;
+});
 
 /** A volume's `size` and storage class, as a project's `storage` config sets them. */
 export function storageConfig(defaultSize: string) {
@@ -77,12 +119,8 @@ export function cidrRange(cidr: string): [number, number] {
   return [first, first + size - 1];
 }
 
-function isNetworkCidr(value: string): boolean {
-  const match = /^(.+)\/(\d{1,2})$/.exec(value);
-  if (!match?.[1] || !match[2] || !ipv4Pattern.test(match[1])) return false;
-  const bits = Number(match[2]);
-  if (bits > 32) return false;
-  return toNumber(match[1]) % 2 ** (32 - bits) === 0;
+function toAddress(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }
 
 /** Whether two IPv4 CIDRs share any address. */

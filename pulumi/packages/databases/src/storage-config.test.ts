@@ -19,8 +19,18 @@ describe("serverStorageConfig", () => {
     assert.equal(result.success, false);
     assert.deepEqual(
       result.error?.issues.map((issue) => [issue.path.join("."), issue.message]),
-      [["size", "expected a volume size such as 10Gi"]],
+      [
+        [
+          "size",
+          "expected a volume size, a Kubernetes quantity such as 10Gi or 20G: 10GB is not a quantity " +
+            "(a number and a suffix: Ki, Mi, Gi, Ti, k, M, G, T)",
+        ],
+      ],
     );
+  });
+
+  it("takes a decimal size as Kubernetes does", () => {
+    assert.deepEqual(serverStorageConfig.parse({ size: "20G" }), { size: "20G" });
   });
 
   it("refuses a misspelled key instead of quietly giving the default size", () => {

@@ -44,6 +44,26 @@ describe("readBackupSettings", () => {
     });
   });
 
+  it("takes the target from the site when the stack sets none, and the stack's where it sets one", async () => {
+    const site = { remote: "site:backups", storageHosts: ["s3.site.example.net"] };
+    const outcome: { value?: BackupSettings } = {};
+    await render(
+      () => {
+        outcome.value = readBackupSettings(site);
+      },
+      { project: "shared", stack: "cloud-a", config: { "backup:remote": "stack:backups" } },
+    );
+    assert.equal(outcome.value?.remote, "stack:backups");
+    assert.deepEqual(outcome.value?.storage.fqdns, ["s3.site.example.net"]);
+  });
+
+  it("fails on a misspelled key inside a setting, naming the key it meant", async () => {
+    assert.match(
+      await configError({ ...complete, "backup:retention": { dialy: 3 } }),
+      /backup:retention\.dialy is not a setting; did you mean daily\?/,
+    );
+  });
+
   it("defaults to a nightly schedule and 7 daily, 4 weekly and 6 monthly snapshots", async () => {
     const { value } = await readWith(complete);
     assert.equal(value?.schedule, "30 3 * * *");

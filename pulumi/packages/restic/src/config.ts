@@ -1,5 +1,5 @@
 import { classifyHosts, type ExternalHosts } from "@infra/cilium";
-import { ConfigError, externalHost, port, readConfig } from "@infra/core";
+import { ConfigError, describeUnknownKey, externalHost, port, readConfig, unknownKeys } from "@infra/core";
 import * as pulumi from "@pulumi/pulumi";
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
@@ -225,15 +225,24 @@ function stackFile(): string {
   return `Pulumi.${pulumi.getStack()}.yaml of project "${pulumi.getProject()}"`;
 }
 
-function read<S extends z.ZodType>(key: string, schema: S): z.output<S> {
+function read<S extends z.ZodType>(key: string, schema: S, siteValue?: unknown): z.output<S> {
   const raw = new pulumi.Config(backupConfigNamespace).get(key);
-  let value: unknown = raw;
+  let value: unknown = raw ?? siteValue;
   if (raw !== undefined) {
     try {
       value = JSON.parse(raw);
     } catch {
       value = raw;
     }
+  }
+  const unknown = unknownKeys(schema, value);
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `Invalid config "${backupConfigNamespace}:${key}" for stack "${pulumi.getStack()}" (${stackFile()}):\n` +
+        unknown
+          .map((entry) => `  ${describeUnknownKey(`${backupConfigNamespace}:${key}.`, entry)}`)
+          .join("\n"),
+    );
   }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -244,8 +253,8 @@ function read<S extends z.ZodType>(key: string, schema: S): z.output<S> {
     )
     .join("\n");
   throw new ConfigError(
-    `${raw === undefined ? "Missing" : "Invalid"} config "${backupConfigNamespace}:${key}" for stack ` +
-      `"${pulumi.getStack()}" (${stackFile()}):\n${issues}`,
+    `${raw === undefined && siteValue === undefined ? "Missing" : "Invalid"} config "${backupConfigNamespace}:${key}" for stack ` +
+      `"${pulumi.getStack()}" (${raw === undefined && siteValue !== undefined ? "servers/site.json backup" : stackFile()}):\n${issues}`,
   );
 }
 
@@ -276,21 +285,27 @@ export function storageHosts(hosts: readonly string[], ports: readonly number[])
   return { ...classifyHosts(hosts), ports: [...ports] };
 }
 
+/** The backup target every server shares (servers/site.json `backup`), which a stack's `backup:*` overrides. */
+export interface SiteBackup {
+  remote?: string;
+  storageHosts?: string[];
+}
+
 /**
  * Reads the stack's backup settings from the `backup:` config namespace (in the `shared`
- * project's stack file, once per stack): `remote`, `storageHosts`, optional `storagePorts` (443),
+ * project's stack file, once per stack; `remote` and `storageHosts` default to the site's): `remote`, `storageHosts`, optional `storagePorts` (443),
  * `schedule` (`30 3 * * *`), `drillSchedule` (`0 5 * * 0`), `retention` (7 daily, 4 weekly, 6 monthly), `appendOnly` (true)
  * and the optional `notify` (its kind and hosts only: the URLs are `readBackupNotifyUrls`'). No
  * secret: each repository's credentials are kept with it. A missing or bad value fails with the
  * key, the stack and what is expected.
  */
-export function readBackupSettings(): BackupSettings {
+export function readBackupSettings(site: SiteBackup = {}): BackupSettings {
   refuseMovedKeys();
   const notify = read("notify", schemas.notify);
   return {
-    remote: read("remote", schemas.remote),
+    remote: read("remote", schemas.remote, site.remote),
     storage: storageHosts(
-      read("storageHosts", schemas.storageHosts),
+      read("storageHosts", schemas.storageHosts, site.storageHosts),
       read("storagePorts", schemas.storagePorts),
     ),
     schedule: read("schedule", schemas.schedule),

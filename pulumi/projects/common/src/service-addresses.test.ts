@@ -24,7 +24,7 @@ describe("reservedServiceAddress", () => {
   it("fails on a range too small to hold it, saying what to change", () => {
     assert.throws(
       () => reservedServiceAddress("192.168.7.0/27", "syncthing"),
-      /192\.168\.7\.0\/27 is too small for the fixed address of syncthing.*shared:network\.serviceCidr/,
+      /192\.168\.7\.0\/27 is too small for the fixed address of syncthing.*network\.serviceCidr in servers/,
     );
   });
 });

@@ -60,7 +60,7 @@ export function reservedServiceAddress(serviceCidr: string, owner: ServiceAddres
   if (!cidrContains(serviceCidr, address)) {
     throw new Error(
       `The service range ${serviceCidr} is too small for the fixed address of ${owner} (its ${index}th ` +
-        "address); use a /26 or larger range (shared:network.serviceCidr).",
+        "address); use a /26 or larger range (network.serviceCidr in servers/<server>.json).",
     );
   }
   return address;

@@ -26,6 +26,12 @@ export interface ClusterNetwork {
   clusterDnsIp: string;
 }
 
+/** A server of the tailnet, as the tailnet policy lists its routes. */
+export interface TailnetServer {
+  name: string;
+  serviceCidr: string;
+}
+
 /** What the `shared` project exports for every later layer. */
 export interface SharedEnvironment {
   server: pulumi.Output<ServerFacts>;

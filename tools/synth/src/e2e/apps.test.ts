@@ -321,7 +321,7 @@ describe("apps written with the app kit, on the example stacks", () => {
         });
 
         it("backs up in one repository named after it, never after the server, restores what it backs up, and exports its backups", () => {
-          const remote = output.config(stack, "shared")["backup:remote"];
+          const remote = output.backupConfig(stack)["backup:remote"];
           const repository = `rclone:${remote}/${app}`;
           const database = databaseOf(stack, app);
           const [backup, final, restore] = output.backupJobs(stack, app).map((job) => env(job));
@@ -349,9 +349,9 @@ describe("apps written with the app kit, on the example stacks", () => {
             {
               app,
               namespace: app,
-              schedule: output.config(stack, "shared")["backup:schedule"],
+              schedule: output.backupConfig(stack)["backup:schedule"],
               repository,
-              retention: output.config(stack, "shared")["backup:retention"],
+              retention: output.backupConfig(stack)["backup:retention"],
               secretsFile: `secrets/apps/${app}.yaml`,
               // What a migration drops from the source's database server once the app left it.
               ...(database ? { database: { kind: database, name: app, user: app } } : {}),
@@ -363,7 +363,7 @@ describe("apps written with the app kit, on the example stacks", () => {
 
         it("drills its restore on the stack's drill schedule into scratch, mounting none of its volumes", () => {
           const drill = output.manifest(stack, app, "CronJob", `${app}-drill`);
-          const shared = output.config(stack, "shared");
+          const shared = output.backupConfig(stack);
           assert.equal(drill.spec.schedule, shared["backup:drillSchedule"] ?? "0 5 * * 0");
           assert.equal(drill.spec.concurrencyPolicy, "Forbid");
           const template = drill.spec.jobTemplate.spec.template;
@@ -475,7 +475,7 @@ describe("apps written with the app kit, on the example stacks", () => {
           const model = output.model(stack);
           const manifests = output.manifests(stack, app);
           const config = output.config(stack, app);
-          const storage = output.config(stack, "shared");
+          const storage = output.backupConfig(stack);
           const storagePorts: number[] = storage["backup:storagePorts"] ?? [443];
           const usesDatabase = (pod: Endpoint) => {
             const object = manifests.find(

@@ -27,7 +27,7 @@ before(async () => {
 after(() => output.remove());
 
 /** The stack's backup settings, set once in the shared project's stack file. */
-const backupSettings = (stack: string) => output.config(stack, "shared");
+const backupSettings = (stack: string) => output.backupConfig(stack);
 /** The hosts of the stack's alert target and heartbeat (`backup:notify`), which the backup jobs reach too. */
 const notifyHosts = (stack: string): string[] => {
   const notify = backupSettings(stack)["backup:notify"] as { url?: string; heartbeat?: string } | undefined;

@@ -2,21 +2,22 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { readPlacement } from "@infra/core";
+import { findServersDir, readPlacement, readServers } from "@infra/core";
 import { parse, parseAllDocuments } from "yaml";
-import { readProject } from "../projects";
+import { discoverProjects, readProject } from "../projects";
 import { buildModel, type Model, stackObjects } from "../reachability";
 import { synthAndValidate } from "../report";
 import { type ResourceRecord, runProgram } from "../run-program";
 import { unwrapSecrets } from "../secrets";
 import { readStackConfig, type StackConfig } from "../stack-config";
+import { type ExampleValue, exampleValues } from "../validate/config";
 import { isKubernetesObject } from "../write";
 
 const repoRoot = resolve(__dirname, "..", "..", "..", "..");
 const projectsDir = join(repoRoot, "pulumi", "projects");
 
-/** The example stacks every base-infrastructure project has. */
-export const exampleStacks = ["cloud-a", "cloud-b", "local-a"] as const;
+/** The stacks of the repository: one per server it describes (servers/<name>.json). */
+export const exampleStacks: readonly string[] = readServers().servers.map((server) => server.name);
 
 /** One resource as synth writes it to resources.json. */
 export interface WrittenResource {
@@ -50,6 +51,13 @@ export interface ExampleOutput {
   outputs(stack: string, project: string): Record<string, any>;
   /** Every file written for a stack, with its text. */
   files(stack: string): { path: string; text: string }[];
+  /**
+   * The stack's backup settings as `backup:*` keys: the site's target (servers/site.json backup)
+   * with what the shared project's stack file sets over it.
+   */
+  backupConfig(stack: string): Record<string, any>;
+  /** The example values left for a stack, as synth lists them: the site's and the stack's own. */
+  exampleValues(stack: string): ExampleValue[];
   /** A project's config of a stack, as written in its Pulumi.<stack>.yaml. */
   config(stack: string, project: string): Record<string, any>;
   /**
@@ -204,6 +212,16 @@ export async function synthExampleStacks(projects?: string[]): Promise<ExampleOu
     outputs: (stack, project) => readJson(join(projectDir(stack, project), "outputs.json")),
     files: (stack) =>
       listFiles(join(outDir, stack)).map((path) => ({ path, text: readFileSync(path, "utf8") })),
+    backupConfig(stack) {
+      const site = readServers(findServersDir(projectsDir)).site?.backup ?? {};
+      const stackFile =
+        parse(readFileSync(join(projectsDir, "shared", `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {};
+      return {
+        ...Object.fromEntries(Object.entries(site).map(([key, value]) => [`backup:${key}`, value])),
+        ...Object.fromEntries(Object.entries(stackFile).filter(([key]) => key.startsWith("backup:"))),
+      };
+    },
+    exampleValues: (stack) => exampleValues(discoverProjects(projectsDir).values(), [stack], projectsDir),
     config: (stack, project) =>
       parse(readFileSync(join(projectsDir, project, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {},
     model(stack) {

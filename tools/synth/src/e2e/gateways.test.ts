@@ -12,8 +12,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { cidrContains, cidrRange } from "@infra/core";
+import { cidrContains, cidrRange, readServers } from "@infra/core";
 import { parseAllDocuments } from "yaml";
+import { tailnetDestinations } from "../../../../pulumi/projects/common/src/service-addresses";
 import { cloudflareOriginPullCa } from "../../../../pulumi/projects/public-gateway/origin-pull-ca";
 import { readProject } from "../projects";
 import { type SynthReport, synthAndValidate } from "../report";
@@ -26,7 +27,8 @@ const pulumiDir = join(repoRoot, "pulumi");
 const projectsDir = join(pulumiDir, "projects");
 const stacks = ["cloud-a", "cloud-b", "local-a"];
 /** The stack whose shared project owns the tailnet policy in the example config. */
-const policyOwner = "cloud-a";
+/** The server whose stack owns the tailnet policy (servers/site.json). */
+const policyOwner = readServers().site?.tailnet.policyOwner ?? "";
 const cloudflareRanges = JSON.parse(
   readFileSync(join(__dirname, "..", "..", "..", "..", "nixos", "cloudflare-ip-ranges.json"), "utf8"),
 ) as { ipv4Cidrs: string[]; ipv6Cidrs: string[] };
@@ -401,16 +403,19 @@ describe("the tailnet policy", () => {
     assert.match(run.errors[0] ?? "", /"internal-gateway:tailnetPolicy" is set on stack "cloud-b"/);
   });
 
-  it("fails when it lists the owning server's range differently from the server's shared config", async () => {
-    const run = await runWithConfig("internal-gateway", policyOwner, (values) => {
-      const settings = JSON.parse(values["internal-gateway:tailnetPolicy"] ?? "{}");
-      settings.serviceCidrs[policyOwner] = "10.99.0.0/16";
-      values["internal-gateway:tailnetPolicy"] = JSON.stringify(settings);
-    });
-    assert.equal(run.errors.length, 1, run.errors.join("\n"));
-    assert.match(
-      run.errors[0] ?? "",
-      /tailnetPolicy\.serviceCidrs\.cloud-a" of stack "cloud-a" is 10\.99\.0\.0\/16/,
+  it("lists every server the repository describes, each server's routes approved for its own router only", () => {
+    const [acl] = resources(policyOwner, "internal-gateway", "tailscale:index/acl:Acl");
+    const policy = JSON.parse(String(acl?.inputs.acl));
+    const { servers } = readServers();
+    for (const server of servers) {
+      const routes = tailnetDestinations(server.network.serviceCidr).map((destination) => destination.route);
+      for (const route of routes) {
+        assert.deepEqual(policy.autoApprovers.routes[route], [`tag:k8s-router-${server.name}`], route);
+      }
+    }
+    assert.equal(
+      Object.keys(policy.autoApprovers.routes).length,
+      servers.reduce((count, server) => count + tailnetDestinations(server.network.serviceCidr).length, 0),
     );
   });
 });

@@ -284,6 +284,7 @@ function project(name: string, resources: ResourceRecord[]): ProjectSynth {
     outputs: {},
     reads: new Map(),
     missingProjects: new Set(),
+    configReads: new Set(),
     references: new Set(),
     errors: [],
     examples: [],

@@ -1075,11 +1075,19 @@ describe("readAppConfig", () => {
     });
   });
 
-  it("fails on a key the project does not read, instead of ignoring a typo", async () => {
+  it("fails on a key the project does not read, instead of ignoring a typo, naming the key it meant", async () => {
     const { errors } = await read({ "notes:sigupsAllowed": true });
     assert.match(
       errors.join("\n"),
-      /Stack "cloud-a" sets "notes:sigupsAllowed", which project "notes" does not read .*Its keys: backup, externalBucketAccessKeyId, externalBucketSecretAccessKey, externalBuckets, hostname, signupsAllowed, smtpPassword/,
+      /Invalid config for stack "cloud-a" \(Pulumi\.cloud-a\.yaml of project "notes"\):\n {2}notes:sigupsAllowed is not a setting; did you mean notes:signupsAllowed\?/,
+    );
+  });
+
+  it("lists the keys it reads when a key is like none of them", async () => {
+    const { errors } = await read({ "notes:zzz": true });
+    assert.match(
+      errors.join("\n"),
+      /notes:zzz is not a setting \(notes reads: backup, externalBucketAccessKeyId, externalBucketSecretAccessKey, externalBuckets, hostname, signupsAllowed, smtpPassword\)/,
     );
   });
 

@@ -1,4 +1,4 @@
-import { ConfigError, externalHost, port, readConfig } from "@infra/core";
+import { ConfigError, externalHost, nearest, port, readConfig } from "@infra/core";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { externalBucketKeys } from "./bucket";
@@ -34,9 +34,17 @@ export function readAppConfig<Shape extends z.ZodRawShape, SecretKey extends str
     .map((key) => key.slice(project.length + 1))
     .filter((key) => !known.has(key));
   if (unknown.length > 0) {
+    const keys = [...known].sort();
     throw new ConfigError(
-      `Stack "${stack}" sets ${unknown.map((key) => `"${project}:${key}"`).join(", ")}, which project ` +
-        `"${project}" does not read (Pulumi.${stack}.yaml). Its keys: ${[...known].sort().join(", ")}.`,
+      `Invalid config for stack "${stack}" (Pulumi.${stack}.yaml of project "${project}"):\n` +
+        unknown
+          .map((key) => {
+            const suggestion = nearest(key, keys);
+            return suggestion
+              ? `  ${project}:${key} is not a setting; did you mean ${project}:${suggestion}?`
+              : `  ${project}:${key} is not a setting (${project} reads: ${keys.join(", ")})`;
+          })
+          .join("\n"),
     );
   }
   const settings = Object.fromEntries(

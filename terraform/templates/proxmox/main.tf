@@ -1,0 +1,57 @@
+# A Proxmox VE virtual machine. Its facts come from servers/<name>.json, <name> being this root's directory:
+# every root of this kind is a copy of terraform/templates/proxmox (tools/static-checks compares them
+# byte for byte), and what differs between servers is in their descriptions and generation.auto.tfvars.
+
+locals {
+  host   = basename(abspath(path.module))
+  server = jsondecode(file("${path.module}/../../../servers/${local.host}.json"))
+  site   = jsondecode(file("${path.module}/../../../servers/site.json"))
+}
+
+# A description of another kind belongs in a copy of that kind's template; this stops the plan with
+# the reason (next to any complaint about provider fields this kind does not have).
+resource "terraform_data" "description" {
+  lifecycle {
+    precondition {
+      condition     = local.server.provider.kind == "proxmox"
+      error_message = "servers/${local.host}.json has provider kind \"${local.server.provider.kind}\", but terraform/instances/${local.host} is a copy of terraform/templates/proxmox: copy terraform/templates/${local.server.provider.kind} there instead (an \"existing\" server has no Terraform root)."
+    }
+  }
+}
+
+# Token: PROXMOX_VE_API_TOKEN from secrets/shared/env.yaml.
+provider "proxmox" {
+  endpoint = local.server.provider.endpoint
+  insecure = local.server.provider.insecure
+}
+
+module "server" {
+  source = "../../shared/providers/proxmox"
+
+  name            = local.host
+  node_name       = local.server.provider.node
+  datastore_id    = local.server.provider.datastore
+  bridge          = local.server.provider.bridge
+  mac_address     = local.server.provider.macAddress
+  ip_address      = local.server.provider.ipAddress
+  ssh_public_keys = local.site.admin.sshKeys
+
+  generation           = var.generation
+  installed_generation = var.installed_generation
+  public_gateway       = local.server.reachableFromInternet
+}
+
+module "nixos" {
+  source = "../../shared/nixos"
+
+  host         = local.host
+  generation   = var.generation
+  instance_id  = module.server.id
+  install_host = module.server.ssh_host
+  install_user = module.server.ssh_user
+  install_port = module.server.ssh_port
+  # The installed server takes SSH over the tailnet only (MagicDNS name).
+  ssh_host = "${local.host}.${local.site.tailnet.name}"
+  ssh_user = local.site.admin.user
+  ssh_port = local.site.admin.sshPort
+}

@@ -1,0 +1,2 @@
+// References nothing: unaffected by base.
+export const name = "solo";
