@@ -171,7 +171,10 @@ export class MariadbServer {
   ) {}
 
   static async start(dir: string, admin: { user: string; password: string }): Promise<MariadbServer> {
-    await mkdir(dir, { recursive: true });
+    // Temporary tables in a directory of its own: in the shared /tmp, a server of another test
+    // (whose pid, in its own namespace, may be the same) can delete this one's (seen in CI).
+    const tmpDir = join(dir, "tmp");
+    await mkdir(tmpDir, { recursive: true });
     const dataDir = join(dir, "data");
     const env = { PATH: process.env.PATH };
     const asUser = isRoot ? ["--user=root"] : [];
@@ -181,6 +184,7 @@ export class MariadbServer {
         [
           "--no-defaults",
           `--datadir=${dataDir}`,
+          `--tmpdir=${tmpDir}`,
           "--auth-root-authentication-method=normal",
           "--skip-test-db",
         ].concat(asUser),
@@ -196,6 +200,7 @@ export class MariadbServer {
       [
         "--no-defaults",
         `--datadir=${dataDir}`,
+        `--tmpdir=${tmpDir}`,
         `--socket=${join(dir, "mariadb.sock")}`,
         `--port=${port}`,
         "--bind-address=127.0.0.1",

@@ -96,9 +96,12 @@ for arg; do
 done
 [ -n "$datadir" ] || { echo "stand-in entrypoint: no --datadir" >&2; exit 64; }
 mkdir -p "$datadir"
+# Temporary tables in a directory of its own, not in the shared /tmp, where a server of another
+# test (whose pid, in its own namespace, may be the same) can delete them.
+tmpdir=$(mktemp -d)
 init=()
 if [ ! -d "$datadir/mysql" ]; then
-  mariadb-install-db --no-defaults --datadir="$datadir" --auth-root-authentication-method=normal \\
+  mariadb-install-db --no-defaults --datadir="$datadir" --tmpdir="$tmpdir" --auth-root-authentication-method=normal \\
     --skip-test-db >&2
   password=$(cat "$${image.passwordFile}")
   password=\${password//\\\\/\\\\\\\\}
@@ -114,7 +117,7 @@ SQL
   init=(--init-file="$init_file")
 fi
 exec "${mariadbd}" --no-defaults --socket="${socketDir}/mysqld.$$.sock" --pid-file="${socketDir}/mysqld.$$.pid" \\
-  --skip-name-resolve --innodb-flush-log-at-trx-commit=0 "\${init[@]}" "\${args[@]}"
+  --tmpdir="$tmpdir" --skip-name-resolve --innodb-flush-log-at-trx-commit=0 "\${init[@]}" "\${args[@]}"
 `;
 }
 
