@@ -1,4 +1,4 @@
-import { cidrsOverlap, type Server, tailnetRanges } from "@infra/core";
+import { cidrsOverlap, type Server, serverRanges, tailnetRanges } from "@infra/core";
 
 /** An address range already in use, and what uses it (for messages). */
 export interface TakenRange {
@@ -9,10 +9,10 @@ export interface TakenRange {
 /** The ranges a new server's must not overlap: every server's pod and service ranges, and the tailnet's. */
 export function takenRanges(servers: readonly Server[]): TakenRange[] {
   return [
-    ...servers.flatMap((server) => [
-      { cidr: server.network.clusterCidr, owner: `server ${server.name} (its clusterCidr)` },
-      { cidr: server.network.serviceCidr, owner: `server ${server.name} (its serviceCidr)` },
-    ]),
+    ...serverRanges(servers).map((range) => ({
+      cidr: range.cidr,
+      owner: `server ${range.server} (its ${range.field})`,
+    })),
     ...tailnetRanges.map((cidr) => ({ cidr, owner: "the tailnet's addresses" })),
   ];
 }

@@ -74,3 +74,8 @@ export function discoverProjects(projectsDir: string): Map<string, ProjectInfo> 
   }
   return projects;
 }
+
+/** Every stack some project has a stack file for, sorted. */
+export function stacksOf(projects: Map<string, ProjectInfo>): string[] {
+  return [...new Set([...projects.values()].flatMap((project) => project.stacks))].sort();
+}

@@ -1,4 +1,4 @@
-import { discoverProjects } from "./projects";
+import { discoverProjects, stacksOf } from "./projects";
 import { renderReportHtml, stackPicture } from "./report-html";
 import { type StackSynth, type SynthOptions, synth } from "./synth";
 import { validateStack } from "./validate";
@@ -51,14 +51,14 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
   // The descriptions speak of every stack: checked once, also when one stack is synthesized. A
   // stack they break is not run, so its programs do not report the same problem again.
   const servers = checkServers(projects.values(), options.projectsDir);
-  const requested =
-    options.stacks ?? [...new Set([...projects.values()].flatMap((project) => project.stacks))].sort();
+  const requested = options.stacks ?? stacksOf(projects);
   const results = await synth({
     ...options,
     stacks: requested.filter((stack) => !servers.blocked.has(stack)),
   });
   const problems: string[] = [...servers.problems];
-  const examples = exampleValues(projects.values(), requested, options.projectsDir).map(describeExampleValue);
+  const exampleList = exampleValues(projects.values(), requested, options.projectsDir);
+  const examples = exampleList.map(describeExampleValue);
   const warnings = options.deploy ? [] : examples;
   if (options.deploy && examples.length > 0) {
     problems.push(...examples.map((example) => `not deployable: ${example}`));
@@ -75,7 +75,9 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
     // The picture of the stack; a program that failed leaves it out (its objects are not all there).
     try {
       // The site's values and this stack's own.
-      const stackExamples = exampleValues(projects.values(), [result.stack], options.projectsDir);
+      const stackExamples = exampleList.filter(
+        (example) => example.stack === undefined || example.stack === result.stack,
+      );
       const html = renderReportHtml(stackPicture(result, stackExamples, placement));
       problems.push(...writeReport(options.outDir, result, html).map((leak) => `${result.stack}: ${leak}`));
     } catch (error) {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ProgramCache, recordDependencies } from "./program-cache";
-import { discoverProjects, type ProjectInfo } from "./projects";
+import { discoverProjects, type ProjectInfo, stacksOf } from "./projects";
 import {
   type ExportedOutput,
   forgetResolutions,
@@ -233,7 +233,7 @@ export async function synth(options: SynthOptions): Promise<StackSynth[]> {
       throw new Error(`Unknown project "${name}"; projects: ${[...projects.keys()].sort().join(", ")}`);
     }
   }
-  const allStacks = [...new Set([...projects.values()].flatMap((project) => project.stacks))].sort();
+  const allStacks = stacksOf(projects);
   const stacks = options.stacks ?? allStacks;
   for (const stack of stacks) {
     if (!allStacks.includes(stack))

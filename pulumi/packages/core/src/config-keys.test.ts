@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import { describeUnknownKey, nearest, unknownKeys } from "./config-keys";
+import { describeUnknownKey, nearest, schemaAt, unknownKeys } from "./config-keys";
 import { storageConfig } from "./validators";
 
 const settings = z.object({
@@ -60,5 +60,20 @@ describe("unknown config keys", () => {
   it("suggests only a key close enough to be a typo", () => {
     assert.equal(nearest("shedule", ["schedule", "retention"]), "schedule");
     assert.equal(nearest("zzz", ["schedule", "retention"]), undefined);
+  });
+});
+
+describe("the schema at a path", () => {
+  it("follows objects, arrays and records, and the union option the value names", () => {
+    assert.ok(schemaAt(settings, ["storage", "size"]));
+    assert.ok(schemaAt(settings, ["egress", "0", "ports"]));
+    assert.ok(schemaAt(settings, ["labels", "anything"]));
+    assert.ok(schemaAt(settings, ["target", "headers"], { target: { kind: "webhook" } }));
+  });
+
+  it("has none for a field the schema lacks, or one of another union option", () => {
+    assert.equal(schemaAt(settings, ["storage", "sise"]), undefined);
+    assert.equal(schemaAt(settings, ["target", "headers"], { target: { kind: "ntfy" } }), undefined);
+    assert.equal(schemaAt(settings, ["target", "url"], { target: { kind: "none" } }), undefined);
   });
 });

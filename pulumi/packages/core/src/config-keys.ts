@@ -90,6 +90,34 @@ export function objectKeys(schema: z.ZodType): string[] | undefined {
   return Object.keys(definition.shape ?? {});
 }
 
+/** The schema of `key` inside `schema` (an object's field, an array's item, a record's value). */
+function childSchema(schema: z.ZodType, key: string, value: unknown): z.ZodType | undefined {
+  const definition = def(unwrap(schema));
+  if (definition.type === "union") {
+    const option = unionOption(definition, value);
+    return option ? childSchema(option, key, value) : undefined;
+  }
+  if (definition.type === "object") return definition.shape?.[key];
+  if (definition.type === "array" && /^\d+$/.test(key)) return definition.element;
+  if (definition.type === "record") return definition.valueType;
+  return undefined;
+}
+
+/**
+ * The schema of the field at `path` inside `schema`, or undefined when it has no such field. At a
+ * union, the path follows the option that `value` (what the path is read from) is written for.
+ */
+export function schemaAt(schema: z.ZodType, path: readonly string[], value?: unknown): z.ZodType | undefined {
+  let current: z.ZodType | undefined = schema;
+  let at = value;
+  for (const key of path) {
+    current = current && childSchema(current, key, at);
+    if (!current) return undefined;
+    at = isPlainObject(at) ? at[key] : undefined;
+  }
+  return current;
+}
+
 function levenshtein(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i++) {

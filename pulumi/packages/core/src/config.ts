@@ -28,6 +28,15 @@ function fail(key: string, error: z.ZodError, value: unknown): never {
   );
 }
 
+/** A config value as the CLI hands it over: structured values and scalars as JSON, the rest as text. */
+export function parseConfigText(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /**
  * Reads the config key `<project>:<key>` (a structured value or a scalar) and validates it
  * with `schema`. A missing or bad value fails at program start with the stack, the key and
@@ -44,12 +53,7 @@ export function readConfig<S extends z.ZodType>(key: string, schema: S): z.outpu
         describeIssues(key, result.error),
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = raw;
-  }
+  const value = parseConfigText(raw);
   const unknown = unknownKeys(schema, value);
   if (unknown.length > 0) {
     throw new ConfigError(

@@ -156,6 +156,8 @@ export interface Server extends ServerDescription {
 export interface Servers {
   site?: Site;
   servers: Server[];
+  /** The name of every description file, including those with problems (left out of `servers`). */
+  described: string[];
   problems: string[];
   /**
    * The problems that concern server `name`'s stacks: the site's, its own description's, and the
@@ -202,6 +204,27 @@ function parseFile<S extends z.ZodType>(
   return undefined;
 }
 
+/** A pod or service range of a server. */
+export interface ServerRange {
+  server: string;
+  field: keyof ServerDescription["network"];
+  cidr: string;
+}
+
+/**
+ * Every server's pod and service ranges: what another server's, and Tailscale's `tailnetRanges`,
+ * must not overlap.
+ */
+export function serverRanges(servers: readonly Server[]): ServerRange[] {
+  return servers.flatMap((server) =>
+    (["clusterCidr", "serviceCidr"] as const).map((field) => ({
+      server: server.name,
+      field,
+      cidr: server.network[field],
+    })),
+  );
+}
+
 /** Problems that involve several servers: overlapping ranges, a policy owner that is no server. */
 export function crossServerProblems(site: Site | undefined, servers: Server[]): string[] {
   return crossProblems(
@@ -214,18 +237,15 @@ export function crossServerProblems(site: Site | undefined, servers: Server[]): 
 /** `described`: every server a file describes, valid or not (an invalid one is reported on its own). */
 function crossProblems(site: Site | undefined, servers: Server[], described: string[]): ServerProblem[] {
   const problems: ServerProblem[] = [];
-  const ranges = servers.flatMap((server) => [
-    { server: server.name, owner: `${server.name} clusterCidr`, cidr: server.network.clusterCidr },
-    { server: server.name, owner: `${server.name} serviceCidr`, cidr: server.network.serviceCidr },
-  ]);
+  const ranges = serverRanges(servers);
   for (const [index, range] of ranges.entries()) {
     for (const other of ranges.slice(index + 1)) {
       if (range.server === other.server) continue;
       if (cidrsOverlap(range.cidr, other.cidr)) {
         problems.push({
           text:
-            `servers/${range.owner.replace(" ", ".json: network.")} ${range.cidr} overlaps ` +
-            `${other.owner.replace(" ", "'s ")} ${other.cidr}: every server needs ranges of its own to share the tailnet`,
+            `servers/${range.server}.json: network.${range.field} ${range.cidr} overlaps ` +
+            `${other.server}'s ${other.field} ${other.cidr}: every server needs ranges of its own to share the tailnet`,
           servers: [range.server, other.server],
         });
       }
@@ -234,7 +254,7 @@ function crossProblems(site: Site | undefined, servers: Server[], described: str
       if (cidrsOverlap(range.cidr, tailnet)) {
         problems.push({
           text:
-            `servers/${range.owner.replace(" ", ".json: network.")} ${range.cidr} overlaps the tailnet's ` +
+            `servers/${range.server}.json: network.${range.field} ${range.cidr} overlaps the tailnet's ` +
             `addresses ${tailnet}: pick a range Tailscale does not use`,
           servers: [range.server],
         });
@@ -299,17 +319,13 @@ export function readServers(dir = findServersDir()): Servers {
     const server = parseInto(join(dir, file), serverSchema, name);
     if (server) servers.push({ ...server, name });
   }
-  problems.push(
-    ...crossProblems(
-      site,
-      servers,
-      files.map((file) => basename(file, ".json")),
-    ),
-  );
+  const described = files.map((file) => basename(file, ".json"));
+  problems.push(...crossProblems(site, servers, described));
   const owner = site?.tailnet.policyOwner;
   return {
     ...(site ? { site } : {}),
     servers,
+    described,
     problems: problems.map((problem) => problem.text),
     problemsFor: (name) =>
       problems
@@ -329,13 +345,11 @@ export function requireServer(
   const read = readServers(dir);
   const server = read.servers.find((candidate) => candidate.name === name);
   const problems = read.problemsFor(name);
-  if (!server && problems.length === 0 && existsSync(dir)) {
-    const file = join(dir, `${name}.json`);
-    if (!existsSync(file)) {
-      problems.push(
-        `${file} is missing: stack "${name}" is named after a server it describes (./run new-server ${name})`,
-      );
-    }
+  // A description that exists but is broken has its own problems; without any, there is none.
+  if (!server && problems.length === 0) {
+    problems.push(
+      `${join(dir, `${name}.json`)} is missing: stack "${name}" is named after a server it describes (./run new-server ${name})`,
+    );
   }
   if (problems.length > 0 || !read.site || !server) {
     throw new ConfigError(

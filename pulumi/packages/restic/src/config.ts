@@ -1,5 +1,13 @@
 import { classifyHosts, type ExternalHosts } from "@infra/cilium";
-import { ConfigError, describeUnknownKey, externalHost, port, readConfig, unknownKeys } from "@infra/core";
+import {
+  ConfigError,
+  describeUnknownKey,
+  externalHost,
+  parseConfigText,
+  port,
+  readConfig,
+  unknownKeys,
+} from "@infra/core";
 import * as pulumi from "@pulumi/pulumi";
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
@@ -227,18 +235,13 @@ function stackFile(): string {
 
 function read<S extends z.ZodType>(key: string, schema: S, siteValue?: unknown): z.output<S> {
   const raw = new pulumi.Config(backupConfigNamespace).get(key);
-  let value: unknown = raw ?? siteValue;
-  if (raw !== undefined) {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
-    }
-  }
+  const value = raw === undefined ? siteValue : parseConfigText(raw);
+  // Where the value came from, which a message names: the stack's file, or the site's default.
+  const source = raw === undefined && siteValue !== undefined ? "servers/site.json backup" : stackFile();
   const unknown = unknownKeys(schema, value);
   if (unknown.length > 0) {
     throw new ConfigError(
-      `Invalid config "${backupConfigNamespace}:${key}" for stack "${pulumi.getStack()}" (${stackFile()}):\n` +
+      `Invalid config "${backupConfigNamespace}:${key}" for stack "${pulumi.getStack()}" (${source}):\n` +
         unknown
           .map((entry) => `  ${describeUnknownKey(`${backupConfigNamespace}:${key}.`, entry)}`)
           .join("\n"),
@@ -253,8 +256,8 @@ function read<S extends z.ZodType>(key: string, schema: S, siteValue?: unknown):
     )
     .join("\n");
   throw new ConfigError(
-    `${raw === undefined && siteValue === undefined ? "Missing" : "Invalid"} config "${backupConfigNamespace}:${key}" for stack ` +
-      `"${pulumi.getStack()}" (${raw === undefined && siteValue !== undefined ? "servers/site.json backup" : stackFile()}):\n${issues}`,
+    `${value === undefined ? "Missing" : "Invalid"} config "${backupConfigNamespace}:${key}" for stack ` +
+      `"${pulumi.getStack()}" (${source}):\n${issues}`,
   );
 }
 

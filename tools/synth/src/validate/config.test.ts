@@ -47,6 +47,18 @@ describe("the example values synth lists", () => {
     ]);
   });
 
+  it("are only the projects' own outside a repository with servers/", () => {
+    const projectsDir = join(temp, "loose");
+    mkdirSync(join(projectsDir, "web"), { recursive: true });
+    writeFileSync(join(projectsDir, "web", "Pulumi.yaml"), "name: web\nruntime: nodejs\n");
+    writeFileSync(join(projectsDir, "web", "index.ts"), "export {};\n");
+    writeFileSync(join(projectsDir, "web", "Pulumi.lab.yaml"), "config:\n  web:hostname: web.example.com\n");
+    const listed = exampleValues(discoverProjects(projectsDir).values(), ["lab"], projectsDir);
+    assert.deepEqual(listed.map(describeExampleValue), [
+      "web/Pulumi.lab.yaml:2: web:hostname is an example value",
+    ]);
+  });
+
   it("include the site's own", () => {
     const { projectsDir } = scenario({});
     const site = exampleValues([], [], projectsDir).filter(

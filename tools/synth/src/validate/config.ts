@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { basename, join, relative } from "node:path";
-import { describeUnknownKey, findServersDir, nearest, readServers, serversDirAbove } from "@infra/core";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describeUnknownKey, nearest, readServers, serversDirAbove } from "@infra/core";
 import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from "yaml";
 import type { ProjectInfo } from "../projects";
 
@@ -14,6 +14,8 @@ export interface ExampleValue {
   key: string;
   /** A `secure:` placeholder: set it with `pulumi config set --secret`. */
   secret: boolean;
+  /** The stack whose files hold it; none for the site's, which every stack carries. */
+  stack?: string;
 }
 
 // A value marked EXAMPLE, or a name reserved for examples (RFC 2606) that no real setup uses.
@@ -24,21 +26,26 @@ function lineOf(text: string, offset: number): number {
 }
 
 /** Every scalar of a YAML or JSON document that is an example, with its key path and line. */
-function examplesIn(file: string, root: string, keyOf: (path: string[]) => string): ExampleValue[] {
+function examplesIn(
+  file: string,
+  root: string,
+  keyOf: (path: string[]) => string,
+  stack?: string,
+): ExampleValue[] {
   const text = readFileSync(file, "utf8");
   const found: ExampleValue[] = [];
+  const where = (node: YamlNode) => ({
+    file: relative(root, file),
+    line: lineOf(text, node.range?.[0] ?? 0),
+    ...(stack ? { stack } : {}),
+  });
   const walk = (node: YamlNode | null | undefined, path: string[]): void => {
     if (isMap(node)) {
       // `{ secure: v1:... }` is one secret value: the key it belongs to is the example.
       const secure =
         node.items.length === 1 && isScalar(node.items[0]?.key) && node.items[0]?.key.value === "secure";
       if (secure && isScalar(node.items[0]?.value) && exampleValue.test(String(node.items[0]?.value.value))) {
-        found.push({
-          file: relative(root, file),
-          line: lineOf(text, node.range?.[0] ?? 0),
-          key: keyOf(path),
-          secret: true,
-        });
+        found.push({ ...where(node), key: keyOf(path), secret: true });
         return;
       }
       for (const item of node.items) {
@@ -48,12 +55,7 @@ function examplesIn(file: string, root: string, keyOf: (path: string[]) => strin
     } else if (isSeq(node)) {
       for (const [index, item] of node.items.entries()) walk(item as YamlNode, [...path, String(index)]);
     } else if (isScalar(node) && typeof node.value === "string" && exampleValue.test(node.value)) {
-      found.push({
-        file: relative(root, file),
-        line: lineOf(text, node.range?.[0] ?? 0),
-        key: keyOf(path),
-        secret: false,
-      });
+      found.push({ ...where(node), key: keyOf(path), secret: false });
     }
   };
   walk(parseDocument(text).contents as YamlNode, []);
@@ -69,15 +71,17 @@ export function exampleValues(
   stacks: string[],
   projectsDir: string,
 ): ExampleValue[] {
-  const serversDir = findServersDir(projectsDir);
-  const root = join(serversDir, "..");
+  // As checkServers: projects outside a repository with servers/ describe no server.
+  const serversDir = serversDirAbove(projectsDir);
+  const root = serversDir ? join(serversDir, "..") : projectsDir;
   const json = (path: string[]) => path.join(".");
   const found: ExampleValue[] = [];
-  const site = join(serversDir, "site.json");
-  if (existsSync(site)) found.push(...examplesIn(site, root, json));
-  for (const stack of stacks) {
-    const server = join(serversDir, `${stack}.json`);
-    if (existsSync(server)) found.push(...examplesIn(server, root, json));
+  if (serversDir) {
+    found.push(...examplesIn(join(serversDir, "site.json"), root, json));
+    for (const stack of stacks) {
+      const server = join(serversDir, `${stack}.json`);
+      if (existsSync(server)) found.push(...examplesIn(server, root, json, stack));
+    }
   }
   for (const project of projects) {
     for (const stack of stacks) {
@@ -85,8 +89,11 @@ export function exampleValues(
       if (!existsSync(file)) continue;
       // config: { "<namespace>:<key>": value }: the config key, then the path inside its value.
       found.push(
-        ...examplesIn(file, root, (path) =>
-          path[0] === "config" ? path.slice(1).join(".") : path.join("."),
+        ...examplesIn(
+          file,
+          root,
+          (path) => (path[0] === "config" ? path.slice(1).join(".") : path.join(".")),
+          stack,
         ),
       );
     }
@@ -123,18 +130,13 @@ export function checkServers(projects: Iterable<ProjectInfo>, projectsDir: strin
   const serversDir = serversDirAbove(projectsDir);
   if (!serversDir) return { problems: [], blocked: new Map() };
   const read = readServers(serversDir);
-  const described = existsSync(serversDir)
-    ? readdirSync(serversDir)
-        .filter((file) => file.endsWith(".json"))
-        .map((file) => basename(file, ".json"))
-    : [];
   const problems = [...read.problems];
   const blocked = new Map<string, string>();
   const stacks = new Set<string>();
   for (const project of projects) {
     for (const stack of project.stacks) {
       stacks.add(stack);
-      if (described.includes(stack)) continue;
+      if (read.described.includes(stack)) continue;
       const suggestion = nearest(
         stack,
         read.servers.map((server) => server.name),
