@@ -20,6 +20,7 @@ const serverName = server.apply((facts) => facts.name);
 const hostname = resolveHostname({
   label: "dashboard",
   scope: "server",
+  gateway: "private",
   configured: readConfig("hostname", hostnameConfig),
 });
 

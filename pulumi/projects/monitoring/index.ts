@@ -18,6 +18,7 @@ import {
   exposeInternalHttpService,
   getKubernetesProvider,
   type RecordedExposure,
+  recordedPrivateNames,
   requireStackOutput,
   resolveHostname,
 } from "@projects/common";
@@ -25,7 +26,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { stringify } from "yaml";
 import { z } from "zod";
-import { projectsOfStack, stackExposures } from "./src/exposures";
+import { projectsOfStack, stackExposures, stackPrivateNames } from "./src/exposures";
 import {
   type AlertTarget,
   alertValues,
@@ -52,6 +53,7 @@ const minFreePercent = readConfig("diskMinFreePercent", z.number().int().min(1).
 const hostname = resolveHostname({
   label: "status",
   scope: "server",
+  gateway: "private",
   configured: readConfig("hostname", domainName.optional()),
 });
 
@@ -60,8 +62,9 @@ const gatus = "gatus";
 const diskJob = "disk-check";
 
 // Every hostname the stack's projects expose, and the status page's own.
+const projects = projectsOfStack(join(__dirname, ".."), pulumi.getProject());
 const exposures = pulumi
-  .all([stackExposures(projectsOfStack(join(__dirname, ".."), pulumi.getProject())), hostname])
+  .all([stackExposures(projects), hostname])
   .apply(([others, own]): RecordedExposure[] => [
     ...others,
     { name: gatus, namespace: "monitoring", hostname: own, gateway: "private" },
@@ -236,3 +239,10 @@ export const checks = exposures.apply((list) =>
 );
 /** Where alerts go: the backups' target's kind (its URL is a secret of the shared project). */
 export const alerting = notify.apply((target) => target?.kind ?? "none");
+/**
+ * Every private name this server holds, with its fixed address (the status page's own included):
+ * what every server's private DNS, and Headscale's records, serve (`readSitePrivateNames`).
+ */
+export const serverPrivateNames = pulumi
+  .all([stackPrivateNames(projects), recordedPrivateNames()])
+  .apply(([names, own]) => [...names, ...own]);

@@ -14,6 +14,7 @@ import {
   exampleStacks,
   placement,
   synthExampleStacks,
+  wildcardCertificateRef,
 } from "@tools/synth/src/e2e/example-stacks";
 import { canReach, egressPaths } from "@tools/synth/src/reachability";
 import { parse } from "yaml";
@@ -165,13 +166,45 @@ describe("the uptime monitor on the example stacks", () => {
         });
       });
 
-      it("shows its status page at status.<server>.<domain> on the internal gateway only", () => {
+      it("shows its status page at status.<server>.<private domain> on the internal gateway only, with the server's wildcard certificate, recorded for the private DNS", () => {
         const exposure = output.exposure(stack, project, "gatus");
-        const domain = output.outputs(stack, "shared").domain;
-        assert.deepEqual(exposure.hostnames, [`status.${stack}.${domain}`]);
+        const privateDomain = output.outputs(stack, "shared").privateDomain;
+        assert.deepEqual(exposure.hostnames, [`status.${stack}.${privateDomain}`]);
         assert.equal(exposure.gatewayClass, "internal");
-        assert.equal(exposure.record.proxied, false);
-        assert.equal(exposure.record.content, output.outputs(stack, "internal-gateway").clusterIp);
+        assert.deepEqual(exposure.certificateRefs, [wildcardCertificateRef]);
+        assert.equal(exposure.record, undefined);
+        assert.equal(exposure.privateAddress, output.outputs(stack, "internal-gateway").clusterIp);
+      });
+
+      it("exports every private name of its stack (serverPrivateNames): each project's privateNames and its own status page's, each private exposure's at the internal gateway's address and no public name", () => {
+        const recorded = output
+          .order(stack)
+          .flatMap(({ project: name }) => output.privateNames(stack, name))
+          .map((entry) => `${entry.hostname} ${entry.address}`)
+          .sort();
+        const exported = (
+          output.outputs(stack, project).serverPrivateNames as { hostname: string; address: string }[]
+        )
+          .map((entry) => `${entry.hostname} ${entry.address}`)
+          .sort();
+        assert.deepEqual(exported, recorded);
+        assert.equal(new Set(exported).size, exported.length, "a name is exported twice");
+        const privateDomain = output.outputs(stack, "shared").privateDomain as string;
+        const clusterIp = output.outputs(stack, "internal-gateway").clusterIp as string;
+        const served = renderedHostnames(stack);
+        for (const [hostname, gatewayClass] of served) {
+          if (gatewayClass === "internal") {
+            assert.ok(exported.includes(`${hostname} ${clusterIp}`), `${stack}: ${hostname} is not exported`);
+          } else {
+            assert.ok(
+              !exported.some((entry) => entry.startsWith(`${hostname} `)),
+              `${stack}: ${hostname} is public`,
+            );
+          }
+        }
+        for (const entry of exported)
+          assert.match(entry, new RegExp(`^[a-z0-9.-]+\\.${privateDomain.replaceAll(".", "\\.")} `));
+        assert.ok(exported.includes(`status.${stack}.${privateDomain} ${clusterIp}`));
       });
 
       it("alerts the backups' target (backup:notify), its URL from a Secret, on every check and the disk check", () => {

@@ -25,6 +25,7 @@ const serverName = pulumi.getStack();
 const hostname = resolveHostname({
   label: "s3",
   scope: "server",
+  gateway: "private",
   configured: readConfig("hostname", domainName.optional()),
 });
 

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { images } from "@infra/core";
 import { container, env, podSpec } from "@tools/synth/src/e2e/app-output";
-import { type ExampleOutput, placement, synthExampleStacks } from "@tools/synth/src/e2e/example-stacks";
+import {
+  type ExampleOutput,
+  placement,
+  synthExampleStacks,
+  wildcardCertificateRef,
+} from "@tools/synth/src/e2e/example-stacks";
 import { canReach } from "@tools/synth/src/reachability";
 import { parse } from "smol-toml";
 
@@ -70,13 +75,18 @@ describe("the object store on the example stacks", () => {
         assert.match(secret.stringData.token, /^\[secret\]$/);
       });
 
-      it("serves its S3 API at s3.<server>.<domain> on the internal gateway only, with no public record", () => {
+      it("serves its S3 API at s3.<server>.<private domain> on the internal gateway only, with the server's wildcard certificate, recorded for the private DNS and never published", () => {
         const exposure = output.exposure(stack, project, "object-storage");
-        const domain = output.outputs(stack, "shared").domain;
+        const domain = output.outputs(stack, "shared").privateDomain;
         assert.deepEqual(exposure.hostnames, [`s3.${stack}.${domain}`]);
         assert.equal(exposure.gatewayClass, "internal");
-        assert.equal(exposure.record.proxied, false);
-        assert.equal(exposure.record.content, output.outputs(stack, "internal-gateway").clusterIp);
+        assert.deepEqual(exposure.certificateRefs, [wildcardCertificateRef]);
+        assert.equal(exposure.record, undefined);
+        assert.equal(exposure.privateAddress, output.outputs(stack, "internal-gateway").clusterIp);
+        assert.deepEqual(
+          output.resources(stack, project).filter((each) => /DnsRecord|Certificate$/.test(each.type)),
+          [],
+        );
         assert.deepEqual(
           exposure.rules
             .flatMap((rule) => rule.backendRefs ?? [])

@@ -1,4 +1,11 @@
-import { cidrRange, findServersDir, readSecretConfig, requireServer } from "@infra/core";
+import {
+  cidrRange,
+  findServersDir,
+  privateDomainOf,
+  readSecretConfig,
+  requireServer,
+  tailnetControlOf,
+} from "@infra/core";
 import { readBackupNotifyUrls, readBackupSettings } from "@infra/restic";
 import type { ClusterNetwork, ServerFacts, TailnetServer } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
@@ -43,6 +50,10 @@ export const network: ClusterNetwork = {
 /** Whether the server's public address serves the public gateway. */
 export const reachableFromInternet = description.reachableFromInternet;
 export const domain = site.domain;
+/** The zone of private apps' names, resolved only inside the tailnet (servers/site.json privateDomain). */
+export const privateDomain = privateDomainOf(site);
+/** The tailnet's control server: Tailscale's service, or the site's Headscale (servers/site.json tailnet.headscale). */
+export const tailnetControl = tailnetControlOf(site);
 export const tailnet = site.tailnet.name;
 export const acme = { email: site.acmeEmail, server: site.acmeServer };
 
@@ -62,7 +73,18 @@ export const tailscale = {
   oauthClientId: site.tailnet.oauthClientId,
   ownsTailnetPolicy: site.tailnet.policyOwner === stack,
 };
-export const tailscaleOauthClientSecret = readSecretConfig("tailscaleOauthClientSecret");
+// Only Tailscale's service needs it: a Headscale site manages nothing there.
+export const tailscaleOauthClientSecret =
+  tailnetControl.kind === "tailscale" ? readSecretConfig("tailscaleOauthClientSecret") : undefined;
+/**
+ * Headscale's API key (servers/site.json tailnet.headscale), a secret: internal-gateway and vpn
+ * make their devices' pre-auth keys with it. Unset until Headscale runs and the operator made one
+ * (pulumi/packages/headscale/README.md, "Bootstrap"); those projects leave their devices out until then.
+ */
+export const headscaleApiKey =
+  tailnetControl.kind === "headscale" && new pulumi.Config().get("headscaleApiKey") !== undefined
+    ? readSecretConfig("headscaleApiKey")
+    : undefined;
 /** Every server of the tailnet with its service range: the policy lists each one's routes. */
 export const tailnetServers: TailnetServer[] = servers.map((each) => ({
   name: each.name,

@@ -34,6 +34,8 @@ export interface Cluster {
   destroy(stack: string, project: string): Promise<void>;
   /** The projects deployed on a stack. */
   deployed(stack: string): Promise<string[]>;
+  /** Every server of the site (servers/), as their stacks are named. */
+  servers(): Promise<string[]>;
   /** The projects deployed on a stack, in the order they were built (each after what it references). */
   layerOrder(stack: string): Promise<string[]>;
   /** The projects the app's project references on a stack (the layers it needs there). */

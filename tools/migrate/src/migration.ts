@@ -1,4 +1,5 @@
 import { type Migration, type MigrationStep, migrationSteps, stepIndex } from "@infra/core";
+import { privateNamesProject, privateNamesReaders } from "@projects/common/src/private-names";
 import type { AppBackups, Cluster } from "./cluster";
 import type { PlacementFile } from "./placement-file";
 
@@ -211,6 +212,36 @@ async function moveDns(run: Run, to: string): Promise<void> {
     record(run, { dns: "target" });
   }
   await run.ctx.cluster.deploy(to, run.app);
+  await refreshPrivateNames(run, [run.source, to]);
+}
+
+/**
+ * The private names follow the app: each server's list of the names it holds (its `monitoring`
+ * stack) is redeployed where they changed, then every server's private DNS and the site's
+ * Headscale, which serve every server's list, so the app's private names resolve to the target
+ * on every device of the tailnet, with no DNS step by hand. A server that is down keeps serving
+ * the old address until its next `task up` (its clients' resolvers ask the other servers too).
+ */
+async function refreshPrivateNames(run: Run, changed: string[]): Promise<void> {
+  const { cluster } = run.ctx;
+  for (const stack of changed) {
+    if ((await cluster.deployed(stack)).includes(privateNamesProject))
+      await cluster.deploy(stack, privateNamesProject);
+  }
+  for (const stack of await cluster.servers()) {
+    const deployed = await cluster.deployed(stack);
+    for (const reader of privateNamesReaders.filter((project) => deployed.includes(project))) {
+      try {
+        await cluster.deploy(stack, reader);
+      } catch (error) {
+        // The app has moved; a server out of reach catches up later, and the others answer meanwhile.
+        run.ctx.log(
+          `  ! ${reader} on ${stack} still has the old names (${error instanceof Error ? error.message : String(error)}): ` +
+            "run task dns:sync once it is reachable",
+        );
+      }
+    }
+  }
 }
 
 async function removeSource(run: Run, to: string): Promise<void> {

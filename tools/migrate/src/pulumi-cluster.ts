@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { appSecretsFile, backupSecrets } from "@infra/app-secrets";
-import { repositoryRoot } from "@infra/core";
+import { readServers, repositoryRoot } from "@infra/core";
 import type { AppBackups, AppDatabase, Cluster } from "./cluster";
 import { fingerprint } from "./fingerprint";
 import { AppRepository } from "./repository";
@@ -168,6 +168,10 @@ export class PulumiCluster implements Cluster {
         APP: app,
       },
     });
+  }
+
+  async servers(): Promise<string[]> {
+    return readServers().servers.map((server) => server.name);
   }
 
   async deployed(stack: string): Promise<string[]> {

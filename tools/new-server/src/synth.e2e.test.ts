@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { repositoryRoot } from "@infra/core";
 import { type SynthReport, synthAndValidate } from "@tools/synth/src/report";
+import { copySiteForSynth } from "@tools/synth/src/testing";
 import { runTool } from "./testing/repository";
 
 // A copy of what synth runs (servers/, the Pulumi workspace, the Terraform templates, the NixOS
@@ -18,14 +19,7 @@ let created: Awaited<ReturnType<typeof runTool>>;
 let report: SynthReport;
 
 before(async () => {
-  for (const dir of ["servers", "pulumi", "nixos", join("terraform", "templates")]) {
-    cpSync(join(repositoryRoot, dir), join(root, dir), {
-      recursive: true,
-      filter: (source) => !source.includes("node_modules"),
-    });
-  }
-  mkdirSync(join(root, "terraform", "instances"), { recursive: true });
-  symlinkSync(join(repositoryRoot, "node_modules"), join(root, "node_modules"));
+  copySiteForSynth(root);
   created = await runTool(root, [
     name,
     ...["--provider", "hcloud", "--server-type", "cx33", "--location", "hel1", "--yes"],

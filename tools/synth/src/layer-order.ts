@@ -19,6 +19,9 @@ const program = new Command("layer-order")
     }
     const repoRoot = resolve(__dirname, "..", "..", "..");
     const outDir = join(repoRoot, ".synth");
+    // The task reads the order from stdout: what the programs log (Pulumi's runtime prints its
+    // messages with console.log when no engine runs) goes to stderr.
+    console.log = console.error;
     const report = await synthAndValidate({
       projectsDir: join(repoRoot, "pulumi", "projects"),
       outDir,
@@ -37,7 +40,7 @@ const program = new Command("layer-order")
       projects: { project: string }[];
     };
     const projects = order.projects.map((entry) => entry.project);
-    console.log((direction === "reverse" ? projects.reverse() : projects).join(" "));
+    process.stdout.write(`${(direction === "reverse" ? projects.reverse() : projects).join(" ")}\n`);
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -6,6 +6,7 @@ import { ValidationCache } from "./validate/cache";
 import { checkServers, describeExampleValue, exampleValues } from "./validate/config";
 import { checkCrossStack } from "./validate/cross-stack";
 import { checkPlacement, placementBeside } from "./validate/placement";
+import { checkPrivateNames } from "./validate/private-names";
 import { writeReport, writeStack } from "./write";
 
 export interface ProjectSummary {
@@ -89,6 +90,7 @@ export async function synthAndValidate(options: SynthAndValidateOptions): Promis
   // Only all stacks together show resources that two stacks would fight over.
   if (options.validate) {
     problems.push(...checkCrossStack(results).map((problem) => `cross-stack: ${problem}`));
+    problems.push(...checkPrivateNames(results).map((problem) => `private names: ${problem}`));
     // The placement speaks of every stack, also when one was synthesized.
     const placed = placementBeside(options.projectsDir);
     if (placed) {

@@ -41,13 +41,19 @@ export interface ProgramRun {
   stack: string;
   resources: ResourceRecord[];
   outputs: Record<string, ExportedOutput>;
-  /** Outputs read from other projects: project → output names. */
+  /** Outputs read from other projects: project (`referenceKey`) → output names. */
   reads: Map<string, Set<string>>;
-  /** Projects it references whose exports were not available (the run must be repeated after them). */
+  /**
+   * Projects it references whose exports were not available (the run must be repeated after
+   * them), each as a `referenceKey`.
+   */
   missingProjects: Set<string>;
   /** Every config key it read (`<namespace>:<key>`), whether or not the stack sets it. */
   configReads: Set<string>;
-  /** Every project it references, whether or not it reads an output (a reference alone orders it). */
+  /**
+   * Every project it references (`referenceKey`), whether or not it reads an output (a reference
+   * alone orders it).
+   */
   references: Set<string>;
   /** Errors the program raised, each a message. */
   errors: string[];
@@ -57,8 +63,25 @@ export interface ProgramRun {
   generatedSecrets: string[];
 }
 
-/** The exports of the projects already run on this stack, by project name. */
+/** The exports of the projects already run, by `referenceKey`. */
 export type ExportsLookup = (project: string) => Record<string, ExportedOutput> | undefined;
+
+/**
+ * How a run names a project it references: the project's name on its own stack, and
+ * `<project>@<stack>` on another server's (only the site-wide readers, such as every server's
+ * private DNS, read another server's stack).
+ */
+export function referenceKey(project: string, stack: string, fromStack: string): string {
+  return stack === fromStack ? project : `${project}@${stack}`;
+}
+
+/** The project and stack a `referenceKey` names, from a run on `fromStack`. */
+export function parseReferenceKey(key: string, fromStack: string): { project: string; stack: string } {
+  const at = key.indexOf("@");
+  return at < 0
+    ? { project: key, stack: fromStack }
+    : { project: key.slice(0, at), stack: key.slice(at + 1) };
+}
 
 interface MonitorRequest {
   getType(): string;
@@ -239,7 +262,8 @@ function trackStackReferenceReads(): void {
       const run = currentRun;
       if (run && typeof name === "string") {
         // A StackReference's resource name is `<org>/<project>/<stack>`.
-        const referenced = String((this as unknown as { __name?: string }).__name ?? "").split("/")[1];
+        const [, project, stack] = String((this as unknown as { __name?: string }).__name ?? "").split("/");
+        const referenced = project && stack ? referenceKey(project, stack, run.stack) : undefined;
         if (referenced) {
           const reads = run.reads.get(referenced) ?? new Set<string>();
           reads.add(name);
@@ -350,6 +374,11 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
         const value = `tskey-auth-${deterministicSecret("tailnet-key", stack, args.name)}`;
         run.generatedSecrets.push(value);
         state.key = pulumi.secret(value);
+      } else if (args.type === "pulumi-nodejs:dynamic/headscale:PreAuthKey") {
+        // Headscale's API answers a pre-auth key (@infra/headscale's dynamic provider).
+        const value = `hskey-auth-${deterministicSecret("headscale-key", stack, args.name)}`;
+        run.generatedSecrets.push(value);
+        state.key = pulumi.secret(value);
       } else if (args.id && args.type.startsWith("kubernetes:")) {
         // A Kubernetes object read with `.get(name, id)`: the engine returns the live object, and
         // programs use its identity (a Helm release's namespace is `namespace.metadata.name`).
@@ -372,13 +401,14 @@ export async function runUnderMocks(options: MockRunOptions): Promise<ProgramRun
   };
 
   function answerStackReference(name: string, state: Record<string, unknown>): void {
-    const [org, referenced, referencedStack] = name.split("/");
-    if (org !== organization || !referenced || referencedStack !== stack) {
+    const [org, referencedProject, referencedStack] = name.split("/");
+    if (org !== organization || !referencedProject || !referencedStack) {
       throw new Error(
         `Project "${project.name}" on stack "${stack}" references "${name}"; a project may only reference ` +
-          `"${organization}/<project>/${stack}" (the same server)`,
+          `"${organization}/<project>/<stack>"`,
       );
     }
+    const referenced = referenceKey(referencedProject, referencedStack, stack);
     run.references.add(referenced);
     const exports = exportsOf(referenced);
     if (!exports) {

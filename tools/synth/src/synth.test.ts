@@ -270,6 +270,49 @@ describe("order and wiring (fixtures: zeta ← mid ← alpha)", () => {
   });
 });
 
+describe("a reader of every server (fixtures: reader ← names ← base, on east and west)", () => {
+  const crossStack = join(fixtures, "cross-stack");
+  const orderOf = (synth: Synthesized, stack: string) =>
+    synth.report.stacks.find((each) => each.stack === stack)?.projects.map((project) => project.project);
+
+  it("answers another server's StackReference with that stack's real exports, run after its own layers", async () => {
+    const synth = await synthScenario(crossStack, { stacks: ["east"] });
+    assert.deepEqual(synth.report.problems, []);
+    assert.deepEqual(readJson(join(synth.stackDir("east"), "reader", "outputs.json")).names, [
+      "vault.east.internal.example.com",
+      "photos.west.internal.example.com",
+    ]);
+    // The other server's projects ran for the reader only: east's output holds east alone.
+    assert.deepEqual(orderOf(synth, "east"), ["base", "names", "reader"]);
+    assert.equal(existsSync(synth.stackDir("west")), false);
+    const reader = readJson(join(synth.stackDir("east"), "order.json")).projects.find(
+      (entry: { project: string }) => entry.project === "reader",
+    );
+    assert.deepEqual(reader.references, ["names", "names@west"]);
+  });
+
+  it("gives each stack the same order with the other stacks as alone", async () => {
+    const both = await synthScenario(crossStack);
+    const alone = await synthScenario(crossStack, { stacks: ["west"] });
+    assert.deepEqual(both.report.problems, []);
+    assert.deepEqual(orderOf(both, "west"), orderOf(alone, "west"));
+    assert.deepEqual(orderOf(both, "east"), ["base", "names", "reader"]);
+  });
+
+  it("fails the reader naming the other server's failing project and its error", async () => {
+    const copy = join(tempRoot, "cross-stack-broken");
+    cpSync(crossStack, copy, { recursive: true });
+    symlinkSync(join(repoRoot, "node_modules"), join(copy, "node_modules"), "dir");
+    writeFileSync(join(copy, "names", "Pulumi.west.yaml"), "config: {}\n");
+    const synth = await synthScenario(copy, { stacks: ["east"] });
+    const problems = synth.report.problems.join("\n");
+    assert.match(
+      problems,
+      /Project "reader" on stack "east" reads project "names" on stack "west", which failed: .*Missing required configuration variable 'names:label'/,
+    );
+  });
+});
+
 describe("remembered references (fixtures: zeta ← mid ← alpha)", () => {
   const order = join(fixtures, "order");
 

@@ -6,6 +6,7 @@ import {
   type ExportedOutput,
   forgetResolutions,
   type ProgramRun,
+  parseReferenceKey,
   resolveFrom,
   runProgram,
 } from "./run-program";
@@ -97,20 +98,36 @@ function missingProjectError(
   return `Project "${from}" references project "${missing}", which has no stack "${stack}" (Pulumi.${stack}.yaml)`;
 }
 
+/** One stack's synthesis under way: the projects run so far, and how to run one more. */
+interface StackEngine {
+  result: StackSynth;
+  /** Runs a project (after what it references) unless it ran; whether it succeeded. */
+  synthProject(name: string, from?: string): Promise<boolean>;
+  /** The exports of a project that ran and succeeded. */
+  exportsOf(name: string): Record<string, ExportedOutput> | undefined;
+  /** Whether a program had to run again after a project it referenced. */
+  deferred: boolean;
+}
+
+/** The engine of another server's stack, for a program that reads it (created on first use). */
+type EngineOf = (stack: string) => StackEngine;
+
 /**
- * Runs every project of a stack under the mock runtime. The order is derived from the
- * StackReferences the programs make: a program that references a project not yet run is
- * discarded, that project runs first, and the program runs again with its real exports.
- * `remembered` (what each program referenced last time) lets a project's references run before
- * its first run instead, in the order the discarded run would have found them.
+ * Runs projects of a stack under the mock runtime. The order is derived from the StackReferences
+ * the programs make: a program that references a project not yet run is discarded, that project
+ * runs first, and the program runs again with its real exports. A reference to another server's
+ * stack runs that project in that stack's engine (`engineOf`). `remembered` (what each program
+ * referenced last time) lets a project's references run before its first run instead, in the
+ * order the discarded run would have found them.
  */
-async function synthStack(
+function createStackEngine(
   stack: string,
   projects: Map<string, ProjectInfo>,
   options: SynthOptions,
   cache: ProgramCache | undefined,
-  remembered: Record<string, string[]> = {},
-): Promise<StackSynth> {
+  remembered: Record<string, string[]>,
+  engineOf: EngineOf,
+): StackEngine {
   const skipped: string[] = [];
   const result: StackSynth = { stack, projects: [], errors: [], skipped };
   const done = new Map<string, ProjectSynth>();
@@ -123,9 +140,13 @@ async function synthStack(
   const roots = options.workspaceRoots ?? [resolve(options.projectsDir)];
   // A failed project has no exports to offer: a program referencing it is skipped, not run on
   // partial exports (which would fail again, reporting the same root cause as its own error).
-  const exportsOf = (name: string): Record<string, ExportedOutput> | undefined =>
+  const ownExports = (name: string): Record<string, ExportedOutput> | undefined =>
     failed.has(name) ? undefined : done.get(name)?.outputs;
-  let deferred = false;
+  const exportsOf = (key: string): Record<string, ExportedOutput> | undefined => {
+    const { project, stack: other } = parseReferenceKey(key, stack);
+    return other === stack ? ownExports(project) : engineOf(other).exportsOf(project);
+  };
+  const engine: StackEngine = { result, synthProject, exportsOf: ownExports, deferred: false };
 
   // With a cache, a program's remembered run stands in for it while nothing the run depended on
   // changed (the exports it was given included); a run made is remembered with what it read.
@@ -141,6 +162,14 @@ async function synthStack(
     const { result, dependencies } = await recordDependencies(program);
     if (dependencies) cache.store(key, result, dependencies, exportsOf);
     return result;
+  }
+
+  /** Runs a referenced project: this stack's, or another server's in its own engine. */
+  function synthReference(key: string, from: string): Promise<boolean> {
+    const { project, stack: other } = parseReferenceKey(key, stack);
+    return other === stack
+      ? synthProject(project, from)
+      : engineOf(other).synthProject(project, `${from}@${stack}`);
   }
 
   async function synthProject(name: string, from?: string): Promise<boolean> {
@@ -171,11 +200,12 @@ async function synthStack(
       let dependencies: Iterable<string> = remembered[name] ?? [];
       for (;;) {
         for (const dependency of dependencies) {
-          if (!(await synthProject(dependency, name))) {
+          if (!(await synthReference(dependency, name))) {
             failed.add(name);
             const root = rootCause.get(dependency) ?? dependency;
             rootCause.set(name, root);
             if (!inCycle.has(name)) skipped.push(`${name} (needs ${root}, which failed)`);
+            if (root.includes("@")) result.errors.push(crossStackFailure(name, stack, dependency, engineOf));
             return false;
           }
         }
@@ -199,7 +229,7 @@ async function synthStack(
           return run.errors.length === 0;
         }
         options.onProgress?.({ stack, project: name, phase: "deferred" });
-        deferred = true;
+        engine.deferred = true;
         dependencies = run.missingProjects;
       }
     } finally {
@@ -207,22 +237,59 @@ async function synthStack(
     }
   }
 
-  // A requested project renders on the stacks it is placed on (has a stack file for) only.
-  const wanted = (options.projects ?? [...projects.keys()]).filter((name) =>
-    projects.get(name)?.stacks.includes(stack),
+  return engine;
+}
+
+/**
+ * Why a project failed on another server's stack, which that stack's own report may not show (it
+ * is not among the stacks synthesized): its errors, or the projects skipped there.
+ */
+function crossStackFailure(name: string, stack: string, dependency: string, engineOf: EngineOf): string {
+  const { project, stack: other } = parseReferenceKey(dependency, stack);
+  const there = engineOf(other).result;
+  const failure = there.projects.find((run) => run.project === project);
+  const reasons = [...(failure?.errors ?? []), ...there.errors, ...(there.skipped ?? [])];
+  return (
+    `Project "${name}" on stack "${stack}" reads project "${project}" on stack "${other}", which failed` +
+    (reasons.length > 0 ? `: ${reasons.join("; ")}` : "")
   );
-  for (const name of [...wanted].sort()) await synthProject(name);
+}
+
+/**
+ * The stack's projects in the order a run without remembered references finds them: from each
+ * project by name, what it references on its own stack first, in the order it referenced them.
+ * A stack whose engine also ran projects for another server's reader gets the same order as on
+ * its own.
+ */
+function canonicalOrder(result: StackSynth): StackSynth {
+  const byName = new Map(result.projects.map((run) => [run.project, run]));
+  const ordered: ProjectSynth[] = [];
+  const visited = new Set<string>();
+  const visit = (name: string) => {
+    const run = byName.get(name);
+    if (!run || visited.has(name)) return;
+    visited.add(name);
+    for (const reference of run.references) if (!reference.includes("@")) visit(reference);
+    ordered.push(run);
+  };
+  for (const name of [...byName.keys()].sort()) visit(name);
+  return { ...result, projects: ordered };
+}
+
+/** Runs the wanted projects of a stack in its engine; whether the remembered references predicted the run. */
+async function synthWanted(engine: StackEngine, wanted: string[], remembered: Record<string, string[]>) {
+  for (const name of [...wanted].sort()) await engine.synthProject(name);
+  const { result } = engine;
   // Only a run the remembered references fully predicted is the run without them: anything
   // else (a program that now references differently, a failure) runs the stack again without.
-  const predicted =
-    !deferred &&
+  return (
+    !engine.deferred &&
     result.errors.length === 0 &&
-    skipped.length === 0 &&
+    (result.skipped ?? []).length === 0 &&
     result.projects.every(
       (run) => JSON.stringify([...run.references]) === JSON.stringify(remembered[run.project] ?? []),
-    );
-  if (!predicted && Object.keys(remembered).length > 0) return synthStack(stack, projects, options, cache);
-  return result;
+    )
+  );
 }
 
 /** Synthesizes the requested stacks (all stacks of all projects by default). */
@@ -253,10 +320,39 @@ export async function synth(options: SynthOptions): Promise<StackSynth[]> {
   const file = options.referencesFile;
   const references = readReferences(file);
   const projectsDir = resolve(options.projectsDir);
+  // One engine per stack, shared: a stack another server's reader needed runs its projects once.
+  const engines = new Map<string, StackEngine>();
+  const engineOf: EngineOf = (stack) => {
+    let engine = engines.get(stack);
+    if (!engine) {
+      if (!allStacks.includes(stack))
+        throw new Error(`Unknown stack "${stack}"; stacks: ${allStacks.join(", ")}`);
+      engine = createStackEngine(
+        stack,
+        projects,
+        options,
+        cache,
+        references[projectsDir]?.[stack] ?? {},
+        engineOf,
+      );
+      engines.set(stack, engine);
+    }
+    return engine;
+  };
   const results: StackSynth[] = [];
   for (const stack of stacks) {
     const remembered = references[projectsDir]?.[stack] ?? {};
-    const result = await synthStack(stack, projects, options, cache, remembered);
+    // A requested project renders on the stacks it is placed on (has a stack file for) only.
+    const wanted = (options.projects ?? [...projects.keys()]).filter((name) =>
+      projects.get(name)?.stacks.includes(stack),
+    );
+    let engine = engineOf(stack);
+    if (!(await synthWanted(engine, wanted, remembered)) && Object.keys(remembered).length > 0) {
+      engine = createStackEngine(stack, projects, options, cache, {}, engineOf);
+      engines.set(stack, engine);
+      await synthWanted(engine, wanted, {});
+    }
+    const result = canonicalOrder(engine.result);
     results.push(result);
     for (const run of result.projects) remembered[run.project] = [...run.references];
     references[projectsDir] = { ...references[projectsDir], [stack]: remembered };

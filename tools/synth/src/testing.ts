@@ -1,4 +1,7 @@
+import { cpSync, mkdirSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repositoryRoot } from "@infra/core";
 import type { ResourceRecord } from "./run-program";
 import { runUnderMocks } from "./run-program";
 import { unwrapSecrets } from "./secrets";
@@ -72,4 +75,21 @@ export async function render(program: () => unknown, options: RenderOptions = {}
       return found as Record<string, any>;
     },
   };
+}
+
+/**
+ * Copies into `root` what synth runs (servers/, the Pulumi workspace, the NixOS flake and the
+ * Terraform templates the layers read), loading the repository's packages through a link to its
+ * node_modules: a test edits the copy's descriptions or stack files and synthesizes it
+ * (`workspaceRoots: [join(root, "pulumi"), join(repositoryRoot, "pulumi")]`).
+ */
+export function copySiteForSynth(root: string): void {
+  for (const dir of ["servers", "pulumi", "nixos", join("terraform", "templates")]) {
+    cpSync(join(repositoryRoot, dir), join(root, dir), {
+      recursive: true,
+      filter: (source) => !source.includes("node_modules"),
+    });
+  }
+  mkdirSync(join(root, "terraform", "instances"), { recursive: true });
+  symlinkSync(join(repositoryRoot, "node_modules"), join(root, "node_modules"));
 }

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { generateAppSecrets, randomBytes } from "@infra/app-secrets";
 import { images } from "@infra/core";
 import { container, env, exampleApp, fromSecret, podSpec } from "@tools/synth/src/e2e/app-output";
-import { setConfig } from "@tools/synth/src/e2e/example-stacks";
+import { setConfig, wildcardCertificateRef } from "@tools/synth/src/e2e/example-stacks";
 import { canReach, egressPaths } from "@tools/synth/src/reachability";
 import { parse } from "yaml";
 import { enteConfig } from "./config";
@@ -16,7 +16,7 @@ import { secrets } from "./secrets";
 // tested for all of them in tools/synth/src/e2e/apps.test.ts; this file tests Ente's own.
 const project = "ente";
 const stack = "cloud-a";
-const { output, manifest, resource, domain } = exampleApp(project, stack);
+const { output, manifest, resource, privateDomain } = exampleApp(project, stack);
 
 /** Ente run again on cloud-a with settings added to its example config (and secrets, if any). */
 const withSettings = (settings: Record<string, unknown>, secretValues: Record<string, string> = {}) =>
@@ -31,12 +31,12 @@ const dependsOn = (workload: string, dependency: string) =>
   resource(deployment, workload).dependsOn.includes(resource(job, dependency).urn);
 const webAppNames = Object.keys(webApps) as (keyof typeof webApps)[];
 const hostnames = () => ({
-  api: `ente-api.${domain()}`,
-  photos: `photos.${domain()}`,
-  accounts: `ente-accounts.${domain()}`,
-  albums: `ente-albums.${domain()}`,
-  auth: `ente-auth.${domain()}`,
-  cast: `ente-cast.${domain()}`,
+  api: `ente-api.${privateDomain()}`,
+  photos: `photos.${privateDomain()}`,
+  accounts: `ente-accounts.${privateDomain()}`,
+  albums: `ente-albums.${privateDomain()}`,
+  auth: `ente-auth.${privateDomain()}`,
+  cast: `ente-cast.${privateDomain()}`,
 });
 /** A museum.yaml of the ConfigMap: `museum.yaml`, or with the registration gate `museum-open.yaml`/`museum-closed.yaml`. */
 const museumYamlOf = (configMap: Record<string, any>, file = "museum-open.yaml") =>
@@ -146,7 +146,7 @@ describe("the Ente app on the example stacks", () => {
 
   it("stores the files in the app's bucket as museum's only data center, b2-eu-cen, over HTTPS with path-style URLs, with the bucket's key", async () => {
     const config = museumYamlOf(manifest("ConfigMap", "museum-config"));
-    assert.equal(store().endpoint, `https://s3.${stack}.${domain()}`);
+    assert.equal(store().endpoint, `https://s3.${stack}.${privateDomain()}`);
     assert.deepEqual(config.s3, {
       are_local_buckets: false,
       use_path_style_urls: true,
@@ -170,7 +170,7 @@ describe("the Ente app on the example stacks", () => {
       assert.equal(dependsOn(`ente/${name}`, "object-storage/ente-ente-buckets"), false);
   });
 
-  it("serves every web app on its own private hostname, each pod filling in museum's and the albums' origins", () => {
+  it("serves every web app on its own hostname in the private domain, recorded for the private DNS with the server's wildcard certificate, each pod filling in museum's and the albums' origins", () => {
     const gateway = output.outputs(stack, "internal-gateway");
     const h = hostnames();
     for (const name of webAppNames) {
@@ -184,7 +184,9 @@ describe("the Ente app on the example stacks", () => {
           },
         ],
         gatewayClass: gateway.gatewayClass,
-        record: { name: h[name], type: "A", content: gateway.clusterIp, proxied: false },
+        certificateRefs: [wildcardCertificateRef],
+        record: undefined,
+        privateAddress: gateway.clusterIp,
       });
       const object = manifest("Deployment", name);
       const site = container(object, "site");
@@ -206,6 +208,18 @@ describe("the Ente app on the example stacks", () => {
       assert.deepEqual(container(object).readinessProbe.httpGet, { path: "/", port });
     }
     assert.deepEqual(output.exposure(stack, project, "museum").hostnames, [h.api]);
+    // Nothing of Ente is named outside the tailnet: no Cloudflare record, no certificate of its own.
+    assert.deepEqual(
+      output.resources(stack, project).filter((each) => /DnsRecord|Certificate$/.test(each.type)),
+      [],
+    );
+    assert.deepEqual(
+      output
+        .privateNames(stack, project)
+        .map((entry) => entry.hostname)
+        .sort(),
+      Object.values(h).sort(),
+    );
     const outputs = output.outputs(stack, project);
     assert.equal(outputs.apiUrl, `https://${h.api}`);
     assert.equal(outputs.url, `https://${h.photos}`);

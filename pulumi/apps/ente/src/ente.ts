@@ -246,6 +246,7 @@ export function createEnte(config: AppConfig<EnteSettings, EnteSecretKey>) {
     resolveHostname({
       label: name === "api" ? "ente-api" : webApps[name].label,
       scope: "site",
+      gateway: "private",
       configured: settings.hostnames[name],
       configKey: `hostnames.${name}`,
     });

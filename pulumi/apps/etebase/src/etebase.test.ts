@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { images } from "@infra/core";
 import { container, env, exampleApp, fromSecret, podSpec } from "@tools/synth/src/e2e/app-output";
+import { wildcardCertificateRef } from "@tools/synth/src/e2e/example-stacks";
 import { canReach } from "@tools/synth/src/reachability";
 
 // What every kit app does (placement, dependencies, backups, secrets, reachability bounds) is
@@ -9,7 +10,7 @@ import { canReach } from "@tools/synth/src/reachability";
 const project = "etebase";
 const stack = "cloud-a";
 const port = 3735;
-const { output, manifest, resource, config, domain } = exampleApp(project, stack);
+const { output, manifest, resource, config, privateDomain } = exampleApp(project, stack);
 
 const policyType = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
 
@@ -40,12 +41,12 @@ describe("the etebase app on the example stacks", () => {
     }
   });
 
-  it("allows exactly its hostname, etebase.<domain>, and migrates the database at every start", () => {
+  it("allows exactly its private hostname, etebase.<private domain>, and migrates the database at every start", () => {
     const variables = env(manifest("Deployment", project));
     assert.equal(config()["etebase:hostname"], undefined);
-    assert.equal(variables.ALLOWED_HOSTS, `etebase.${domain()}`);
+    assert.equal(variables.ALLOWED_HOSTS, `etebase.${privateDomain()}`);
     assert.equal(variables.AUTO_UPDATE, "true");
-    assert.equal(output.outputs(stack, project).url, `https://etebase.${domain()}`);
+    assert.equal(output.outputs(stack, project).url, `https://etebase.${privateDomain()}`);
   });
 
   it("creates the configured first superuser with the stable generated password, exported only as a secret", () => {
@@ -89,15 +90,25 @@ describe("the etebase app on the example stacks", () => {
     assert.deepEqual([backup.BACKUP_VOLUMES, backup.BACKUP_EXCLUDE], ["data", undefined]);
   });
 
-  it("exposes it to the tailnet only: the internal gateway's class, its route, and a DNS record Cloudflare does not proxy", () => {
+  it("exposes it to the tailnet only, at etebase.<private domain>, recorded for the private DNS at the internal gateway's address, with the server's wildcard certificate", () => {
     const gateway = output.outputs(stack, "internal-gateway");
-    const hostname = `etebase.${domain()}`;
+    const hostname = `etebase.${privateDomain()}`;
     const { rules, ...exposure } = output.exposure(stack, project, project);
     assert.deepEqual(exposure, {
       hostnames: [hostname],
       gatewayClass: gateway.gatewayClass,
-      record: { name: hostname, type: "A", content: gateway.clusterIp, proxied: false },
+      certificateRefs: [wildcardCertificateRef],
+      record: undefined,
+      privateAddress: gateway.clusterIp,
     });
+    // Nothing names it outside the tailnet: no Cloudflare record, no certificate of its own.
+    assert.deepEqual(
+      output.resources(stack, project).filter((each) => /DnsRecord|Certificate$/.test(each.type)),
+      [],
+    );
+    assert.deepEqual(output.manifest(stack, project, "ReferenceGrant", project).spec.from, [
+      { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: project },
+    ]);
     assert.deepEqual(rules[0]?.backendRefs, [{ group: "", kind: "Service", name: project, port }]);
     assert.ok(!output.order(stack).find((entry) => entry.project === project)?.reads["public-gateway"]);
   });

@@ -33,7 +33,12 @@ export function createEtebase(config: AppConfig<EtebaseSettings, never>) {
     storage: settings.storage,
   });
   const stable = app.stableSecrets(secrets);
-  const hostname = resolveHostname({ label: "etebase", scope: "site", configured: settings.hostname });
+  const hostname = resolveHostname({
+    label: "etebase",
+    scope: "site",
+    gateway: "private",
+    configured: settings.hostname,
+  });
 
   const env: Record<string, EnvValue> = {
     // Plain HTTP: the gateway terminates TLS.

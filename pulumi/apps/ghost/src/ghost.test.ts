@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { images } from "@infra/core";
 import { container, env, exampleApp, fromSecret, podSpec } from "@tools/synth/src/e2e/app-output";
-import { setConfig } from "@tools/synth/src/e2e/example-stacks";
+import { setConfig, wildcardCertificateRef } from "@tools/synth/src/e2e/example-stacks";
 import { canReach, egressPaths } from "@tools/synth/src/reachability";
 
 // What every kit app does (placement, dependencies, backups, secrets, reachability bounds) is
@@ -41,7 +41,7 @@ describe("the ghost app on the example stacks", () => {
   it("tells Ghost its public URL, its tailnet-only admin URL and its own MySQL database, each setting read from the database Secret", () => {
     const variables = env(manifest("Deployment", project));
     assert.equal(variables.url, "https://blog.example.com");
-    assert.equal(variables.admin__url, "https://blog-admin.example.com");
+    assert.equal(variables.admin__url, "https://blog-admin.internal.example.com");
     assert.equal(variables.database__client, "mysql");
     for (const [variable, key] of [
       ["database__connection__host", "host"],
@@ -79,32 +79,51 @@ describe("the ghost app on the example stacks", () => {
       filters: [
         {
           type: "RequestRedirect",
-          requestRedirect: { scheme: "https", hostname: "blog-admin.example.com", statusCode: 302 },
+          requestRedirect: { scheme: "https", hostname: "blog-admin.internal.example.com", statusCode: 302 },
         },
       ],
     });
     assert.equal(manifest("Gateway", project).spec.gatewayClassName, "public");
   });
 
-  it("serves the admin, and only the admin, on its own hostname through the internal gateway", () => {
+  it("serves the admin, and only the admin, on its own hostname in the private domain through the internal gateway, with the server's wildcard certificate", () => {
     const route = manifest("HTTPRoute", "ghost-admin");
-    assert.deepEqual(route.spec.hostnames, ["blog-admin.example.com"]);
+    assert.deepEqual(route.spec.hostnames, ["blog-admin.internal.example.com"]);
     assert.deepEqual(
       route.spec.rules.map((rule: Manifest) => [paths(rule), rule.backendRefs]),
       [[["/ghost"], [{ group: "", kind: "Service", name: "ghost", port: 2368 }]]],
     );
     assert.equal(manifest("Gateway", "ghost-admin").spec.gatewayClassName, "internal");
-    assert.equal(output.outputs(stack, project).adminUrl, "https://blog-admin.example.com/ghost/");
+    assert.deepEqual(output.exposure(stack, project, "ghost-admin").certificateRefs, [
+      wildcardCertificateRef,
+    ]);
+    // The blog's public name alone gets a certificate of its own (and so a line in the CT logs).
+    assert.deepEqual(manifest("Certificate", project).spec.dnsNames, ["blog.example.com"]);
+    assert.equal(
+      output.manifests(stack, project).filter((object) => object.kind === "Certificate").length,
+      1,
+    );
+    assert.equal(output.outputs(stack, project).adminUrl, "https://blog-admin.internal.example.com/ghost/");
   });
 
-  it("publishes the blog's name proxied by Cloudflare, and the admin's only as the internal gateway's address", () => {
+  it("publishes the blog's name proxied by Cloudflare, and records the admin's for the private DNS only, at the internal gateway's address", () => {
     const blog = resource("cloudflare:index/dnsRecord:DnsRecord", "ghost/ghost");
     assert.equal(blog.inputs.name, "blog.example.com");
     assert.equal(blog.inputs.proxied, true);
-    const admin = resource("cloudflare:index/dnsRecord:DnsRecord", "ghost/ghost-admin");
-    assert.equal(admin.inputs.name, "blog-admin.example.com");
-    assert.equal(admin.inputs.proxied, false);
-    assert.equal(admin.inputs.content, output.outputs(stack, "internal-gateway").clusterIp);
+    assert.equal(output.exposure(stack, project, "ghost-admin").record, undefined);
+    assert.deepEqual(
+      output
+        .resources(stack, project)
+        .filter((each) => each.type === "cloudflare:index/dnsRecord:DnsRecord")
+        .map((each) => each.inputs.name),
+      ["blog.example.com"],
+    );
+    assert.deepEqual(output.privateNames(stack, project), [
+      {
+        hostname: "blog-admin.internal.example.com",
+        address: output.outputs(stack, "internal-gateway").clusterIp,
+      },
+    ]);
   });
 
   it("reaches nothing outside the cluster with the example's settings", () => {

@@ -33,12 +33,18 @@ export function createGhost(config: AppConfig<GhostSettings, GhostSecretKey>) {
     // Ghost writes its logs to stdout in containers; a logs/ directory holds nothing to keep.
     backup: { exclude: ["logs"] },
   });
-  const hostname = resolveHostname({ label: "blog", scope: "site", configured: settings.hostname });
+  const hostname = resolveHostname({
+    label: "blog",
+    scope: "site",
+    gateway: "public",
+    configured: settings.hostname,
+  });
   const privateAdmin = settings.admin.exposure === "private";
   const adminHostname = privateAdmin
     ? resolveHostname({
         label: "blog-admin",
         scope: "site",
+        gateway: "private",
         configured: settings.admin.hostname,
         configKey: "admin.hostname",
       })

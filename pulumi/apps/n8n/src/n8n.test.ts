@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { images } from "@infra/core";
 import { container, env, exampleApp, fromSecret, podSpec } from "@tools/synth/src/e2e/app-output";
-import { setConfig } from "@tools/synth/src/e2e/example-stacks";
+import { setConfig, wildcardCertificateRef } from "@tools/synth/src/e2e/example-stacks";
 import { canReach } from "@tools/synth/src/reachability";
 import { n8nConfig } from "./config";
 
@@ -11,7 +11,7 @@ import { n8nConfig } from "./config";
 const project = "n8n";
 const stack = "local-a";
 const port = 5678;
-const { output, manifest, config, domain } = exampleApp(project, stack);
+const { output, manifest, config, domain, privateDomain } = exampleApp(project, stack);
 
 /** n8n run again on local-a with these settings in place of its example config's. */
 const withSettings = (settings: Record<string, unknown>) =>
@@ -54,9 +54,9 @@ describe("the n8n app on the example stacks", () => {
     assert.deepEqual(manifest("Secret", "n8n-stable").stringData, { encryptionKey: "[secret]" });
   });
 
-  it("tells n8n its editor is at n8n.<domain> and its webhooks at the public hostname, behind two forwarding proxies", () => {
+  it("tells n8n its editor is at n8n.<private domain> and its webhooks at the public hostname n8n-hooks.<domain>, behind two forwarding proxies", () => {
     const variables = env(manifest("Deployment", project), project);
-    const editor = `n8n.${domain()}`;
+    const editor = `n8n.${privateDomain()}`;
     const hooks = `n8n-hooks.${domain()}`;
     assert.equal(config()["n8n:hostname"], undefined);
     assert.equal(config()["n8n:publicWebhooks"].hostname, undefined);
@@ -163,9 +163,9 @@ describe("the n8n app on the example stacks", () => {
     assert.deepEqual([backup.BACKUP_VOLUMES, backup.BACKUP_EXCLUDE], ["data", undefined]);
   });
 
-  it("exposes the editor to the tailnet only, at n8n.<domain>: every path, the internal gateway's class, a DNS record Cloudflare does not proxy", () => {
+  it("exposes the editor to the tailnet only, at n8n.<private domain>: every path, the internal gateway's class, the server's wildcard certificate, recorded for the private DNS and never published", () => {
     const gateway = output.outputs(stack, "internal-gateway");
-    const hostname = `n8n.${domain()}`;
+    const hostname = `n8n.${privateDomain()}`;
     assert.deepEqual(output.exposure(stack, project, project), {
       hostnames: [hostname],
       rules: [
@@ -175,7 +175,9 @@ describe("the n8n app on the example stacks", () => {
         },
       ],
       gatewayClass: gateway.gatewayClass,
-      record: { name: hostname, type: "A", content: gateway.clusterIp, proxied: false },
+      certificateRefs: [wildcardCertificateRef],
+      record: undefined,
+      privateAddress: gateway.clusterIp,
     });
   });
 
@@ -203,7 +205,9 @@ describe("the n8n app on the example stacks", () => {
         },
       ],
       gatewayClass: gateway.gatewayClass,
+      certificateRefs: [{ group: "", kind: "Secret", name: "n8n-webhooks-tls" }],
       record: { name: hostname, type: "A", content: gateway.publicIp, proxied: true },
+      privateAddress: undefined,
     });
     assert.deepEqual(manifest("Certificate", "n8n-webhooks").spec.dnsNames, [hostname]);
   });
@@ -272,13 +276,23 @@ describe("n8n's config", () => {
     );
   });
 
-  it("refuses a public webhook hostname that is the editor's", async () => {
+  it("refuses the editor's private name as the public webhooks' hostname: nothing of the private domain is published", async () => {
     const rendered = await withSettings({
-      hostname: `n8n.${domain()}`,
-      publicWebhooks: { enabled: true, hostname: `n8n.${domain()}` },
+      hostname: `n8n.${privateDomain()}`,
+      publicWebhooks: { enabled: true, hostname: `n8n.${privateDomain()}` },
     });
     assert.ok(
-      rendered.errors.some((error) => error.includes("need a name of their own")),
+      rendered.errors.some((error) =>
+        error.includes(`lies in the private domain ${privateDomain()}, which is never published`),
+      ),
+      rendered.errors.join("\n"),
+    );
+  });
+
+  it("refuses an editor name outside the private domain, which the wildcard certificate does not cover", async () => {
+    const rendered = await withSettings({ hostname: `n8n.${domain()}` });
+    assert.ok(
+      rendered.errors.some((error) => error.includes("is not a private name of this site")),
       rendered.errors.join("\n"),
     );
   });

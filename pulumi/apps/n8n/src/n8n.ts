@@ -1,4 +1,4 @@
-import { ConfigError, images } from "@infra/core";
+import { images } from "@infra/core";
 import { type ContainerArgs, type EnvValue, emptyDir, secretKeyRef } from "@infra/k8s";
 import { type AppConfig, type AppExposure, createApp, resolveHostname } from "@projects/common";
 import * as pulumi from "@pulumi/pulumi";
@@ -26,27 +26,22 @@ const publicPaths = ["/webhook", "/webhook-waiting", "/form", "/form-waiting"];
 /** Test webhooks and forms, live only while the editor listens for a test event. */
 const testPaths = ["/webhook-test", "/form-test"];
 
-/** The public hostname: its own name, never the editor's (a name is either tailnet or Cloudflare). */
-function publicWebhookHostname(settings: N8nSettings, editor: pulumi.Output<string>): pulumi.Output<string> {
-  const hostname = resolveHostname({
+/**
+ * The public hostname: its own name, never the editor's, which lies in the private domain where a
+ * public name may not (resolveHostname refuses it).
+ */
+function publicWebhookHostname(settings: N8nSettings): pulumi.Output<string> {
+  return resolveHostname({
     label: "n8n-hooks",
     scope: "site",
+    gateway: "public",
     configured: settings.publicWebhooks.hostname,
     configKey: "publicWebhooks.hostname",
-  });
-  return pulumi.all([editor, hostname]).apply(([editorName, publicName]) => {
-    if (publicName === editorName) {
-      throw new ConfigError(
-        `Stack "${pulumi.getStack()}": n8n:publicWebhooks.hostname is the editor's name ${editorName}; ` +
-          "the public webhooks need a name of their own (Cloudflare proxies it, the editor's stays in the tailnet).",
-      );
-    }
-    return publicName;
   });
 }
 
 /**
- * n8n on the stack's PostgreSQL, its editor private to the tailnet at `n8n.<domain>`: its
+ * n8n on the stack's PostgreSQL, its editor private to the tailnet at `n8n.<private domain>`: its
  * encryption key generated once for the app, Code nodes in a separate runners container that
  * holds none of n8n's secrets, `/home/node/.n8n` backed up with the database, production
  * webhooks and forms public on their own hostname only when configured, and no way out of the
@@ -73,10 +68,13 @@ export function createN8n(config: AppConfig<N8nSettings, never>) {
   });
   const runnersAuthToken = secretKeyRef(runnersSecret, "authToken");
 
-  const editorHostname = resolveHostname({ label: "n8n", scope: "site", configured: settings.hostname });
-  const webhookHostname = settings.publicWebhooks.enabled
-    ? publicWebhookHostname(settings, editorHostname)
-    : undefined;
+  const editorHostname = resolveHostname({
+    label: "n8n",
+    scope: "site",
+    gateway: "private",
+    configured: settings.hostname,
+  });
+  const webhookHostname = settings.publicWebhooks.enabled ? publicWebhookHostname(settings) : undefined;
   const editorUrl = pulumi.interpolate`https://${editorHostname}/`;
   const webhookUrl = webhookHostname ? pulumi.interpolate`https://${webhookHostname}/` : editorUrl;
 

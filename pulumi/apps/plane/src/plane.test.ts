@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { images } from "@infra/core";
 import { container, env, exampleApp, fromSecret, podSpec } from "@tools/synth/src/e2e/app-output";
-import { setConfig } from "@tools/synth/src/e2e/example-stacks";
+import { setConfig, wildcardCertificateRef } from "@tools/synth/src/e2e/example-stacks";
 import { canReach, openPaths } from "@tools/synth/src/reachability";
 import { planeConfig } from "./config";
 import { secrets } from "./secrets";
@@ -12,7 +12,7 @@ import { secrets } from "./secrets";
 // tested for all of them in tools/synth/src/e2e/apps.test.ts; this file tests Plane's own.
 const project = "plane";
 const stack = "local-a";
-const { output, manifest, resource, config, domain } = exampleApp(project, stack);
+const { output, manifest, resource, config, privateDomain } = exampleApp(project, stack);
 
 /** Plane run again on local-a with settings added to its example config. */
 const withSettings = (settings: Record<string, unknown>) =>
@@ -20,7 +20,7 @@ const withSettings = (settings: Record<string, unknown>) =>
 
 const job = "kubernetes:batch/v1:Job";
 const deployment = "kubernetes:apps/v1:Deployment";
-const hostname = () => `plane.${domain()}`;
+const hostname = () => `plane.${privateDomain()}`;
 const url = () => `https://${hostname()}`;
 const dependsOn = (dependent: [string, string], dependency: [string, string]) =>
   resource(...dependent).dependsOn.includes(resource(...dependency).urn);
@@ -219,7 +219,7 @@ describe("the Plane app on the example stacks", () => {
     }
   });
 
-  it("serves every path of Plane on plane.<domain>, in the tailnet only: / web, /api and /auth the API, /live, /spaces, /god-mode", () => {
+  it("serves every path of Plane on plane.<private domain>, in the tailnet only, with the server's wildcard certificate and recorded for the private DNS: / web, /api and /auth the API, /live, /spaces, /god-mode", () => {
     const gateway = output.outputs(stack, "internal-gateway");
     const exposure = output.exposure(stack, project, "web");
     assert.deepEqual(exposure.hostnames, [hostname()]);
@@ -237,12 +237,12 @@ describe("the Plane app on the example stacks", () => {
       ],
     );
     assert.equal(exposure.gatewayClass, gateway.gatewayClass);
-    assert.deepEqual(exposure.record, {
-      name: hostname(),
-      type: "A",
-      content: gateway.clusterIp,
-      proxied: false,
-    });
+    assert.deepEqual(exposure.certificateRefs, [wildcardCertificateRef]);
+    assert.equal(exposure.record, undefined);
+    assert.equal(exposure.privateAddress, gateway.clusterIp);
+    assert.deepEqual(output.privateNames(stack, project), [
+      { hostname: hostname(), address: gateway.clusterIp },
+    ]);
     assert.equal(output.outputs(stack, project).url, url());
     const model = output.model(stack);
     for (const [name, port] of [
@@ -277,7 +277,7 @@ describe("the Plane app on the example stacks", () => {
     for (const name of ["api", "worker"]) {
       const variables = env(manifest("Deployment", name));
       assert.equal(variables.USE_MINIO, "0", name);
-      assert.equal(variables.AWS_S3_ENDPOINT_URL, `https://s3.${stack}.${domain()}`, name);
+      assert.equal(variables.AWS_S3_ENDPOINT_URL, `https://s3.${stack}.${privateDomain()}`, name);
       assert.equal(variables.AWS_S3_BUCKET_NAME, "plane-uploads", name);
       assert.equal(typeof variables.AWS_REGION, "string", name);
       assert.deepEqual(variables.AWS_ACCESS_KEY_ID, fromSecret("plane-object-storage", "accessKeyId"), name);

@@ -77,7 +77,12 @@ export function createPlane(config: AppConfig<PlaneSettings, never>) {
   const { settings } = config;
   const app = createApp({ name: "plane", user: { user, group: user } });
   const database = app.database("postgresql");
-  const hostname = resolveHostname({ label: "plane", scope: "site", configured: settings.hostname });
+  const hostname = resolveHostname({
+    label: "plane",
+    scope: "site",
+    gateway: "private",
+    configured: settings.hostname,
+  });
   const url = pulumi.interpolate`https://${hostname}`;
   // Browsers upload and download attachments straight to the store (presigned POST and GET URLs
   // to AWS_S3_ENDPOINT_URL, plane/settings/storage.py), from Plane's origin.

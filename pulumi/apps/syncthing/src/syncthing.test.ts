@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { images } from "@infra/core";
 import { container, env, exampleApp, fromSecret, podSpec } from "@tools/synth/src/e2e/app-output";
+import { wildcardCertificateRef } from "@tools/synth/src/e2e/example-stacks";
 import { canReach, describeFlow, egressPaths, type Model, openPaths } from "@tools/synth/src/reachability";
 
 // What every kit app does (placement, dependencies, backups, secrets, reachability bounds) is
@@ -13,7 +14,7 @@ const stack = "local-a";
 const pod = "syncthing/syncthing";
 const gui = 8384;
 const sync = 22000;
-const { output, manifest, config, domain } = exampleApp(project, stack);
+const { output, manifest, config, privateDomain } = exampleApp(project, stack);
 
 const deployment = () => manifest("Deployment", "syncthing");
 const main = () => container(deployment());
@@ -134,20 +135,22 @@ describe("the syncthing app on the example stacks", () => {
     assert.deepEqual([backup.BACKUP_VOLUMES, backup.BACKUP_EXCLUDE], ["data", "data/config/index-v2"]);
   });
 
-  it("exposes the GUI privately at syncthing.<domain> through the internal gateway", () => {
+  it("exposes the GUI to the tailnet only, at syncthing.<private domain> through the internal gateway, with the server's wildcard certificate, recorded for the private DNS", () => {
     const gateway = output.outputs(stack, "internal-gateway");
-    const hostname = `syncthing.${domain()}`;
+    const hostname = `syncthing.${privateDomain()}`;
     const { rules, ...exposure } = output.exposure(stack, project, "syncthing");
     assert.deepEqual(exposure, {
       hostnames: [hostname],
       gatewayClass: gateway.gatewayClass,
-      record: { name: hostname, type: "A", content: gateway.clusterIp, proxied: false },
+      certificateRefs: [wildcardCertificateRef],
+      record: undefined,
+      privateAddress: gateway.clusterIp,
     });
     assert.deepEqual(rules[0]?.backendRefs, [{ group: "", kind: "Service", name: "syncthing", port: gui }]);
     assert.equal(output.outputs(stack, project).url, `https://${hostname}`);
   });
 
-  it("offers the sync protocol on the fixed address 10.47.0.54, 22000 TCP and UDP, at sync.<domain> without Cloudflare's proxy", () => {
+  it("offers the sync protocol on the fixed address 10.47.0.54, 22000 TCP and UDP, at sync.<private domain>, recorded for the private DNS and never published", () => {
     const service = manifest("Service", "syncthing-tailnet");
     assert.equal(service.spec.clusterIP, "10.47.0.54");
     assert.deepEqual(service.spec.selector, { "app.kubernetes.io/name": "syncthing" });
@@ -155,15 +158,21 @@ describe("the syncthing app on the example stacks", () => {
       { name: "sync-tcp", port: sync, protocol: "TCP", targetPort: sync },
       { name: "sync-quic", port: sync, protocol: "UDP", targetPort: sync },
     ]);
-    assert.deepEqual(output.dnsRecord(stack, project, "syncthing/syncthing-tailnet"), {
-      name: `sync.${domain()}`,
-      type: "A",
-      content: "10.47.0.54",
-      proxied: false,
-    });
+    // Both of its names are private: the GUI's at the internal gateway, the sync name at its own address.
+    assert.deepEqual(output.privateNames(stack, project), [
+      {
+        hostname: `syncthing.${privateDomain()}`,
+        address: output.outputs(stack, "internal-gateway").clusterIp,
+      },
+      { hostname: `sync.${privateDomain()}`, address: "10.47.0.54" },
+    ]);
+    assert.deepEqual(
+      output.resources(stack, project).filter((each) => /DnsRecord|Certificate$/.test(each.type)),
+      [],
+    );
     assert.deepEqual(output.outputs(stack, project).syncAddresses, [
-      `tcp://sync.${domain()}:${sync}`,
-      `quic://sync.${domain()}:${sync}`,
+      `tcp://sync.${privateDomain()}:${sync}`,
+      `quic://sync.${privateDomain()}:${sync}`,
     ]);
   });
 

@@ -90,10 +90,16 @@ export function createSyncthing(settings: SyncthingSettings) {
     namespace: app.namespace,
     data: { "configure.sh": configureScript },
   });
-  const hostname = resolveHostname({ label: "syncthing", scope: "site", configured: settings.hostname });
+  const hostname = resolveHostname({
+    label: "syncthing",
+    scope: "site",
+    gateway: "private",
+    configured: settings.hostname,
+  });
   const syncHostname = resolveHostname({
     label: "sync",
     scope: "site",
+    gateway: "private",
     configured: settings.syncHostname,
     configKey: "syncHostname",
   });

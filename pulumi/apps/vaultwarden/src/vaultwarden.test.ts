@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { images } from "@infra/core";
 import { container, env, exampleApp, fromSecret, podSpec } from "@tools/synth/src/e2e/app-output";
-import { setConfig } from "@tools/synth/src/e2e/example-stacks";
+import { setConfig, wildcardCertificateRef } from "@tools/synth/src/e2e/example-stacks";
 import { canReach, egressPaths } from "@tools/synth/src/reachability";
 
 // What every kit app does (placement, dependencies, backups, secrets, reachability bounds) is
 // tested for all of them in tools/synth/src/e2e/apps.test.ts; this file tests vaultwarden's own.
 const project = "vaultwarden";
 const stack = "cloud-a";
-const { output, manifest } = exampleApp(project, stack);
+const { output, manifest, privateDomain } = exampleApp(project, stack);
 
 /** Vaultwarden run again on cloud-a with settings (and secrets) added to its example config. */
 const withSettings = (settings: Record<string, unknown>, secrets: Record<string, string> = {}) =>
@@ -41,11 +41,36 @@ describe("the vaultwarden app on the example stacks", () => {
     });
   });
 
-  it("tells vaultwarden its URL and its database, and keeps signups off", () => {
+  it("tells vaultwarden its URL, at vault.<private domain>, and its database, and keeps signups off", () => {
     const variables = env(manifest("Deployment", project));
-    assert.equal(variables.DOMAIN, "https://vault.example.com");
+    assert.equal(privateDomain(), "internal.example.com");
+    assert.equal(variables.DOMAIN, "https://vault.internal.example.com");
     assert.deepEqual(variables.DATABASE_URL, fromSecret("vaultwarden-database", "url"));
     assert.equal(variables.SIGNUPS_ALLOWED, "false");
+  });
+
+  it("exposes it to the tailnet only, at vault.<private domain>, recorded for the private DNS, with the server's wildcard certificate", () => {
+    const gateway = output.outputs(stack, "internal-gateway");
+    const { rules, ...exposure } = output.exposure(stack, project, project);
+    assert.deepEqual(exposure, {
+      hostnames: [`vault.${privateDomain()}`],
+      gatewayClass: gateway.gatewayClass,
+      certificateRefs: [wildcardCertificateRef],
+      record: undefined,
+      privateAddress: gateway.clusterIp,
+    });
+    assert.deepEqual(rules[0]?.backendRefs, [{ group: "", kind: "Service", name: project, port: 8080 }]);
+    // Nothing names it outside the tailnet: no Cloudflare record, no certificate in the CT logs.
+    assert.deepEqual(
+      output.resources(stack, project).filter((each) => /DnsRecord|Certificate$/.test(each.type)),
+      [],
+    );
+    const grant = output.manifest(stack, project, "ReferenceGrant", project);
+    assert.equal(grant.metadata.namespace, wildcardCertificateRef.namespace);
+    assert.deepEqual(grant.spec, {
+      from: [{ group: "gateway.networking.k8s.io", kind: "Gateway", namespace: project }],
+      to: [{ group: "", kind: "Secret", name: wildcardCertificateRef.name }],
+    });
   });
 
   it("protects the admin page with the argon2id hash of the app's stable token, never the token itself", () => {

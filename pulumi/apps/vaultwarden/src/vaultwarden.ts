@@ -46,7 +46,12 @@ export function createVaultwarden(config: AppConfig<VaultwardenSettings, Vaultwa
     backup: { exclude: ["icon_cache"] },
   });
   const stable = app.stableSecrets(secrets);
-  const hostname = resolveHostname({ label: "vault", scope: "site", configured: settings.hostname });
+  const hostname = resolveHostname({
+    label: "vault",
+    scope: "site",
+    gateway: "private",
+    configured: settings.hostname,
+  });
 
   // Variables whose values are config secrets, kept in one Secret of the app's.
   const secretEnv: Record<string, pulumi.Output<string>> = {};

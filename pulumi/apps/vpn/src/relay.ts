@@ -12,7 +12,13 @@ import {
   secretKeyRef,
   type Workload,
 } from "@infra/k8s";
-import { createAuthKey, tailscaleEgressRules } from "@infra/tailscale";
+import {
+  createAuthKey,
+  type HeadscaleLogin,
+  headscaleEgressRules,
+  headscaleNodeEnv,
+  tailscaleEgressRules,
+} from "@infra/tailscale";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as tailscale from "@pulumi/tailscale";
@@ -30,12 +36,14 @@ export interface VpnRelayArgs {
   location: VpnLocation;
   /** The relay's WireGuard private key at the provider (a secret). */
   privateKey: pulumi.Input<string>;
-  /** The Tailscale provider that creates the relay's auth key. */
-  tailscaleProvider: tailscale.Provider;
+  /** The Tailscale provider that creates the relay's auth key, on a tailnet of Tailscale's service. */
+  tailscaleProvider?: tailscale.Provider;
+  /** On a Headscale tailnet instead: its login server and the key made there for this relay. */
+  headscale?: HeadscaleLogin;
   /** The tailnet tag of relays; the tailnet policy auto-approves it as an exit node. */
   tag: string;
   /**
-   * Seconds the relay's auth key stays usable before its first start.
+   * Seconds the relay's Tailscale auth key stays usable before its first start.
    * @default defaultAuthKeyExpirySeconds (one hour)
    */
   authKeyExpirySeconds?: number;
@@ -79,17 +87,25 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
     data: { "upstream.sh": upstreamScript },
   });
 
-  const authKey = createAuthKey({
-    name,
-    description: `VPN relay ${location.name}`,
-    tag: args.tag,
-    ...(args.authKeyExpirySeconds === undefined ? {} : { expirySeconds: args.authKeyExpirySeconds }),
-    provider: args.tailscaleProvider,
-  });
+  const { headscale } = args;
+  if ((args.tailscaleProvider === undefined) === (headscale === undefined)) {
+    throw new Error(
+      `VPN relay ${location.name}: give it either a Tailscale provider or a Headscale login, not both`,
+    );
+  }
+  const authKey = args.tailscaleProvider
+    ? createAuthKey({
+        name,
+        description: `VPN relay ${location.name}`,
+        tag: args.tag,
+        ...(args.authKeyExpirySeconds === undefined ? {} : { expirySeconds: args.authKeyExpirySeconds }),
+        provider: args.tailscaleProvider,
+      }).key
+    : (headscale as HeadscaleLogin).authKey;
   const auth = createSecret({
     name: `${name}-tailscale-auth`,
     namespace,
-    stringData: { authkey: authKey.key },
+    stringData: { authkey: authKey },
   });
 
   // Created empty so that the Role can name it: tailscaled fills it with the node state, and no
@@ -143,7 +159,10 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
         TS_HOSTNAME: location.name,
         TS_USERSPACE: "false",
         TS_AUTH_ONCE: "true",
-        TS_EXTRA_ARGS: `--advertise-exit-node --advertise-tags=${args.tag}`,
+        TS_EXTRA_ARGS: headscale
+          ? pulumi.interpolate`--advertise-exit-node --advertise-tags=${args.tag} --login-server=${headscale.loginServer}`
+          : `--advertise-exit-node --advertise-tags=${args.tag}`,
+        ...(headscale ? headscaleNodeEnv : {}),
         // tailscaled's rules through nftables over netlink. Its default, iptables, runs the image's
         // iptables, which links to the legacy backend and needs CAP_NET_RAW too (tailscale/tailscale:
         // util/linuxfw chooses by TS_DEBUG_FIREWALL_MODE; Dockerfile.base links iptables-legacy).
@@ -173,12 +192,14 @@ export function createVpnRelay(args: VpnRelayArgs): VpnRelay {
 
   const policy = createPolicy({
     name,
-    description: `VPN relay ${location.name}: the provider's server, Tailscale's servers, relays and peers, the API server.`,
+    description: headscale
+      ? `VPN relay ${location.name}: the provider's server, Headscale, peers, the API server.`
+      : `VPN relay ${location.name}: the provider's server, Tailscale's servers, relays and peers, the API server.`,
     namespace,
     subject: { workload },
     egress: [
       { peers: [{ cidrs: [`${endpoint.address}/32`] }], ports: [{ port: endpoint.port, protocol: "UDP" }] },
-      ...tailscaleEgressRules,
+      ...(headscale ? headscaleEgressRules(headscale.endpoint) : tailscaleEgressRules),
       { peers: [{ entities: ["kube-apiserver"] }], ports: [{ port: 6443 }] },
     ],
   });

@@ -140,6 +140,10 @@ describe("the Zitadel app on the example stacks", () => {
       content: gateway.publicIp,
       proxied: true,
     });
+    // A public name: a certificate of its own, and nothing for the tailnet's private DNS.
+    assert.deepEqual(exposure.certificateRefs, [{ group: "", kind: "Secret", name: "zitadel-tls" }]);
+    assert.deepEqual(manifest("Certificate", project).spec.dnsNames, [hostname()]);
+    assert.deepEqual(output.privateNames(stack, project), []);
     const login = env(manifest("Deployment", "zitadel-login"));
     assert.equal(login.NEXT_PUBLIC_BASE_PATH, "/ui/v2/login");
     const server = env(manifest("Deployment", "zitadel"));

@@ -60,7 +60,12 @@ export function createZitadel(config: AppConfig<ZitadelSettings, never>) {
   // belongs to the data (a restored database has no way to write it again).
   const loginClient = app.volume({ name: "login-client", storage: settings.storage });
   const stable = app.stableSecrets(secrets);
-  const hostname = resolveHostname({ label: "auth", scope: "site", configured: settings.hostname });
+  const hostname = resolveHostname({
+    label: "auth",
+    scope: "site",
+    gateway: "public",
+    configured: settings.hostname,
+  });
   const { firstInstance } = settings;
   const adminPassword = firstAdminPassword(stable.values.adminPassword);
   const firstAdmin = app.secret({ name: "zitadel-first-admin", stringData: { password: adminPassword } });

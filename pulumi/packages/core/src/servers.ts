@@ -25,6 +25,11 @@ const schemaReference = z.string().optional().describe("The JSON schema editors 
 export const siteSchema = z.strictObject({
   $schema: schemaReference,
   domain: domainName.describe("The domain every app's hostname is under (its zone is at Cloudflare)."),
+  privateDomain: domainName
+    .optional()
+    .describe(
+      "The zone of the private apps' names, served only inside the tailnet (never at Cloudflare): a subdomain of domain, internal.<domain> by default.",
+    ),
   acmeEmail: email.describe(
     "The ACME account's e-mail: Let's Encrypt writes to it about expiring certificates.",
   ),
@@ -48,6 +53,22 @@ export const siteSchema = z.strictObject({
       policyOwner: dnsLabel.describe(
         "The server whose stack owns the tailnet's policy file: one document for the whole tailnet, listing every server's routes.",
       ),
+      headscale: z
+        .strictObject({
+          server: dnsLabel.describe("The server that runs Headscale (its headscale project)."),
+          hostname: domainName
+            .optional()
+            .describe(
+              "Headscale's public name (a DNS-only record, never proxied): headscale.<domain> by default.",
+            ),
+          port: port
+            .default(8443)
+            .describe("The TCP port Headscale's HTTPS listens on, on the server's public address."),
+        })
+        .optional()
+        .describe(
+          "Use a self-hosted Headscale as the tailnet's control server instead of Tailscale's service: every client logs in to it, and nothing is managed at Tailscale.",
+        ),
     })
     .describe("The tailnet every server joins."),
   admin: z
@@ -76,6 +97,40 @@ export const siteSchema = z.strictObject({
     .describe("The backup target every server's jobs use; a stack may override it with backup:* config."),
 });
 export type Site = z.output<typeof siteSchema>;
+
+/** The zone of the private apps' names: servers/site.json's privateDomain, `internal.<domain>` by default. */
+export function privateDomainOf(site: Site): string {
+  return site.privateDomain ?? `internal.${site.domain}`;
+}
+
+/** How the tailnet is controlled: Tailscale's service, or a self-hosted Headscale. */
+export type TailnetControl =
+  | { kind: "tailscale" }
+  | {
+      kind: "headscale";
+      /** The server that runs it. */
+      server: string;
+      /** Its public name (a DNS-only record). */
+      hostname: string;
+      /** Its HTTPS port on the server's public address. */
+      port: number;
+      /** What every client logs in to: `https://<hostname>:<port>`. */
+      url: string;
+    };
+
+/** servers/site.json's tailnet control server, its defaults filled in. */
+export function tailnetControlOf(site: Site): TailnetControl {
+  const headscale = site.tailnet.headscale;
+  if (!headscale) return { kind: "tailscale" };
+  const hostname = headscale.hostname ?? `headscale.${site.domain}`;
+  return {
+    kind: "headscale",
+    server: headscale.server,
+    hostname,
+    port: headscale.port,
+    url: `https://${hostname}:${headscale.port}`,
+  };
+}
 
 const hcloud = z.strictObject({
   kind: z.literal("hcloud"),
@@ -260,6 +315,21 @@ function crossProblems(site: Site | undefined, servers: Server[], described: str
         });
       }
     }
+  }
+  const headscale = site?.tailnet.headscale;
+  if (headscale && !described.includes(headscale.server)) {
+    problems.push({
+      text:
+        `servers/site.json: tailnet.headscale.server "${headscale.server}" is no server (servers/<name>.json); ` +
+        `one of: ${described.join(", ")}`,
+    });
+  }
+  if (site?.privateDomain !== undefined && !site.privateDomain.endsWith(`.${site.domain}`)) {
+    problems.push({
+      text:
+        `servers/site.json: privateDomain ${site.privateDomain} is not a subdomain of domain ${site.domain}: ` +
+        `its certificates are issued by DNS-01 challenges in the domain's zone; use a name such as internal.${site.domain}`,
+    });
   }
   if (site && !described.includes(site.tailnet.policyOwner)) {
     problems.push({

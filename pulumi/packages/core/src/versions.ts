@@ -38,6 +38,18 @@ export const crds = {
 export const images = {
   /** Tailscale's container (containerboot): subnet routers and VPN relay exit nodes. */
   tailscale: "ghcr.io/tailscale/tailscale:v1.88.3",
+  /**
+   * Headscale (self-hosted tailnet control server): its release image, built with ko on distroless
+   * with `headscale` as the entrypoint and tagged `<major>.<minor>.<patch>` (.goreleaser.yml `kos`).
+   * 0.28.0 (CHANGELOG: 2026-02-04): tags as identity, tagged pre-auth keys without a user. Upgrade
+   * one minor at a time: from 0.29 Headscale refuses to skip one (CHANGELOG).
+   */
+  headscale: "headscale/headscale:0.28.0",
+  /**
+   * Knot DNS (authoritative only), CZ.NIC's official image (`knotd` on the PATH, user knot uid 53,
+   * no entrypoint): the private zone's server. Its knot.conf is proven with Debian's knotd 3.2.
+   */
+  knot: "cznic/knot:v3.5.4",
   /** wg-quick, iproute2 and iptables for the VPN relays' upstream container. */
   wireguard: "lscr.io/linuxserver/wireguard:1.0.20250521",
   /**

@@ -38,3 +38,35 @@ export const tailscaleEgressRules: Rule[] = [
   },
   { peers: [{ entities: ["world"] }], ports: [{ port: 41641, protocol: "UDP" }] },
 ];
+
+/** Where the tailnet's Headscale answers, as its clients dial it. */
+export interface HeadscaleEndpoint {
+  /** The TCP port of its HTTPS: control, and the embedded DERP relay. */
+  port: number;
+  /** The namespace and labels of its pods, which a client on Headscale's own server reaches inside the cluster. */
+  namespace: string;
+  podLabels: Record<string, string>;
+}
+
+/** The UDP port of STUN, the embedded DERP server's and Tailscale's alike. */
+export const stunPort = 3478;
+
+/**
+ * What a Tailscale node of a Headscale tailnet sends outside its pod: Headscale's port (TCP) and
+ * STUN (UDP 3478) on the public internet, where Headscale's server answers (its embedded DERP map
+ * lists the server's address and no other relay), the same two to Headscale's pods for a node on
+ * Headscale's own server (the Service on the node's address is translated to them inside the
+ * cluster), and WireGuard to peers as with Tailscale's service. Nothing reaches Tailscale's own
+ * servers: no 443 beyond a Headscale listening there.
+ */
+export function headscaleEgressRules(headscale: HeadscaleEndpoint): Rule[] {
+  const ports = [
+    { port: headscale.port, protocol: "TCP" as const },
+    { port: stunPort, protocol: "UDP" as const },
+  ];
+  return [
+    { peers: [publicInternet], ports },
+    { peers: [{ endpoints: headscale.podLabels, namespace: headscale.namespace }], ports },
+    { peers: [{ entities: ["world"] }], ports: [{ port: 41641, protocol: "UDP" }] },
+  ];
+}

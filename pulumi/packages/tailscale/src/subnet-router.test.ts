@@ -176,3 +176,122 @@ describe("createSubnetRouter", () => {
     }
   });
 });
+
+describe("createSubnetRouter on a Headscale tailnet", () => {
+  let rendered: RenderedProgram;
+  const endpoint = {
+    port: 8443,
+    namespace: "headscale",
+    podLabels: { "app.kubernetes.io/name": "headscale" },
+  };
+
+  before(async () => {
+    rendered = await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      createSubnetRouter({
+        name: "router",
+        namespace: createNamespace({ name: "edge", provider }),
+        hostname: "cloud-a-router",
+        routes: ["10.43.0.53/32"],
+        tag: "tag:k8s-router-cloud-a",
+        headscale: {
+          loginServer: "https://headscale.example.com:8443",
+          authKey: pulumi.secret("hskey-auth-EXAMPLE"),
+          endpoint,
+        },
+        destinations: [{ peers: [{ endpoints: { app: "x" } }] }],
+      });
+    });
+    assert.deepEqual(rendered.errors, []);
+  });
+
+  it("makes no key at Tailscale and registers no Tailscale resource at all", () => {
+    assert.deepEqual(
+      rendered.resources.filter(
+        (resource) =>
+          resource.type.startsWith("tailscale:") || resource.type === "pulumi:providers:tailscale",
+      ),
+      [],
+    );
+  });
+
+  it("logs in to Headscale with the key it is given, kept a Pulumi secret, and sends no logs to Tailscale", () => {
+    const variables = env(rendered.manifest("Deployment", "router"));
+    assert.equal(
+      variables.TS_EXTRA_ARGS,
+      "--advertise-tags=tag:k8s-router-cloud-a --login-server=https://headscale.example.com:8443",
+    );
+    assert.equal(variables.TS_NO_LOGS_NO_SUPPORT, "true");
+    assert.deepEqual(variables.TS_AUTHKEY, { secretKeyRef: { name: "router-auth", key: "authkey" } });
+    const secret = rendered.resources.find((resource) => resource.name === "edge/router-auth");
+    const stringData = secret?.inputs.stringData as Record<string, unknown>;
+    assert.ok(isWrappedSecret(stringData) || isWrappedSecret(stringData.authkey));
+    assert.deepEqual(rendered.manifest("Secret", "router-auth").stringData, {
+      authkey: "hskey-auth-EXAMPLE",
+    });
+  });
+
+  it("reaches Headscale's port and STUN on the public internet and in its namespace, and peers' WireGuard port, and not 443", () => {
+    const policy = rendered.manifest("CiliumNetworkPolicy", "router-tailscale");
+    const ports = {
+      toPorts: [
+        {
+          ports: [
+            { port: "8443", protocol: "TCP" },
+            { port: "3478", protocol: "UDP" },
+          ],
+        },
+      ],
+    };
+    assert.deepEqual(policy.spec.egress, [
+      {
+        toCIDRSet: [
+          {
+            cidr: "0.0.0.0/0",
+            except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"],
+          },
+        ],
+        ...ports,
+      },
+      {
+        toEndpoints: [
+          {
+            matchLabels: {
+              "app.kubernetes.io/name": "headscale",
+              "k8s:io.kubernetes.pod.namespace": "headscale",
+            },
+          },
+        ],
+        ...ports,
+      },
+      { toEntities: ["world"], toPorts: [{ ports: [{ port: "41641", protocol: "UDP" }] }] },
+    ]);
+  });
+
+  it("refuses both a Tailscale provider and a Headscale login, and neither", async () => {
+    const both = await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      createSubnetRouter({
+        namespace: createNamespace({ name: "edge", provider }),
+        hostname: "h",
+        routes: [],
+        tag: "tag:t",
+        tailscaleProvider: new tailscale.Provider("tailscale", { tailnet: "-" }),
+        headscale: { loginServer: "https://h", authKey: "k", endpoint },
+        destinations: [{ peers: [{ endpoints: { app: "x" } }] }],
+      });
+    });
+    assert.match(both.errors.join("\n"), /either a Tailscale provider or a Headscale login, not both/);
+    const neither = await render(() => {
+      const provider = new k8s.Provider("cluster", { context: "test" });
+      createSubnetRouter({
+        namespace: createNamespace({ name: "edge", provider }),
+        hostname: "h",
+        routes: [],
+        tag: "tag:t",
+        destinations: [{ peers: [{ endpoints: { app: "x" } }] }],
+      });
+    });
+    assert.match(neither.errors.join("\n"), /either a Tailscale provider or a Headscale login/);
+  });
+});

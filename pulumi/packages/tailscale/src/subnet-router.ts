@@ -12,7 +12,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as tailscale from "@pulumi/tailscale";
 import { createAuthKey } from "./auth-key";
-import { tailscaleEgressRules } from "./egress";
+import { headscaleEgressRules, tailscaleEgressRules } from "./egress";
+import { type HeadscaleLogin, headscaleNodeEnv } from "./login";
 
 export interface SubnetRouterArgs {
   /** The workload's name; `tailscale-router` by default. */
@@ -24,10 +25,12 @@ export interface SubnetRouterArgs {
   routes: pulumi.Input<pulumi.Input<string>[]>;
   /** The tag the device gets; the tailnet policy owns it and auto-approves it for `routes` only. */
   tag: string;
-  /** The Tailscale provider the auth key is made with. */
-  tailscaleProvider: tailscale.Provider;
+  /** The Tailscale provider the auth key is made with, on a tailnet of Tailscale's service. */
+  tailscaleProvider?: tailscale.Provider;
+  /** On a Headscale tailnet instead: its login server and the key made there. */
+  headscale?: HeadscaleLogin;
   /**
-   * Seconds the auth key stays usable.
+   * Seconds the Tailscale auth key stays usable (a Headscale key has its own expiry).
    * @default defaultAuthKeyExpirySeconds (one hour)
    */
   authKeyExpirySeconds?: number;
@@ -40,7 +43,8 @@ export interface SubnetRouterArgs {
 /** A running subnet router and its pieces. */
 export interface SubnetRouter {
   workload: Workload;
-  authKey: tailscale.TailnetKey;
+  /** The auth key made at Tailscale; none on a Headscale tailnet. */
+  authKey?: tailscale.TailnetKey;
   /** The Secret tailscaled keeps its node state in. */
   state: k8s.core.v1.Secret;
   policies: k8s.apiextensions.CustomResource[];
@@ -55,16 +59,27 @@ export interface SubnetRouter {
  */
 export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
   const name = args.name ?? "tailscale-router";
-  const { namespace } = args;
-  const authKey = createAuthKey({
-    name,
-    description: pulumi.interpolate`Subnet router ${args.hostname}`,
-    tag: args.tag,
-    ...(args.authKeyExpirySeconds === undefined ? {} : { expirySeconds: args.authKeyExpirySeconds }),
-    ...(args.authKeyDependsOn ? { dependsOn: args.authKeyDependsOn } : {}),
-    provider: args.tailscaleProvider,
+  const { namespace, headscale } = args;
+  if ((args.tailscaleProvider === undefined) === (headscale === undefined)) {
+    throw new Error(
+      `Subnet router ${name}: give it either a Tailscale provider or a Headscale login, not both`,
+    );
+  }
+  const authKey = args.tailscaleProvider
+    ? createAuthKey({
+        name,
+        description: pulumi.interpolate`Subnet router ${args.hostname}`,
+        tag: args.tag,
+        ...(args.authKeyExpirySeconds === undefined ? {} : { expirySeconds: args.authKeyExpirySeconds }),
+        ...(args.authKeyDependsOn ? { dependsOn: args.authKeyDependsOn } : {}),
+        provider: args.tailscaleProvider,
+      })
+    : undefined;
+  const auth = createSecret({
+    name: `${name}-auth`,
+    namespace,
+    stringData: { authkey: authKey ? authKey.key : (headscale as HeadscaleLogin).authKey },
   });
-  const auth = createSecret({ name: `${name}-auth`, namespace, stringData: { authkey: authKey.key } });
   // Created empty so the Role can be limited to this one Secret; tailscaled fills it.
   const state = createSecret({ name: `${name}-state`, namespace, stringData: {} });
   const serviceAccount = createServiceAccount({ name, namespace, automountToken: true });
@@ -98,7 +113,10 @@ export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
         TS_USERSPACE: "true",
         TS_AUTH_ONCE: "true",
         TS_ROUTES: pulumi.output(args.routes).apply((routes) => routes.join(",")),
-        TS_EXTRA_ARGS: `--advertise-tags=${args.tag}`,
+        TS_EXTRA_ARGS: headscale
+          ? pulumi.interpolate`--advertise-tags=${args.tag} --login-server=${headscale.loginServer}`
+          : `--advertise-tags=${args.tag}`,
+        ...(headscale ? headscaleNodeEnv : {}),
       },
       securityContext: { capabilities: { drop: ["ALL"] } },
       // No CPU limit: userspace networking carries every tailnet connection into the cluster in
@@ -109,10 +127,12 @@ export function createSubnetRouter(args: SubnetRouterArgs): SubnetRouter {
   const policies = [
     createPolicy({
       name: `${name}-tailscale`,
-      description: `${name} reaches Tailscale's servers and relays on the public internet, and its peers.`,
+      description: headscale
+        ? `${name} reaches Headscale (control and relay) and its peers.`
+        : `${name} reaches Tailscale's servers and relays on the public internet, and its peers.`,
       namespace,
       subject: { workload },
-      egress: tailscaleEgressRules,
+      egress: headscale ? headscaleEgressRules(headscale.endpoint) : tailscaleEgressRules,
     }),
     createPolicy({
       name: `${name}-routes`,

@@ -51,7 +51,7 @@ export interface ServedObjects {
  * What Traefik needs in a namespace it serves. Kubernetes cannot restrict `list` and `watch` by
  * name, and the provider lists each kind it watches, so every Service, EndpointSlice, ConfigMap,
  * Secret, Gateway and route of the namespace is readable; writes are limited to the status of
- * `served`.
+ * `served` (none where it serves nothing, such as the wildcard certificate's namespace).
  */
 export function traefikNamespaceRules(served: ServedObjects): PolicyRule[] {
   return [
@@ -70,19 +70,17 @@ export function traefikNamespaceRules(served: ServedObjects): PolicyRule[] {
       ],
       verbs: read,
     },
-    {
-      apiGroups: [gatewayApi],
-      resources: ["gateways/status"],
-      verbs: ["update"],
-      resourceNames: served.gateways,
-    },
-    {
-      apiGroups: [gatewayApi],
-      resources: ["httproutes/status"],
-      verbs: ["update"],
-      resourceNames: served.httpRoutes,
-    },
+    // An empty resourceNames would grant every name: a kind with nothing served gets no rule.
+    ...statusRule("gateways/status", served.gateways),
+    ...statusRule("httproutes/status", served.httpRoutes),
   ];
+}
+
+/** The right to write the status of exactly these objects; none when there are none. */
+function statusRule(resource: string, names: string[]): PolicyRule[] {
+  return names.length > 0
+    ? [{ apiGroups: [gatewayApi], resources: [resource], verbs: ["update"], resourceNames: names }]
+    : [];
 }
 
 export interface TraefikNamespaceAccessArgs {

@@ -5,7 +5,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type RenderedProgram, render } from "@tools/synth/src/testing";
 import { validateObjectSchema } from "@tools/synth/src/validate/object-schemas";
-import { exposeInternalHttpService, exposePublicHttpService } from "./exposure";
+import {
+  createHttpExposure,
+  exposeInternalHttpService,
+  exposePublicHttpService,
+  type HttpExposure,
+} from "./exposure";
+import { type PrivateName, recordedPrivateNames } from "./recorded-exposures";
 
 const recordType = "cloudflare:index/dnsRecord:DnsRecord";
 const gatewayExports = (gatewayClass: string, namespace: string, servedNamespaces: string[]) => ({
@@ -21,12 +27,15 @@ const stackExports = {
     cloudflare: { zoneId: "0123456789abcdef0123456789abcdef" },
     cloudflareApiToken: "cf-token",
     server: { name: "cloud-a", kubeContext: "cloud-a" },
+    domain: "example.com",
+    privateDomain: "internal.example.com",
   },
   cilium: {},
   "cert-manager": { issuers: { public: "public", plain: "plain" }, namespace: "cert-manager" },
   "internal-gateway": {
     ...gatewayExports("internal", "internal-gateway", ["notes", "tools"]),
     clusterIp: "10.43.0.53",
+    wildcardCertificate: { namespace: "internal-gateway-tls", secretName: "private-wildcard-tls" },
   },
   "public-gateway": {
     ...gatewayExports("public", "public-gateway", ["blog"]),
@@ -35,65 +44,97 @@ const stackExports = {
   },
 };
 
-/** One program: `notes` exposed privately, `blog` publicly, and a chart's Service under a path. */
-async function renderExposures(): Promise<RenderedProgram> {
-  const rendered = await render(
-    () => {
-      const provider = new k8s.Provider("cluster", { context: "cloud-a" });
-      const notes = createNamespace({ name: "notes", provider });
-      exposeInternalHttpService({
+/** The private names the program recorded for the private DNS (the `privateNames` output of a program run). */
+async function privateNamesRecorded(): Promise<PrivateName[]> {
+  return new Promise((resolve) => recordedPrivateNames().apply(resolve));
+}
+
+/** A program rendered, with the private names it recorded (the kit records them for the whole process). */
+async function renderRecording(
+  program: () => void,
+  project: string,
+): Promise<{ rendered: RenderedProgram; privateNames: PrivateName[] }> {
+  const before = (await privateNamesRecorded()).length;
+  const rendered = await render(program, { project, stack: "cloud-a", stackExports });
+  return { rendered, privateNames: (await privateNamesRecorded()).slice(before) };
+}
+
+/** What the exposures of `renderExposures` returned, by name. */
+const returned = new Map<string, HttpExposure>();
+
+/**
+ * One program: `notes` exposed privately, `blog` publicly, and a chart's Service under a path,
+ * privately; with the private names it recorded.
+ */
+async function renderExposures(): Promise<{ rendered: RenderedProgram; privateNames: PrivateName[] }> {
+  const result = await renderRecording(() => {
+    const provider = new k8s.Provider("cluster", { context: "cloud-a" });
+    const notes = createNamespace({ name: "notes", provider });
+    const exposedNotes = exposeInternalHttpService({
+      name: "notes",
+      namespace: notes,
+      service: createWorkloadService({
         name: "notes",
         namespace: notes,
-        service: createWorkloadService({
-          name: "notes",
-          namespace: notes,
-          port: 8080,
-          container: { image: "notes:1" },
-        }),
-        hostname: "notes.cloud-a.example.com",
-      });
-      const blog = createNamespace({ name: "blog", provider });
-      exposePublicHttpService({
+        port: 8080,
+        container: { image: "notes:1" },
+      }),
+      hostname: "notes.cloud-a.internal.example.com",
+    });
+    returned.set("notes", exposedNotes);
+    const blog = createNamespace({ name: "blog", provider });
+    const exposedBlog = exposePublicHttpService({
+      name: "blog",
+      namespace: blog,
+      service: createWorkloadService({
         name: "blog",
         namespace: blog,
-        service: createWorkloadService({
-          name: "blog",
-          namespace: blog,
-          port: 2368,
-          container: { image: "blog:1" },
-        }),
-        hostname: "blog.example.com",
-      });
-      const tools = createNamespace({ name: "tools", provider });
-      exposeInternalHttpService({
+        port: 2368,
+        container: { image: "blog:1" },
+      }),
+      hostname: "blog.example.com",
+    });
+    returned.set("blog", exposedBlog);
+    const tools = createNamespace({ name: "tools", provider });
+    exposeInternalHttpService({
+      name: "grafana",
+      namespace: tools,
+      service: {
         name: "grafana",
-        namespace: tools,
-        service: {
-          name: "grafana",
-          port: 80,
-          targetPort: 3000,
-          selector: { "app.kubernetes.io/name": "grafana" },
-        },
-        hostname: "tools.cloud-a.example.com",
-        pathPrefixes: ["/grafana"],
-      });
-    },
-    { project: "notes", stack: "cloud-a", stackExports },
-  );
-  assert.deepEqual(rendered.errors, []);
-  return rendered;
+        port: 80,
+        targetPort: 3000,
+        selector: { "app.kubernetes.io/name": "grafana" },
+      },
+      hostname: "tools.cloud-a.internal.example.com",
+      pathPrefixes: ["/grafana"],
+    });
+  }, "notes");
+  assert.deepEqual(result.rendered.errors, []);
+  return result;
+}
+
+/** The Cloudflare records a program created. */
+function dnsRecords(rendered: RenderedProgram): Record<string, any>[] {
+  return rendered.resources.filter((resource) => resource.type === recordType).map((record) => record.inputs);
 }
 
 function dnsRecord(rendered: RenderedProgram, name: string): Record<string, any> {
-  const record = rendered.resources.find(
-    (resource) => resource.type === recordType && resource.inputs.name === name,
-  );
+  const record = dnsRecords(rendered).find((inputs) => inputs.name === name);
   assert.ok(record, `no DNS record ${name}`);
-  return record.inputs;
+  return record;
 }
+
+/** The server's wildcard certificate's Secret, as a private listener refers to it. */
+const wildcardCertificateRef = {
+  group: "",
+  kind: "Secret",
+  name: "private-wildcard-tls",
+  namespace: "internal-gateway-tls",
+};
 
 describe("exposeInternalHttpService and exposePublicHttpService", () => {
   let rendered: RenderedProgram;
+  let privateNames: PrivateName[];
   const inNamespace = (kind: string, name: string, namespace: string) => {
     const found = rendered.manifests.find(
       (object: Record<string, any>) =>
@@ -104,33 +145,88 @@ describe("exposeInternalHttpService and exposePublicHttpService", () => {
   };
 
   before(async () => {
-    rendered = await renderExposures();
+    ({ rendered, privateNames } = await renderExposures());
   });
 
-  it("issues the app's certificate from the public ClusterIssuer into the app's namespace", () => {
-    const certificate = inNamespace("Certificate", "notes", "notes");
+  it("issues a public app's certificate from the public ClusterIssuer into the app's namespace", () => {
+    const certificate = inNamespace("Certificate", "blog", "blog");
     assert.deepEqual(certificate.spec, {
-      secretName: "notes-tls",
-      dnsNames: ["notes.cloud-a.example.com"],
+      secretName: "blog-tls",
+      dnsNames: ["blog.example.com"],
       issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "public" },
     });
+    assert.equal(returned.get("blog")?.tls.kind, "own");
   });
 
-  it("creates a Gateway of the gateway's class with an HTTPS listener that terminates TLS with the certificate's Secret", () => {
+  it("issues no certificate for a private name, so no Certificate Transparency log ever lists it", () => {
+    const certificates = rendered.manifests.filter((object) => object.kind === "Certificate") as Record<
+      string,
+      any
+    >[];
+    assert.deepEqual(
+      certificates.map((certificate) => `${certificate.metadata.namespace}/${certificate.metadata.name}`),
+      ["blog/blog"],
+    );
+    assert.equal(JSON.stringify(certificates).includes("internal.example.com"), false);
+    assert.equal(returned.get("notes")?.tls.kind, "wildcard");
+  });
+
+  it("creates a Gateway of the gateway's class whose HTTPS listener terminates TLS with the public app's own certificate's Secret", () => {
     const internal = inNamespace("Gateway", "notes", "notes");
     const external = inNamespace("Gateway", "blog", "blog");
     assert.equal(internal.spec.gatewayClassName, "internal");
     assert.equal(external.spec.gatewayClassName, "public");
-    const https = internal.spec.listeners.find((listener: Record<string, any>) => listener.name === "https");
+    const https = external.spec.listeners.find((listener: Record<string, any>) => listener.name === "https");
     assert.deepEqual(https, {
       name: "https",
       protocol: "HTTPS",
       // Traefik's websecure entrypoint port, as the gateway project exports it.
       port: 8443,
-      hostname: "notes.cloud-a.example.com",
-      tls: { mode: "Terminate", certificateRefs: [{ group: "", kind: "Secret", name: "notes-tls" }] },
+      hostname: "blog.example.com",
+      tls: { mode: "Terminate", certificateRefs: [{ group: "", kind: "Secret", name: "blog-tls" }] },
       allowedRoutes: { namespaces: { from: "Same" } },
     });
+  });
+
+  it("terminates a private app's TLS with the server's wildcard certificate, in the internal gateway's TLS namespace", () => {
+    for (const [name, namespace, hostname] of [
+      ["notes", "notes", "notes.cloud-a.internal.example.com"],
+      ["grafana", "tools", "tools.cloud-a.internal.example.com"],
+    ] as const) {
+      const gateway = inNamespace("Gateway", name, namespace);
+      const https = gateway.spec.listeners.find((listener: Record<string, any>) => listener.name === "https");
+      assert.deepEqual(https, {
+        name: "https",
+        protocol: "HTTPS",
+        port: 8443,
+        hostname,
+        tls: { mode: "Terminate", certificateRefs: [wildcardCertificateRef] },
+        allowedRoutes: { namespaces: { from: "Same" } },
+      });
+    }
+  });
+
+  it("grants the Gateways of a private app's namespace, and nothing else, the wildcard certificate's Secret", () => {
+    // Named after the exposure, prefixed by its namespace unless they are the same.
+    const grants = rendered.manifests.filter((object) => object.kind === "ReferenceGrant") as Record<
+      string,
+      any
+    >[];
+    assert.deepEqual(grants.map((grant) => `${grant.metadata.namespace}/${grant.metadata.name}`).sort(), [
+      "internal-gateway-tls/notes",
+      "internal-gateway-tls/tools-grafana",
+    ]);
+    const notes = inNamespace("ReferenceGrant", "notes", "internal-gateway-tls");
+    assert.equal(notes.apiVersion, "gateway.networking.k8s.io/v1beta1");
+    assert.deepEqual(notes.spec, {
+      from: [{ group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "notes" }],
+      to: [{ group: "", kind: "Secret", name: "private-wildcard-tls" }],
+    });
+    assert.deepEqual(inNamespace("ReferenceGrant", "tools-grafana", "internal-gateway-tls").spec.from, [
+      { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "tools" },
+    ]);
+    const notesTls = returned.get("notes")?.tls;
+    assert.ok(notesTls?.kind === "wildcard" && notesTls.referenceGrant);
   });
 
   it("gives the HTTP listener one route only: a redirect to HTTPS", () => {
@@ -157,7 +253,7 @@ describe("exposeInternalHttpService and exposePublicHttpService", () => {
     assert.deepEqual(route.spec.parentRefs, [
       { group: "gateway.networking.k8s.io", kind: "Gateway", name: "notes", sectionName: "https" },
     ]);
-    assert.deepEqual(route.spec.hostnames, ["notes.cloud-a.example.com"]);
+    assert.deepEqual(route.spec.hostnames, ["notes.cloud-a.internal.example.com"]);
     assert.deepEqual(route.spec.rules, [
       {
         matches: [{ path: { type: "PathPrefix", value: "/" } }],
@@ -251,7 +347,7 @@ describe("exposeInternalHttpService and exposePublicHttpService", () => {
             name: "drafts",
             namespace: drafts,
             service: { name: "drafts", port: 8080, selector: { "app.kubernetes.io/name": "drafts" } },
-            hostname: "drafts.cloud-a.example.com",
+            hostname: "drafts.cloud-a.internal.example.com",
           });
         },
         { project: "drafts", stack: "cloud-a", stackExports },
@@ -276,12 +372,19 @@ describe("exposeInternalHttpService and exposePublicHttpService", () => {
     ]);
   });
 
-  it("points a private app's name at the internal gateway's cluster IP, not proxied", () => {
-    const record = dnsRecord(rendered, "notes.cloud-a.example.com");
-    assert.equal(record.type, "A");
-    assert.equal(record.content, "10.43.0.53");
-    assert.equal(record.proxied, false);
-    assert.equal(record.zoneId, "0123456789abcdef0123456789abcdef");
+  it("publishes no private name at Cloudflare: the public app's is the only record", () => {
+    assert.deepEqual(
+      dnsRecords(rendered).map((record) => record.name),
+      ["blog.example.com"],
+    );
+    assert.equal(returned.get("notes")?.dnsRecord, undefined);
+  });
+
+  it("records each private name for the tailnet's private DNS, at the internal gateway's cluster IP", () => {
+    assert.deepEqual(privateNames, [
+      { hostname: "notes.cloud-a.internal.example.com", address: "10.43.0.53" },
+      { hostname: "tools.cloud-a.internal.example.com", address: "10.43.0.53" },
+    ]);
   });
 
   it("points a public app's name at the server's public address, proxied by Cloudflare", () => {
@@ -289,6 +392,44 @@ describe("exposeInternalHttpService and exposePublicHttpService", () => {
     assert.equal(record.type, "A");
     assert.equal(record.content, "203.0.113.10");
     assert.equal(record.proxied, true);
+    assert.equal(record.zoneId, "0123456789abcdef0123456789abcdef");
+    assert.ok(returned.get("blog")?.dnsRecord);
+  });
+
+  it("neither records a private name nor publishes a public one while another stack holds them (dnsRecord: false)", async () => {
+    const held: HttpExposure[] = [];
+    const { rendered: migrating, privateNames: recorded } = await renderRecording(() => {
+      const provider = new k8s.Provider("cluster", { context: "cloud-a" });
+      for (const [name, gateway, hostname] of [
+        ["notes", "private", "notes.cloud-a.internal.example.com"],
+        ["blog", "public", "blog.example.com"],
+      ] as const) {
+        const namespace = createNamespace({ name, provider });
+        held.push(
+          createHttpExposure({
+            name,
+            namespace,
+            gateway,
+            service: { name, port: 8080 },
+            hostname,
+            dnsRecord: false,
+          }),
+        );
+      }
+    }, "migrating");
+    assert.deepEqual(migrating.errors, []);
+    assert.deepEqual(recorded, []);
+    assert.deepEqual(dnsRecords(migrating), []);
+    assert.deepEqual(
+      held.map((exposure) => [exposure.tls.kind, exposure.dnsRecord]),
+      [
+        ["wildcard", undefined],
+        ["own", undefined],
+      ],
+    );
+    // The rest of the exposure is there: the gateway serves it as soon as the name points here.
+    assert.ok(migrating.manifest("ReferenceGrant", "notes"));
+    assert.ok(migrating.manifest("Certificate", "blog"));
   });
 
   it("names the owning project and stack in the record's comment", () => {

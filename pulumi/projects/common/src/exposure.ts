@@ -13,7 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { getKubernetesProvider } from "./kubernetes";
 import { getCloudflareProvider, getCloudflareZoneId } from "./providers";
-import { recordExposure } from "./recorded-exposures";
+import { recordExposure, recordPrivateName } from "./recorded-exposures";
 import { requireStackOutput } from "./stack-reference";
 
 /** A Service that is not a `WorkloadService` (for example one a Helm chart creates). */
@@ -56,8 +56,18 @@ export interface ExposedHttpService extends HttpExposure {
 export interface HttpExposure {
   /** Lets the gateway's Traefik read what it serves in the namespace (`createTraefikNamespaceAccess`). */
   access: { role: k8s.rbac.v1.Role; binding: k8s.rbac.v1.RoleBinding };
-  certificate: k8s.apiextensions.CustomResource;
-  /** The hostname's record; none while another stack holds it (an app that is migrating). */
+  /**
+   * Where the listener's certificate comes from: a Certificate of its own for a public name; for a
+   * private one, the grant to use the server's wildcard certificate (the internal gateway's), so no
+   * private name is ever listed in a certificate (and so in the public Certificate Transparency logs).
+   */
+  tls:
+    | { kind: "own"; certificate: k8s.apiextensions.CustomResource }
+    | { kind: "wildcard"; referenceGrant: k8s.apiextensions.CustomResource };
+  /**
+   * The public hostname's Cloudflare record; none for a private name (the tailnet's private DNS
+   * serves it, from the `privateNames` output) nor while another stack holds it (a migration).
+   */
   dnsRecord: cloudflare.DnsRecord | undefined;
   gateway: k8s.apiextensions.CustomResource;
   routes: {
@@ -73,8 +83,6 @@ interface GatewayFacts {
   project: "internal-gateway" | "public-gateway";
   /** The DNS record's target. */
   address: () => pulumi.Output<string>;
-  /** Proxied records hide the address behind Cloudflare (public apps only). */
-  proxied: boolean;
   /** Response headers the HTTPS route sets on every answer. */
   responseHeaders: () => pulumi.Output<{ name: string; value: string }[]>;
 }
@@ -84,14 +92,12 @@ const gateways: Record<GatewayKind, GatewayFacts> = {
   private: {
     project: "internal-gateway",
     address: () => requireStackOutput<string>("internal-gateway", "clusterIp"),
-    proxied: false,
     responseHeaders: () => pulumi.output([]),
   },
   // The server's public address; the public Traefik only accepts Cloudflare's proxies.
   public: {
     project: "public-gateway",
     address: () => requireStackOutput<string>("public-gateway", "publicIp"),
-    proxied: true,
     // HSTS (RFC 6797): browsers ignore it over plain HTTP, so the HTTPS route sends it.
     responseHeaders: () =>
       requireStackOutput<string>("public-gateway", "strictTransportSecurity").apply((value) => [
@@ -246,11 +252,13 @@ function checkPathPrefixes(name: string, what: string, prefixes: string[]): void
 
 /**
  * Makes a hostname reach a Service through a gateway: a Gateway of the gateway's class in the
- * app's namespace (HTTPS with a certificate from the `public` issuer, HTTP redirecting to it),
- * the route for the paths (with HSTS on the public gateway), the Role that lets the gateway's
- * Traefik read them, and an A record to the gateway's address (proxied by Cloudflare for the
- * public one). The policies that open the path are `createGatewayPolicies`; the gateway serves
- * the namespace once it is listed in its project's `servedNamespaces`.
+ * app's namespace (HTTPS, HTTP redirecting to it), the route for the paths (with HSTS on the
+ * public gateway), and the Role that lets the gateway's Traefik read them. A public name gets a
+ * certificate of its own from the `public` issuer and a proxied Cloudflare record to the server's
+ * address; a private name uses the server's wildcard certificate (a ReferenceGrant in its
+ * namespace) and is recorded for the tailnet's private DNS (`privateNames`), never published.
+ * The policies that open the path are `createGatewayPolicies`; the gateway serves the namespace
+ * once it is listed in its project's `servedNamespaces`.
  */
 export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
   const { name, namespace } = args;
@@ -288,26 +296,19 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
 
   // The Certificate, Gateway and HTTPS route share the app's name (they are of different kinds).
   const own = named(name);
-  const certificate = new k8s.apiextensions.CustomResource(
-    own.resourceName,
-    {
-      apiVersion: "cert-manager.io/v1",
-      kind: "Certificate",
-      metadata: own.metadata,
-      spec: {
-        secretName: tlsSecret,
-        dnsNames: [args.hostname],
-        issuerRef: {
-          group: "cert-manager.io",
-          kind: "ClusterIssuer",
-          name: requireStackOutput<{ public: string }>("cert-manager", "issuers").apply(
-            (issuers) => issuers.public,
-          ),
-        },
-      },
-    },
-    own.options,
-  );
+  const tls =
+    args.gateway === "private"
+      ? useWildcardCertificate(name, namespace)
+      : { kind: "own" as const, certificate: createCertificate(own, tlsSecret, args.hostname) };
+  const certificateRef =
+    tls.kind === "own"
+      ? { group: "", kind: "Secret", name: tlsSecret }
+      : {
+          group: "",
+          kind: "Secret",
+          name: wildcardCertificate().apply((wildcard) => wildcard.secretName),
+          namespace: privateTlsNamespace,
+        };
 
   const allowedRoutes = { namespaces: { from: "Same" } };
   const gatewayResource = new k8s.apiextensions.CustomResource(
@@ -324,7 +325,7 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
             protocol: "HTTPS",
             port: listenerPorts.apply((ports) => ports.https),
             hostname: args.hostname,
-            tls: { mode: "Terminate", certificateRefs: [{ group: "", kind: "Secret", name: tlsSecret }] },
+            tls: { mode: "Terminate", certificateRefs: [certificateRef] },
             allowedRoutes,
           },
           {
@@ -429,19 +430,103 @@ export function createHttpExposure(args: HttpExposureArgs): HttpExposure {
     redirectObject.options,
   );
 
+  const holdsName = args.dnsRecord ?? true;
+  if (holdsName && args.gateway === "private") {
+    recordPrivateName({ hostname: args.hostname, address: gateway.address() });
+  }
   const dnsRecord =
-    (args.dnsRecord ?? true)
+    holdsName && args.gateway === "public"
       ? createDnsRecord({
           name,
           namespace,
           hostname: args.hostname,
           address: gateway.address(),
-          proxied: gateway.proxied,
+          proxied: true,
           ...(args.parent ? { parent: args.parent } : {}),
         })
       : undefined;
 
-  return { access, certificate, dnsRecord, gateway: gatewayResource, routes: { https, httpRedirect } };
+  return { access, tls, dnsRecord, gateway: gatewayResource, routes: { https, httpRedirect } };
+}
+
+/**
+ * The namespace of the server's wildcard certificate of its private names (the internal gateway
+ * creates it): nothing else lives there, so the internal Traefik, which must read the certificate's
+ * Secret, reads no other Secret (the subnet router's keys are in the gateway's own namespace).
+ */
+export const privateTlsNamespace = "internal-gateway-tls";
+
+/** The internal gateway's wildcard certificate of this server's private names. */
+function wildcardCertificate(): pulumi.Output<{ namespace: string; secretName: string }> {
+  return requireStackOutput<{ namespace: string; secretName: string }>(
+    "internal-gateway",
+    "wildcardCertificate",
+  );
+}
+
+interface NamedObject {
+  metadata: k8s.types.input.meta.v1.ObjectMeta;
+  resourceName: string;
+  options: pulumi.CustomResourceOptions;
+}
+
+/** A certificate of one public name from the `public` issuer, its key in `secretName`. */
+function createCertificate(
+  own: NamedObject,
+  secretName: string,
+  hostname: pulumi.Input<string>,
+): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    own.resourceName,
+    {
+      apiVersion: "cert-manager.io/v1",
+      kind: "Certificate",
+      metadata: own.metadata,
+      spec: {
+        secretName,
+        dnsNames: [hostname],
+        issuerRef: {
+          group: "cert-manager.io",
+          kind: "ClusterIssuer",
+          name: requireStackOutput<{ public: string }>("cert-manager", "issuers").apply(
+            (issuers) => issuers.public,
+          ),
+        },
+      },
+    },
+    own.options,
+  );
+}
+
+/**
+ * Lets the exposure's Gateway use the server's wildcard certificate, which lives in the internal
+ * gateway's TLS namespace: a ReferenceGrant there, from Gateways of the app's namespace to that
+ * Secret only (Gateway API refuses a reference to another namespace without one).
+ */
+function useWildcardCertificate(
+  name: string,
+  namespace: k8s.core.v1.Namespace,
+): { kind: "wildcard"; referenceGrant: k8s.apiextensions.CustomResource } {
+  const appNamespace = namespaceName(namespace);
+  const wildcard = wildcardCertificate();
+  // Read under the app's namespace, as the gateway's policies read the gateway's namespace.
+  const tlsNamespace = getExistingNamespace(privateTlsNamespace, getKubernetesProvider(), namespace);
+  // Unique in the TLS namespace: exposure names are unique within an app's namespace.
+  const grantName = name === appNamespace ? name : `${appNamespace}-${name}`;
+  const referenceGrant = new k8s.apiextensions.CustomResource(
+    namespacedResourceName({ name: grantName, namespace: tlsNamespace }),
+    {
+      apiVersion: "gateway.networking.k8s.io/v1beta1",
+      kind: "ReferenceGrant",
+      metadata: namespacedMetadata({ name: grantName, namespace: tlsNamespace }),
+      spec: {
+        from: [{ group: "gateway.networking.k8s.io", kind: "Gateway", namespace: appNamespace }],
+        to: [{ group: "", kind: "Secret", name: wildcard.apply((certificate) => certificate.secretName) }],
+      },
+    },
+    namespacedOptions({ name: grantName, namespace: tlsNamespace }),
+  );
+  return { kind: "wildcard", referenceGrant };
 }
 
 /**
@@ -519,10 +604,10 @@ function exposeHttpService(gateway: GatewayKind, args: ExposeHttpServiceArgs): E
 
 /**
  * Exposes a Service to the tailnet: a Gateway of the `internal` class in the app's namespace
- * (HTTPS with a certificate from the `public` issuer, HTTP redirecting to it), the route, the
- * policies that open the path from the internal Traefik, its Role in the namespace, and an A
- * record (not proxied) to the internal gateway's fixed cluster IP, which the subnet router makes
- * reachable from the tailnet only.
+ * (HTTPS with the server's wildcard certificate, HTTP redirecting to it), the route, the
+ * policies that open the path from the internal Traefik, its Role in the namespace, and the
+ * private name, which the tailnet's private DNS resolves to the internal gateway's fixed cluster
+ * IP (the subnet router makes it reachable from the tailnet only).
  */
 export function exposeInternalHttpService(args: ExposeHttpServiceArgs): ExposedHttpService {
   return exposeHttpService("private", args);

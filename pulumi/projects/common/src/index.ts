@@ -4,6 +4,7 @@ export * from "./database-server";
 export * from "./exposure";
 export * from "./hostname";
 export * from "./kubernetes";
+export * from "./private-names";
 export * from "./providers";
 export * from "./recorded-exposures";
 export * from "./service-addresses";

@@ -22,8 +22,28 @@ interface PendingExposure {
   gateway: "private" | "public";
 }
 
-// This program's exposures (workspace modules are loaded once per program run).
+/** A name of the private zone and the fixed address it resolves to inside the tailnet. */
+export interface PrivateName {
+  hostname: string;
+  /** A fixed cluster IP of this server (`reservedServiceAddress`), which its subnet router advertises. */
+  address: string;
+}
+
+/**
+ * The stack output listing the private names a program holds: those the private DNS of every
+ * server (and Headscale's records) serve. A program holds an app's names only where the placement
+ * gives it the app's DNS records, so exactly one stack holds each name.
+ */
+export const privateNamesOutput = "privateNames";
+
+interface PendingPrivateName {
+  hostname: pulumi.Input<string>;
+  address: pulumi.Input<string>;
+}
+
+// This program's exposures and private names (workspace modules are loaded once per program run).
 const recorded: PendingExposure[] = [];
+const privateNames: PendingPrivateName[] = [];
 let exported = false;
 
 /**
@@ -44,25 +64,20 @@ function programExports(): Record<string, unknown> | undefined {
   return outermost.length === 1 ? (outermost[0]?.exports as Record<string, unknown>) : undefined;
 }
 
-/**
- * Records a hostname that a gateway serves, and makes the program export every hostname it
- * recorded as its `exposures` output (the `monitoring` project reads it through a
- * StackReference and checks each one): a new app gets its checks from the kit, with no code.
- */
-export function recordExposure(exposure: PendingExposure): void {
-  recorded.push(exposure);
+/** Adds the recorded lists to the program's exports, once, read when the program has loaded. */
+function exportRecorded(): void {
   if (exported) return;
   const target = programExports();
   if (!target) {
-    // Not a program run (a unit test of the kit): nothing exports. The monitoring project's tests
-    // prove that every program of the example stacks exports each hostname it exposes.
+    // Not a program run (a unit test of the kit): nothing exports. The monitoring and private-dns
+    // projects' tests prove that every program of the example stacks exports what it records.
     pulumi.log.debug(
-      `Program ${pulumi.getProject()}: no loading module to export "${exposuresOutput}" from; the monitor will not check its hostnames`,
+      `Program ${pulumi.getProject()}: no loading module to export "${exposuresOutput}" and "${privateNamesOutput}" from`,
     );
     return;
   }
   exported = true;
-  // Read once the program has loaded: by then it has recorded every exposure.
+  // Read once the program has loaded: by then it has recorded everything.
   Object.defineProperty(target, exposuresOutput, {
     enumerable: true,
     configurable: true,
@@ -78,4 +93,37 @@ export function recordExposure(exposure: PendingExposure): void {
         ),
       ),
   });
+  Object.defineProperty(target, privateNamesOutput, {
+    enumerable: true,
+    configurable: true,
+    get: recordedPrivateNames,
+  });
+}
+
+/** The private names this program recorded so far (all of them, once it has loaded). */
+export function recordedPrivateNames(): pulumi.Output<PrivateName[]> {
+  return pulumi.all(
+    privateNames.map((entry) =>
+      pulumi.all([entry.hostname, entry.address]).apply(([hostname, address]) => ({ hostname, address })),
+    ),
+  );
+}
+
+/**
+ * Records a hostname that a gateway serves, and makes the program export every hostname it
+ * recorded as its `exposures` output (the `monitoring` project reads it through a
+ * StackReference and checks each one): a new app gets its checks from the kit, with no code.
+ */
+export function recordExposure(exposure: PendingExposure): void {
+  recorded.push(exposure);
+  exportRecorded();
+}
+
+/**
+ * Records a name of the private zone this stack holds, exported as `privateNames`: the monitoring
+ * project gathers the stack's, and every server's private DNS serves every server's.
+ */
+export function recordPrivateName(name: PendingPrivateName): void {
+  privateNames.push(name);
+  exportRecorded();
 }

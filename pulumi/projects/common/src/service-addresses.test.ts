@@ -14,6 +14,11 @@ describe("reservedServiceAddress", () => {
     assert.equal(reservedServiceAddress("192.168.7.0/25", "internal-gateway"), "192.168.7.53");
   });
 
+  it("gives the private DNS the 55th address, which the tailnet's split DNS names as the server's nameserver", () => {
+    assert.equal(reservedServiceAddress("10.43.0.0/16", "private-dns"), "10.43.0.55");
+    assert.equal(reservedServiceAddress("10.47.0.0/16", "private-dns"), "10.47.0.55");
+  });
+
   it("gives every owner its own address, below the DNS service's and the dynamic ones", () => {
     const indexes = Object.values(reservedServiceAddresses).map((reserved) => reserved.index);
     assert.equal(new Set(indexes).size, indexes.length);
@@ -30,7 +35,7 @@ describe("reservedServiceAddress", () => {
 });
 
 describe("tailnetDestinations", () => {
-  it("lets the tailnet reach each fixed address of a range as a /32, on that address's ports", () => {
+  it("lets the tailnet reach each fixed address of a range as a /32, on that address's ports: the internal gateway, the private DNS and Syncthing", () => {
     assert.deepEqual(tailnetDestinations("10.43.0.0/16"), [
       {
         owner: "internal-gateway",
@@ -38,6 +43,14 @@ describe("tailnetDestinations", () => {
         ports: [
           { port: 80, protocol: "TCP" },
           { port: 443, protocol: "TCP" },
+        ],
+      },
+      {
+        owner: "private-dns",
+        route: "10.43.0.55/32",
+        ports: [
+          { port: 53, protocol: "UDP" },
+          { port: 53, protocol: "TCP" },
         ],
       },
       {
@@ -63,6 +76,7 @@ describe("checkTailnetPorts", () => {
   it("accepts a Service serving exactly its address's ports, TCP unless it says otherwise", () => {
     checkTailnetPorts("internal-gateway", [{ port: 443 }, { port: 80, protocol: "TCP" }]);
     checkTailnetPorts("syncthing", [{ port: 22000, protocol: "UDP" }, { port: 22000 }]);
+    checkTailnetPorts("private-dns", [{ port: 53, protocol: "UDP" }, { port: 53 }]);
   });
 
   it("fails on a port the tailnet policy does not grant there, or one it grants that is not served, naming the table", () => {

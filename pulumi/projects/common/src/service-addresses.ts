@@ -34,6 +34,17 @@ export const reservedServiceAddresses = {
       { port: 443, protocol: "TCP" },
     ],
   },
+  /**
+   * The private DNS server (the private-dns project): the private apps' names, for every device of
+   * the tailnet (split DNS sends the private zone's queries here).
+   */
+  "private-dns": {
+    index: 55,
+    tailnetPorts: [
+      { port: 53, protocol: "UDP" },
+      { port: 53, protocol: "TCP" },
+    ],
+  },
   /** Syncthing's sync protocol (TCP, and QUIC over UDP), which no HTTP gateway carries. */
   syncthing: {
     index: 54,

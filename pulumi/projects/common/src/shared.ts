@@ -1,3 +1,4 @@
+import type { TailnetControl } from "@infra/core";
 import type * as pulumi from "@pulumi/pulumi";
 import { requireStackOutput } from "./stack-reference";
 
@@ -38,8 +39,12 @@ export interface SharedEnvironment {
   network: pulumi.Output<ClusterNetwork>;
   /** The DNS zone apps get their names in (managed at Cloudflare). */
   domain: pulumi.Output<string>;
+  /** The zone of private apps' names, served only inside the tailnet (`internal.<domain>` by default). */
+  privateDomain: pulumi.Output<string>;
   /** The tailnet's DNS name, for example `example-tailnet.ts.net`. */
   tailnet: pulumi.Output<string>;
+  /** The tailnet's control server: Tailscale's service or the site's Headscale. */
+  tailnetControl: pulumi.Output<TailnetControl>;
   /** ACME account e-mail and directory URL. */
   acme: pulumi.Output<{ email: string; server: string }>;
 }
@@ -59,8 +64,14 @@ export function getSharedEnvironment(): SharedEnvironment {
     get domain() {
       return requireStackOutput<string>("shared", "domain");
     },
+    get privateDomain() {
+      return requireStackOutput<string>("shared", "privateDomain");
+    },
     get tailnet() {
       return requireStackOutput<string>("shared", "tailnet");
+    },
+    get tailnetControl() {
+      return requireStackOutput<TailnetControl>("shared", "tailnetControl");
     },
     get acme() {
       return requireStackOutput<{ email: string; server: string }>("shared", "acme");

@@ -3,17 +3,26 @@ import * as pulumi from "@pulumi/pulumi";
 // One StackReference per project and program run: every getter of a layer shares it.
 const references = new Map<string, pulumi.StackReference>();
 
-/** The fully qualified name of a project's stack on the same server: `<org>/<project>/<stack>`. */
-export function stackName(project: string): string {
-  return `${pulumi.getOrganization()}/${project}/${pulumi.getStack()}`;
+/** The fully qualified name of a project's stack: `<org>/<project>/<stack>`, the same server's by default. */
+export function stackName(project: string, stack = pulumi.getStack()): string {
+  return `${pulumi.getOrganization()}/${project}/${stack}`;
 }
 
 /** The (cached) StackReference to another project's stack of the same server. */
 export function getStack(project: string): pulumi.StackReference {
-  let reference = references.get(project);
+  return getStackOf(project, pulumi.getStack());
+}
+
+/**
+ * The (cached) StackReference to a project's stack of any server. Only the site-wide readers use
+ * another server's: every server's private DNS (and Headscale) reads each server's private names.
+ */
+export function getStackOf(project: string, stack: string): pulumi.StackReference {
+  const name = stackName(project, stack);
+  let reference = references.get(name);
   if (!reference) {
-    reference = new pulumi.StackReference(stackName(project));
-    references.set(project, reference);
+    reference = new pulumi.StackReference(name);
+    references.set(name, reference);
   }
   return reference;
 }

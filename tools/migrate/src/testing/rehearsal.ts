@@ -44,7 +44,7 @@ interface Rendering {
   projects: string[];
   objects: Manifest[];
   outputs: Record<string, unknown>;
-  /** The hostnames of its DNS records. */
+  /** The hostnames of its DNS records: Cloudflare's, and the private names it holds for the tailnet's DNS. */
   dns: string[];
   finalBackups: FinalBackupCommand[];
   /** The database servers of the layers it references (their `server` exports). */
@@ -225,7 +225,12 @@ async function synthesize(
     outputs: Object.fromEntries(
       Object.entries(ran.outputs).map(([name, output]) => [name, unwrapSecrets(output.value)]),
     ),
-    dns: inputsOf(dnsRecordType).map((record) => String(record.name)),
+    dns: [
+      ...inputsOf(dnsRecordType).map((record) => String(record.name)),
+      ...((unwrapSecrets(ran.outputs.privateNames?.value) ?? []) as { hostname: string }[]).map(
+        (name) => name.hostname,
+      ),
+    ],
     finalBackups: inputsOf(/^command:local:Command$/)
       .map((command) => command.environment as Record<string, string> | undefined)
       .filter((environment) => environment?.CRONJOB !== undefined)
@@ -651,6 +656,10 @@ export class RehearsalCluster implements Cluster {
       if (state.projects[project]) await this.remove(server, project, false);
       else server.writeState({ ...state, layers: state.layers.filter((layer) => layer !== project) });
     });
+  }
+
+  servers(): Promise<string[]> {
+    return this.call("servers", async () => [...rehearsalServers]);
   }
 
   deployed(stack: string): Promise<string[]> {

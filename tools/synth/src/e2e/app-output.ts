@@ -12,8 +12,10 @@ export interface AppOutput {
   resource(type: string, name: string): WrittenResource;
   /** The app's config, as its stack file writes it. */
   config(): Record<string, any>;
-  /** The stack's domain, as the shared project exports it. */
+  /** The stack's domain, as the shared project exports it: public names are in it. */
   domain(): string;
+  /** The stack's private domain, as the shared project exports it: private names are in it, never published. */
+  privateDomain(): string;
 }
 
 /**
@@ -36,6 +38,7 @@ export function exampleApp(project: string, stack: string): AppOutput {
     resource: (type, name) => current().resource(stack, project, type, name),
     config: () => current().config(stack, project),
     domain: () => current().outputs(stack, "shared").domain as string,
+    privateDomain: () => current().outputs(stack, "shared").privateDomain as string,
   };
 }
 

@@ -16,7 +16,13 @@ import {
 } from "../reachability";
 import { secretPlaceholder } from "../stack-config";
 import { container, env, podSpec, podTemplate } from "./app-output";
-import { type ExampleOutput, exampleStacks, placement, synthExampleStacks } from "./example-stacks";
+import {
+  type ExampleOutput,
+  exampleStacks,
+  placement,
+  synthExampleStacks,
+  wildcardCertificateRef,
+} from "./example-stacks";
 
 const repoRoot = resolve(__dirname, "..", "..", "..", "..");
 const appsDir = join(repoRoot, "pulumi", "apps");
@@ -449,6 +455,49 @@ describe("apps written with the app kit, on the example stacks", () => {
           for (const { path, text } of output.files(stack)) {
             for (const placeholder of placeholders)
               assert.ok(!text.includes(placeholder), `${path} leaks a secret`);
+          }
+        });
+
+        it("names each private exposure in the private domain, recorded for the private DNS at the internal gateway's address with the server's wildcard certificate, and publishes only its public names at Cloudflare", () => {
+          const { domain, privateDomain } = output.outputs(stack, "shared");
+          const clusterIp = output.outputs(stack, "internal-gateway").clusterIp;
+          const inPrivateDomain = (hostname: string) => hostname.endsWith(`.${privateDomain}`);
+          const manifests = output.manifests(stack, app);
+          const recorded = output.privateNames(stack, app);
+          const published = output
+            .resources(stack, app)
+            .filter((resource) => resource.type === "cloudflare:index/dnsRecord:DnsRecord")
+            .map((resource) => resource.inputs);
+          for (const gateway of manifests.filter((object) => object.kind === "Gateway")) {
+            const https = gateway.spec.listeners.find(
+              (listener: Record<string, any>) => listener.name === "https",
+            );
+            const hostname = String(https.hostname);
+            if (gateway.spec.gatewayClassName === "internal") {
+              assert.ok(inPrivateDomain(hostname), `${hostname} is not in ${privateDomain}`);
+              assert.deepEqual(https.tls.certificateRefs, [wildcardCertificateRef], hostname);
+              assert.deepEqual(
+                recorded.filter((name) => name.hostname === hostname),
+                [{ hostname, address: clusterIp }],
+              );
+            } else {
+              assert.ok(hostname.endsWith(`.${domain}`) && !inPrivateDomain(hostname), hostname);
+              assert.deepEqual(
+                published.filter((record) => record.name === hostname).map((record) => record.proxied),
+                [true],
+                hostname,
+              );
+            }
+          }
+          // Every recorded name is private; nothing private is published or listed in a certificate.
+          for (const name of recorded) assert.ok(inPrivateDomain(name.hostname), name.hostname);
+          for (const record of published) assert.ok(!inPrivateDomain(record.name), record.name);
+          for (const certificate of manifests.filter((object) => object.kind === "Certificate")) {
+            for (const dnsName of certificate.spec.dnsNames as string[])
+              assert.ok(
+                !inPrivateDomain(dnsName),
+                `Certificate ${certificate.metadata.name} lists ${dnsName}`,
+              );
           }
         });
 

@@ -75,9 +75,13 @@ export interface ExampleOutput {
   dnsRecord(stack: string, project: string, name: string): DnsRecord;
   /**
    * How an app exposes one of its services through a gateway: the hostnames and rules of its
-   * HTTPRoute `name`, the class of its Gateway `name`, and its DNS record `<namespace>/<name>`.
+   * HTTPRoute `name`, the class and HTTPS certificate of its Gateway `name`, its Cloudflare record
+   * `<namespace>/<name>` (a public name's) and the address its `privateNames` output gives the
+   * hostname (a private name's).
    */
   exposure(stack: string, project: string, name: string): Exposure;
+  /** The private names a project records for the tailnet's private DNS (its `privateNames` output). */
+  privateNames(stack: string, project: string): PrivateName[];
   /** An app's backup jobs, which all use its one repository: the scheduled and final backups, and the restore. */
   backupJobs(stack: string, app: string): Record<string, any>[];
   /**
@@ -105,13 +109,32 @@ export interface DnsRecord {
   proxied: boolean;
 }
 
+/** A name of the private zone and its address in the tailnet, as a project's `privateNames` output lists it. */
+export interface PrivateName {
+  hostname: string;
+  address: string;
+}
+
 /** What `ExampleOutput.exposure` reads of an exposure. */
 export interface Exposure {
   hostnames: string[];
   rules: Record<string, any>[];
   gatewayClass: string;
-  record: DnsRecord;
+  /** The HTTPS listener's certificate: its own Secret (public), or the server's wildcard certificate's (private). */
+  certificateRefs: Record<string, any>[];
+  /** Its Cloudflare record; none for a private name, which is never published. */
+  record: DnsRecord | undefined;
+  /** The address the project's `privateNames` output gives its hostname; none for a public name. */
+  privateAddress: string | undefined;
 }
+
+/** The server's wildcard certificate's Secret, as every private exposure's HTTPS listener refers to it. */
+export const wildcardCertificateRef = {
+  group: "",
+  kind: "Secret",
+  name: "private-wildcard-tls",
+  namespace: "internal-gateway-tls",
+};
 
 /**
  * A `rerun` change that sets a project's keys as `pulumi config set` would: each of `settings`
@@ -194,6 +217,10 @@ export async function synthExampleStacks(projects?: string[]): Promise<ExampleOu
     const record = resource(stack, project, "cloudflare:index/dnsRecord:DnsRecord", name).inputs;
     return { name: record.name, type: record.type, content: record.content, proxied: record.proxied };
   };
+  const outputs = (stack: string, project: string) =>
+    readJson(join(projectDir(stack, project), "outputs.json"));
+  const privateNames = (stack: string, project: string): PrivateName[] =>
+    outputs(stack, project).privateNames ?? [];
   const models = new Map<string, Model>();
   return {
     problems: report.problems,
@@ -209,7 +236,7 @@ export async function synthExampleStacks(projects?: string[]): Promise<ExampleOu
       assert.equal(releases.length, 1, `${stack}/${project} should install exactly one Helm release`);
       return (releases[0] as WrittenResource).inputs;
     },
-    outputs: (stack, project) => readJson(join(projectDir(stack, project), "outputs.json")),
+    outputs,
     files: (stack) =>
       listFiles(join(outDir, stack)).map((path) => ({ path, text: readFileSync(path, "utf8") })),
     backupConfig(stack) {
@@ -244,13 +271,26 @@ export async function synthExampleStacks(projects?: string[]): Promise<ExampleOu
           JSON.stringify(object.spec.endpointSelector) === JSON.stringify({ matchLabels }),
       ),
     dnsRecord,
+    privateNames,
     exposure(stack, project, name) {
       const route = manifest(stack, project, "HTTPRoute", name);
+      const gateway = manifest(stack, project, "Gateway", name);
+      const https = gateway.spec.listeners.find((listener: Record<string, any>) => listener.name === "https");
+      const recordName = `${route.metadata.namespace}/${name}`;
+      const hasRecord = resources(stack, project).some(
+        (candidate) =>
+          candidate.type === "cloudflare:index/dnsRecord:DnsRecord" && candidate.name === recordName,
+      );
+      const hostnames: string[] = route.spec.hostnames;
+      const recorded = privateNames(stack, project).filter((entry) => hostnames.includes(entry.hostname));
+      assert.ok(recorded.length <= 1, `${stack}/${project} records ${hostnames.join(", ")} more than once`);
       return {
-        hostnames: route.spec.hostnames,
+        hostnames,
         rules: route.spec.rules,
-        gatewayClass: manifest(stack, project, "Gateway", name).spec.gatewayClassName,
-        record: dnsRecord(stack, project, `${route.metadata.namespace}/${name}`),
+        gatewayClass: gateway.spec.gatewayClassName,
+        certificateRefs: https?.tls?.certificateRefs ?? [],
+        record: hasRecord ? dnsRecord(stack, project, recordName) : undefined,
+        privateAddress: recorded[0]?.address,
       };
     },
     backupJobs: (stack, app) => [

@@ -98,6 +98,9 @@ function stackManifests(stack: string): Record<string, any>[] {
   );
 }
 
+/** The namespace of the server's wildcard certificate of its private names (the internal gateway's). */
+const privateTlsNamespace = "internal-gateway-tls";
+
 const gatewayProjects = [
   ["internal-gateway", "internal"],
   ["public-gateway", "public"],
@@ -179,11 +182,17 @@ describe("the gateway projects on every example stack", () => {
     }
   });
 
-  it("watch exactly the namespaces that hold Gateways of their class, as their servedNamespaces config lists them", () => {
+  it("watch exactly the namespaces that hold Gateways of their class, as their servedNamespaces config lists them, and the internal one its wildcard certificate's", () => {
     for (const stack of stacks) {
       for (const [name, gatewayClass] of gatewayProjects) {
         const served = writtenOutputs(stack, name).servedNamespaces as string[];
-        assert.deepEqual([...served].sort(), gatewayNamespaces(stack, gatewayClass), `${stack}/${name}`);
+        // The internal Traefik reads the wildcard certificate's Secret (and the grants to it) there.
+        const certificates = name === "internal-gateway" ? [privateTlsNamespace] : [];
+        assert.deepEqual(
+          [...served].sort(),
+          [...gatewayNamespaces(stack, gatewayClass), ...certificates].sort(),
+          `${stack}/${name}`,
+        );
         const provider = helmValues(stack, name).providers.kubernetesGateway;
         if (served.length === 0) {
           // Nothing to serve: no provider, so no access to the API at all.
@@ -336,6 +345,117 @@ describe("the gateway projects on every example stack", () => {
 });
 
 describe("the internal gateway", () => {
+  it("holds the server's wildcard certificate of its private names in a namespace of its own, from the public issuer, waited for until issued, and exports it", () => {
+    for (const stack of stacks) {
+      const { privateDomain } = writtenOutputs(stack, "shared");
+      written(stack, "internal-gateway", "Namespace", privateTlsNamespace);
+      const certificate = written(stack, "internal-gateway", "Certificate", "private-wildcard");
+      assert.equal(certificate.metadata.namespace, privateTlsNamespace);
+      assert.equal(certificate.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+      assert.deepEqual(certificate.spec, {
+        secretName: "private-wildcard-tls",
+        // Every site name and every name of this server: the only private names CT logs ever show.
+        dnsNames: [`*.${privateDomain}`, `*.${stack}.${privateDomain}`],
+        issuerRef: {
+          group: "cert-manager.io",
+          kind: "ClusterIssuer",
+          name: writtenOutputs(stack, "cert-manager").issuers.public,
+        },
+      });
+      assert.deepEqual(writtenOutputs(stack, "internal-gateway").wildcardCertificate, {
+        namespace: privateTlsNamespace,
+        secretName: "private-wildcard-tls",
+      });
+    }
+  });
+
+  it("lets its Traefik read the wildcard certificate's namespace, where it serves no Gateway and writes no status", () => {
+    for (const stack of stacks) {
+      const role = written(stack, "internal-gateway", "Role", "traefik-wildcard-certificate");
+      assert.equal(role.metadata.namespace, privateTlsNamespace);
+      // It reads there, and writes nothing: an empty resourceNames would grant every name.
+      for (const rule of role.rules as Record<string, any>[]) {
+        assert.deepEqual(
+          (rule.verbs as string[]).filter((verb) => !["get", "list", "watch"].includes(verb)),
+          [],
+          `${stack}: ${JSON.stringify(rule)}`,
+        );
+      }
+      assert.deepEqual(
+        written(stack, "internal-gateway", "RoleBinding", "traefik-wildcard-certificate").subjects,
+        [{ kind: "ServiceAccount", name: "traefik", namespace: "internal-gateway" }],
+      );
+      assert.deepEqual(
+        stackManifests(stack).filter(
+          (object) => object.kind === "Gateway" && object.metadata.namespace === privateTlsNamespace,
+        ),
+        [],
+      );
+    }
+  });
+
+  it("serves every private Gateway with the wildcard certificate, granted to Gateways of its namespace only, and issues no certificate of a private name", () => {
+    for (const stack of stacks) {
+      const { privateDomain } = writtenOutputs(stack, "shared");
+      const manifests = stackManifests(stack);
+      const grants = manifests.filter((object) => object.kind === "ReferenceGrant");
+      const privateGateways = manifests.filter(
+        (object) => object.kind === "Gateway" && object.spec.gatewayClassName === "internal",
+      );
+      assert.ok(privateGateways.length > 0, stack);
+      for (const gateway of privateGateways) {
+        const { name, namespace } = gateway.metadata;
+        const https = gateway.spec.listeners.find(
+          (listener: Record<string, any>) => listener.name === "https",
+        );
+        assert.deepEqual(
+          https.tls.certificateRefs,
+          [{ group: "", kind: "Secret", name: "private-wildcard-tls", namespace: privateTlsNamespace }],
+          `${stack}: ${namespace}/${name}`,
+        );
+        assert.ok(String(https.hostname).endsWith(`.${privateDomain}`), `${stack}: ${https.hostname}`);
+        const grantName = name === namespace ? name : `${namespace}-${name}`;
+        const grant = grants.find(
+          (object) => object.metadata.name === grantName && object.metadata.namespace === privateTlsNamespace,
+        );
+        assert.ok(grant, `${stack}: no ReferenceGrant ${privateTlsNamespace}/${grantName}`);
+        assert.deepEqual(grant.spec, {
+          from: [{ group: "gateway.networking.k8s.io", kind: "Gateway", namespace }],
+          to: [{ group: "", kind: "Secret", name: "private-wildcard-tls" }],
+        });
+      }
+      // One grant per private Gateway, nothing else granted anywhere.
+      assert.equal(grants.length, privateGateways.length, stack);
+      for (const grant of grants) assert.equal(grant.metadata.namespace, privateTlsNamespace);
+      for (const certificate of manifests.filter((object) => object.kind === "Certificate")) {
+        if (certificate.metadata.name === "private-wildcard") continue;
+        for (const dnsName of certificate.spec.dnsNames as string[]) {
+          assert.ok(
+            dnsName !== privateDomain && !dnsName.endsWith(`.${privateDomain}`),
+            `${stack}: Certificate ${certificate.metadata.namespace}/${certificate.metadata.name} lists ${dnsName}`,
+          );
+        }
+      }
+    }
+  });
+
+  it("publishes no private name at Cloudflare: every Cloudflare record is proxied, outside the private domain", () => {
+    for (const stack of stacks) {
+      const { privateDomain } = writtenOutputs(stack, "shared");
+      for (const { project: name } of report.results.find((result) => result.stack === stack)?.projects ??
+        []) {
+        for (const record of resources(stack, name, "cloudflare:index/dnsRecord:DnsRecord")) {
+          const hostname = String(record.inputs.name);
+          assert.ok(
+            hostname !== privateDomain && !hostname.endsWith(`.${privateDomain}`),
+            `${stack}/${name}: ${hostname}`,
+          );
+          assert.equal(record.inputs.proxied, true, `${stack}/${name}: ${hostname}`);
+        }
+      }
+    }
+  });
+
   it("puts Traefik on the 53rd address of the server's service range and exports it", () => {
     for (const stack of stacks) {
       const { clusterIp } = writtenOutputs(stack, "internal-gateway");

@@ -4,7 +4,12 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { charts } from "@infra/core";
 import { parse } from "yaml";
-import { type ExampleOutput, exampleStacks, synthExampleStacks } from "./example-stacks";
+import {
+  type ExampleOutput,
+  exampleStacks,
+  synthExampleStacks,
+  wildcardCertificateRef,
+} from "./example-stacks";
 
 const project = "kubernetes-dashboard";
 const namespace = "kubernetes-dashboard";
@@ -51,15 +56,24 @@ describe("the kubernetes-dashboard layer of the example stacks", () => {
     }
   });
 
-  it("routes dashboard.<server>.<domain> to Kong's Service on that port", () => {
+  it("routes dashboard.<server>.<private domain> to Kong's Service on that port, in the tailnet only, with the server's wildcard certificate, recorded for the private DNS", () => {
     for (const stack of exampleStacks) {
-      const { domain } = output.outputs(stack, "shared");
-      const route = output.manifest(stack, project, "HTTPRoute", "kubernetes-dashboard");
-      assert.deepEqual(route.spec.hostnames, [`dashboard.${stack}.${domain}`]);
-      assert.deepEqual(route.spec.rules[0].backendRefs, [
+      const { privateDomain } = output.outputs(stack, "shared");
+      const hostname = `dashboard.${stack}.${privateDomain}`;
+      const exposure = output.exposure(stack, project, "kubernetes-dashboard");
+      assert.deepEqual(exposure.hostnames, [hostname]);
+      assert.deepEqual(exposure.rules[0]?.backendRefs, [
         { group: "", kind: "Service", name: "kubernetes-dashboard-kong-proxy", port: 8000 },
       ]);
-      assert.equal(output.outputs(stack, project).url, `https://dashboard.${stack}.${domain}`);
+      assert.equal(exposure.gatewayClass, "internal");
+      assert.deepEqual(exposure.certificateRefs, [wildcardCertificateRef]);
+      assert.equal(exposure.record, undefined);
+      assert.equal(exposure.privateAddress, output.outputs(stack, "internal-gateway").clusterIp);
+      assert.deepEqual(
+        output.resources(stack, project).filter((each) => /DnsRecord|Certificate$/.test(each.type)),
+        [],
+      );
+      assert.equal(output.outputs(stack, project).url, `https://${hostname}`);
     }
   });
 

@@ -48,15 +48,16 @@ describe("the tailnet", () => {
   const relayStacks = () => placement("vpn");
 
   before(async () => {
-    output = await synthExampleStacks([gateway, "vpn", "syncthing"]);
+    // The private DNS too: the split DNS sends the private zone's queries to it through the routers.
+    output = await synthExampleStacks([gateway, "vpn", "syncthing", "private-dns"]);
     assert.deepEqual(output.problems, []);
   });
   after(() => output?.remove());
 
-  it("has each server's router advertise the fixed addresses of its range, each a /32, and nothing else of it", () => {
+  it("has each server's router advertise the fixed addresses of its range, each a /32, and nothing else of it: the internal gateway's, the private DNS's and Syncthing's", () => {
     for (const stack of exampleStacks) {
       const range = network(stack).serviceCidr;
-      const routes = [`${addressAt(range, 53)}/32`, `${addressAt(range, 54)}/32`];
+      const routes = [53, 55, 54].map((index) => `${addressAt(range, index)}/32`);
       assert.deepEqual(output.outputs(stack, gateway).advertisedRoutes, routes, stack);
       assert.equal(
         env(output.manifest(stack, gateway, "Deployment", "tailscale-router")).TS_ROUTES,
@@ -106,11 +107,12 @@ describe("the tailnet", () => {
       assert.deepEqual(autoApprovers.exitNode, [relayTag]);
     });
 
-    it("lets the admins reach the gateways' addresses on 80 and 443 and Syncthing's on 22000, and the internet through the exit nodes", () => {
+    it("lets the admins reach the gateways' addresses on 80 and 443, the private DNS's on 53 UDP and TCP, Syncthing's on 22000, and the internet through the exit nodes", () => {
       const routes = (index: number) =>
         exampleStacks.map((stack) => `${addressAt(network(stack).serviceCidr, index)}/32`);
       assert.deepEqual(policy().grants, [
         { src: ["group:admins"], dst: routes(53), ip: ["tcp:80", "tcp:443"] },
+        { src: ["group:admins"], dst: routes(55), ip: ["udp:53", "tcp:53"] },
         { src: ["group:admins"], dst: routes(54), ip: ["tcp:22000", "udp:22000"] },
         { src: ["group:admins"], dst: ["autogroup:internet"], ip: ["*"] },
       ]);
@@ -122,6 +124,36 @@ describe("the tailnet", () => {
         assert.ok(
           grant.src.every((source) => !platformTags.includes(source)),
           JSON.stringify(grant),
+        );
+      }
+    });
+  });
+
+  describe("split DNS", () => {
+    const splitDns = (stack: string) =>
+      output
+        .resources(stack, gateway)
+        .filter((resource) => resource.type === "tailscale:index/dnsSplitNameservers:DnsSplitNameservers");
+
+    it("sends every query of the private zone to every server's private DNS, at its fixed address, from the tailnet policy's owner only", () => {
+      for (const stack of exampleStacks) {
+        assert.equal(splitDns(stack).length, stack === policyOwner ? 1 : 0, stack);
+      }
+      const [zone] = splitDns(policyOwner);
+      assert.deepEqual(zone?.inputs, {
+        domain: output.outputs(policyOwner, "shared").privateDomain,
+        // Every server's, in the servers' order: while one is down, the next answers for all.
+        nameservers: readServers().servers.map((server) => addressAt(server.network.serviceCidr, 55)),
+      });
+    });
+
+    it("is what each server's private DNS answers on: the Service on its fixed address, 53 over UDP and TCP", () => {
+      for (const stack of placement("private-dns")) {
+        const service = output.manifest(stack, "private-dns", "Service", "knot");
+        assert.equal(service.spec.clusterIP, addressAt(network(stack).serviceCidr, 55));
+        assert.deepEqual(
+          service.spec.ports.map((port: Record<string, any>) => `${port.port}/${port.protocol}`),
+          ["53/UDP", "53/TCP"],
         );
       }
     });
@@ -176,7 +208,7 @@ describe("the tailnet", () => {
         .endpoints.filter((endpoint) => endpoint.kind !== "world")
         .map((endpoint) => endpoint.name);
 
-    it("lets the tailnet into the internal gateway's entrypoints and Syncthing's sync port, and no other pod", () => {
+    it("lets the tailnet into the internal gateway's entrypoints, the private DNS's port and Syncthing's sync port, and no other pod", () => {
       for (const stack of exampleStacks) {
         const syncthing = placement("syncthing").includes(stack);
         const reached = egressPaths(model(stack), "tailnet", podsOf(stack)).map(flowKey);
@@ -185,6 +217,8 @@ describe("the tailnet", () => {
           new Set([
             "internal-gateway/traefik:8000/TCP",
             "internal-gateway/traefik:8443/TCP",
+            "private-dns/knot:5353/UDP",
+            "private-dns/knot:5353/TCP",
             ...(syncthing ? ["syncthing/syncthing:22000/TCP", "syncthing/syncthing:22000/UDP"] : []),
             // The router's own lookups, and the API server for its state Secret (the routes never lead there).
             "kube-system/coredns:53/TCP",
@@ -194,6 +228,45 @@ describe("the tailnet", () => {
           ]),
           stack,
         );
+      }
+    });
+
+    it("lets the subnet router forward to the private DNS's pods on their port, UDP and TCP, and to nothing else of its namespace", () => {
+      for (const stack of exampleStacks) {
+        const routes = output.manifest(stack, gateway, "CiliumNetworkPolicy", "tailscale-router-routes");
+        const toDns = (routes.spec.egress as Record<string, any>[]).filter((rule) =>
+          JSON.stringify(rule.toEndpoints ?? []).includes('"k8s:io.kubernetes.pod.namespace":"private-dns"'),
+        );
+        assert.deepEqual(toDns, [
+          {
+            toEndpoints: [
+              {
+                matchLabels: {
+                  "app.kubernetes.io/name": "knot",
+                  "k8s:io.kubernetes.pod.namespace": "private-dns",
+                },
+              },
+            ],
+            toPorts: [
+              {
+                ports: [
+                  { port: "5353", protocol: "UDP" },
+                  { port: "5353", protocol: "TCP" },
+                ],
+              },
+            ],
+          },
+        ]);
+        for (const protocol of ["UDP", "TCP"] as const) {
+          assert.ok(
+            canReach(model(stack), "tailnet", "service:private-dns/knot", 53, protocol),
+            `${stack} ${protocol}`,
+          );
+          assert.ok(
+            canReach(model(stack), router, "private-dns/knot", 5353, protocol),
+            `${stack} ${protocol}`,
+          );
+        }
       }
     });
 

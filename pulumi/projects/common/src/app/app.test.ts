@@ -8,6 +8,7 @@ import { exampleServerInfo } from "@infra/databases/src/testing/server-info";
 import { exampleBackupSettings } from "@infra/restic/src/testing/backup-config";
 import { type RenderedProgram, render } from "@tools/synth/src/testing";
 import { z } from "zod";
+import { type PrivateName, recordedPrivateNames } from "../recorded-exposures";
 import { type App, createApp } from "./app";
 import { readAppConfig } from "./config";
 
@@ -26,6 +27,7 @@ const stackExports = {
     server: { name: "cloud-a", kubeContext: "cloud-a" },
     network: { clusterCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16", clusterDnsIp: "10.43.0.10" },
     domain: "example.com",
+    privateDomain: "internal.example.com",
     cloudflare: { zoneId: "0123456789abcdef0123456789abcdef" },
     cloudflareApiToken: "cf-token",
     backup: exampleBackupSettings,
@@ -42,13 +44,14 @@ const stackExports = {
       adminUrl: "http://garage-admin.object-storage.svc.cluster.local:3903",
       adminPort: 3903,
       region: "garage",
-      endpoint: "https://s3.cloud-a.example.com",
+      endpoint: "https://s3.cloud-a.internal.example.com",
       adminSecret: { name: "object-storage-secrets", key: "token" },
     },
   },
   "internal-gateway": {
     ...gateway("internal", "internal-gateway", ["notes"]),
     clusterIp: "10.43.0.53",
+    wildcardCertificate: { namespace: "internal-gateway-tls", secretName: "private-wildcard-tls" },
     routerPodLabels: { "app.kubernetes.io/name": "tailscale-router" },
   },
   "public-gateway": {
@@ -64,6 +67,15 @@ interface RenderedApp extends RenderedProgram {
   /** Whether `dependent` was registered depending on `dependency` (types and names). */
   dependsOn(dependent: [string, string], dependency: [string, string]): boolean;
   env(kind: string, name: string): Record<string, any>;
+  /** The private names the app recorded for the tailnet's private DNS (its program's `privateNames` output). */
+  privateNames: PrivateName[];
+  /** The names of its Cloudflare records, in order. */
+  publicRecords: { name: string; content: string; proxied: boolean }[];
+}
+
+/** Every private name recorded so far in this process (the kit keeps one list per program run). */
+function privateNamesRecorded(): Promise<PrivateName[]> {
+  return new Promise((resolve) => recordedPrivateNames().apply(resolve));
 }
 
 /** A placement file of these apps' entries (`pulumi/placement.yaml`'s shape). */
@@ -83,6 +95,7 @@ async function renderApp(
   placement = notesOnCloudA,
 ): Promise<RenderedApp> {
   process.env.HOMELAB_PLACEMENT = placement;
+  const recordedBefore = (await privateNamesRecorded()).length;
   const rendered = await render(
     () => write(createApp({ name: "notes", user: { user: 1000, group: 1000 } })),
     {
@@ -93,6 +106,7 @@ async function renderApp(
       secretKeys,
     },
   );
+  const privateNames = (await privateNamesRecorded()).slice(recordedBefore);
   const resource = (type: string, name: string) => {
     const found = rendered.resources.find((candidate) => candidate.type === type && candidate.name === name);
     assert.ok(found, `no ${type} ${name}`);
@@ -102,6 +116,14 @@ async function renderApp(
     object.kind === "CronJob" ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec;
   return {
     ...rendered,
+    privateNames,
+    publicRecords: rendered.resources
+      .filter((candidate) => candidate.type === "cloudflare:index/dnsRecord:DnsRecord")
+      .map(({ inputs }) => ({
+        name: String(inputs.name),
+        content: String(inputs.content),
+        proxied: inputs.proxied === true,
+      })),
     resource,
     dependsOn: (dependent, dependency) =>
       resource(...dependent).dependsOn.includes(resource(...dependency).urn),
@@ -138,7 +160,7 @@ function notes(app: App): void {
         { volume: scratch, mountPath: "/scratch" },
       ],
     },
-    exposures: [{ gateway: "private", hostname: "notes.example.com" }],
+    exposures: [{ gateway: "private", hostname: "notes.internal.example.com" }],
   });
   app.service({ name: "notes-static", port: 8081, container: { image: "example/notes-static:1.0" } });
 }
@@ -272,13 +294,13 @@ describe("createApp", () => {
     ]);
   });
 
-  it("exposes a service through each gateway it names, on its own hostname and paths", async () => {
+  it("exposes a service through each gateway it names, on its own hostname and paths: the private name for the private DNS, the public one at Cloudflare", async () => {
     const rendered = await renderApp((app) => {
       app.service({
         port: 5678,
         container: { image: "example/notes:1.0" },
         exposures: [
-          { gateway: "private", hostname: "notes.example.com" },
+          { gateway: "private", hostname: "notes.internal.example.com" },
           { gateway: "public", hostname: "hooks.example.com", paths: ["/webhook/"], name: "notes-hooks" },
         ],
       });
@@ -300,12 +322,24 @@ describe("createApp", () => {
         backendRefs: [{ group: "", kind: "Service", name: "notes", port: 5678 }],
       },
     ]);
-    const records = rendered.resources
-      .filter((resource) => resource.type === "cloudflare:index/dnsRecord:DnsRecord")
-      .map((resource) => [resource.inputs.name, resource.inputs.content, resource.inputs.proxied]);
-    assert.deepEqual(records, [
-      ["notes.example.com", "10.43.0.53", false],
-      ["hooks.example.com", "203.0.113.10", true],
+    assert.deepEqual(rendered.publicRecords, [
+      { name: "hooks.example.com", content: "203.0.113.10", proxied: true },
+    ]);
+    assert.deepEqual(rendered.privateNames, [
+      { hostname: "notes.internal.example.com", address: "10.43.0.53" },
+    ]);
+    // The private listener uses the server's wildcard certificate; only the public name has its own.
+    assert.deepEqual(rendered.manifest("Gateway", "notes").spec.listeners[0].tls.certificateRefs, [
+      { group: "", kind: "Secret", name: "private-wildcard-tls", namespace: "internal-gateway-tls" },
+    ]);
+    assert.deepEqual(
+      rendered.manifests
+        .filter((object) => object.kind === "Certificate")
+        .map((object: Record<string, any>) => object.spec.dnsNames),
+      [["hooks.example.com"]],
+    );
+    assert.deepEqual(rendered.manifest("ReferenceGrant", "notes").spec.from, [
+      { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "notes" },
     ]);
     assert.ok(
       rendered.dependsOn([deployment, "notes/notes"], [policy, "notes/notes-hooks-from-public-gateway"]),
@@ -326,7 +360,7 @@ describe("createApp", () => {
         exposures: [
           {
             gateway: "private",
-            hostname: "notes.example.com",
+            hostname: "notes.internal.example.com",
             routes: [{ paths: ["/ui/login"], service: login }],
           },
         ],
@@ -380,9 +414,14 @@ describe("createApp", () => {
           {
             gateway: "public",
             hostname: "notes.example.com",
-            withheld: { paths: ["/admin"], redirectTo: "notes-admin.example.com" },
+            withheld: { paths: ["/admin"], redirectTo: "notes-admin.internal.example.com" },
           },
-          { gateway: "private", name: "notes-admin", hostname: "notes-admin.example.com", paths: ["/admin"] },
+          {
+            gateway: "private",
+            name: "notes-admin",
+            hostname: "notes-admin.internal.example.com",
+            paths: ["/admin"],
+          },
         ],
       });
     });
@@ -395,7 +434,7 @@ describe("createApp", () => {
       filters: [
         {
           type: "RequestRedirect",
-          requestRedirect: { scheme: "https", hostname: "notes-admin.example.com", statusCode: 302 },
+          requestRedirect: { scheme: "https", hostname: "notes-admin.internal.example.com", statusCode: 302 },
         },
       ],
     });
@@ -410,7 +449,7 @@ describe("createApp", () => {
         port: 8080,
         container: { image: "example/notes:1.0" },
         exposures: [
-          { gateway: "private", hostname: "notes.example.com" },
+          { gateway: "private", hostname: "notes.internal.example.com" },
           { gateway: "public", hostname: "notes-public.example.com" },
         ],
       });
@@ -418,7 +457,7 @@ describe("createApp", () => {
     assert.match(rendered.errors.join("\n"), /name every exposure after the first/);
   });
 
-  it("routes tailnet ports to a service on its fixed address, with the policies on both sides", async () => {
+  it("routes tailnet ports to a service on its fixed address, with the policies on both sides, its name recorded for the private DNS only", async () => {
     const rendered = await renderApp((app) => {
       app.service({
         port: 8384,
@@ -431,7 +470,7 @@ describe("createApp", () => {
         },
         tailnetPorts: {
           address: "syncthing",
-          hostname: "sync.example.com",
+          hostname: "sync.internal.example.com",
           ports: [
             { name: "sync-tcp", port: 22000 },
             { name: "sync-udp", port: 22000, protocol: "UDP" },
@@ -462,13 +501,10 @@ describe("createApp", () => {
         },
       },
     ]);
-    const record = rendered.resources.find(
-      (resource) => resource.type === "cloudflare:index/dnsRecord:DnsRecord",
-    )?.inputs;
-    assert.deepEqual(
-      [record?.name, record?.content, record?.proxied],
-      ["sync.example.com", "10.43.0.54", false],
-    );
+    assert.deepEqual(rendered.publicRecords, []);
+    assert.deepEqual(rendered.privateNames, [
+      { hostname: "sync.internal.example.com", address: "10.43.0.54" },
+    ]);
   });
 
   it("runs the app's jobs one after the other, after its restore, its database and their policies, and starts its services after them", async () => {
@@ -740,7 +776,7 @@ describe("createApp", () => {
 
 /** An app with two buckets, a web service that uses them through its env and a worker that does not. */
 function notesWithBuckets(app: App): void {
-  const uploads = app.bucket({ name: "uploads", corsOrigins: ["https://notes.example.com"] });
+  const uploads = app.bucket({ name: "uploads", corsOrigins: ["https://notes.internal.example.com"] });
   app.bucket({ name: "exports" });
   app.service({
     port: 8080,
@@ -753,7 +789,7 @@ function notesWithBuckets(app: App): void {
         S3_SECRET_KEY: uploads.secretAccessKey,
       },
     },
-    exposures: [{ gateway: "private", hostname: "notes.example.com" }],
+    exposures: [{ gateway: "private", hostname: "notes.internal.example.com" }],
   });
   app.service({ name: "notes-worker", port: 8081, container: { image: "example/notes:1.0" } });
 }
@@ -764,7 +800,7 @@ describe("createApp with buckets", () => {
     assert.deepEqual(rendered.errors, []);
     const env = rendered.env("Job", "notes-notes-buckets");
     assert.equal(env.BUCKETS, "notes-uploads notes-exports");
-    assert.equal(env.CORS_ORIGINS, "https://notes.example.com");
+    assert.equal(env.CORS_ORIGINS, "https://notes.internal.example.com");
     assert.equal(env.KEY_NAME, "notes");
     assert.equal(env.S3_URL, "http://object-storage.object-storage.svc.cluster.local:3900");
     // The key reaches the job by reference, from a Secret in the store's namespace; the admin
@@ -795,7 +831,7 @@ describe("createApp with buckets", () => {
     const bytes = rendered.resource("random:index/randomBytes:RandomBytes", "notes/notes-bucket-key-secret");
     assert.equal(bytes.inputs.length, 32);
     const web = rendered.env("Deployment", "notes");
-    assert.equal(web.S3_ENDPOINT, "https://s3.cloud-a.example.com");
+    assert.equal(web.S3_ENDPOINT, "https://s3.cloud-a.internal.example.com");
     assert.equal(web.S3_BUCKET, "notes-uploads");
     assert.deepEqual(web.S3_ACCESS_KEY, {
       secretKeyRef: { name: "notes-object-storage", key: "accessKeyId" },
@@ -980,10 +1016,10 @@ describe("createApp where pulumi/placement.yaml puts the app", () => {
     app.service({
       port: 8080,
       container: { image: "example/notes:1.0" },
-      exposures: [{ gateway: "private", hostname: "notes.example.com" }],
+      exposures: [{ gateway: "private", hostname: "notes.internal.example.com" }],
       tailnetPorts: {
         address: "syncthing",
-        hostname: "sync.example.com",
+        hostname: "sync.internal.example.com",
         ports: [
           { name: "sync-tcp", port: 22000 },
           { name: "sync-udp", port: 22000, protocol: "UDP" },
@@ -991,22 +1027,24 @@ describe("createApp where pulumi/placement.yaml puts the app", () => {
       },
     });
   };
-  const records = (rendered: RenderedProgram) =>
-    rendered.resources
-      .filter((resource) => resource.type === "cloudflare:index/dnsRecord:DnsRecord")
-      .map((resource) => resource.inputs.name)
-      .sort();
+  /** The names the stack holds: the private ones it records for the private DNS, and any Cloudflare record. */
+  const records = (rendered: RenderedApp) =>
+    [
+      ...rendered.privateNames.map((name) => `${name.hostname} ${name.address}`),
+      ...rendered.publicRecords.map((record) => `${record.name} (Cloudflare)`),
+    ].sort();
+  const heldHere = ["notes.internal.example.com 10.43.0.53", "sync.internal.example.com 10.43.0.54"];
 
-  it("runs the app's pods and owns its DNS records on its server", async () => {
+  it("runs the app's pods and holds its private names on its server, recorded for the private DNS, none at Cloudflare", async () => {
     const rendered = await renderApp(writeNotes);
     assert.deepEqual(rendered.errors, []);
     assert.equal(rendered.manifest("Deployment", "notes").spec.replicas, 1);
     assert.equal(rendered.manifest("CronJob", "notes-backup").spec.suspend, undefined);
     assert.equal(rendered.env("CronJob", "notes-final-backup").BACKUP_FINAL_READ_DATA_SUBSET, undefined);
-    assert.deepEqual(records(rendered), ["notes.example.com", "sync.example.com"]);
+    assert.deepEqual(records(rendered), heldHere);
   });
 
-  it("runs no pod of the source of a migration, which keeps its DNS records until the migration moves them", async () => {
+  it("runs no pod of the source of a migration, which keeps its private names until the migration moves them", async () => {
     const stopped = await renderApp(writeNotes, {}, [], migration("stop", "source"));
     assert.equal(stopped.manifest("Deployment", "notes").spec.replicas, 0);
     // Its final backup stays the newest snapshot: the scheduled one waits.
@@ -1014,13 +1052,13 @@ describe("createApp where pulumi/placement.yaml puts the app", () => {
     // The target's restore reads the final snapshot back: the final backup need not first.
     assert.equal(stopped.env("CronJob", "notes-final-backup").BACKUP_FINAL_READ_DATA_SUBSET, "");
     assert.equal(stopped.env("CronJob", "notes-final-backup").BACKUP_REASON, "final");
-    assert.deepEqual(records(stopped), ["notes.example.com", "sync.example.com"]);
+    assert.deepEqual(records(stopped), heldHere);
     const between = await renderApp(writeNotes, {}, [], migration("restore", "none"));
     assert.equal(between.manifest("Deployment", "notes").spec.replicas, 0);
     assert.deepEqual(records(between), []);
   });
 
-  it("restores exactly the verified final snapshot on a migration's target, which creates no DNS record while the source has them", async () => {
+  it("restores exactly the verified final snapshot on a migration's target, which records no private name while the source holds them", async () => {
     const target = placementFile({
       notes: {
         server: "cloud-b",

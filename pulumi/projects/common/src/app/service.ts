@@ -17,13 +17,8 @@ import type { JobPair } from "@infra/restic";
 import { type RunAs, runAsPodSecurity } from "@infra/scripting";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  createDnsRecord,
-  createGatewayPolicies,
-  createHttpExposure,
-  type GatewayKind,
-  type HttpExposure,
-} from "../exposure";
+import { createGatewayPolicies, createHttpExposure, type GatewayKind, type HttpExposure } from "../exposure";
+import { recordPrivateName } from "../recorded-exposures";
 import { checkTailnetPorts, reservedServiceAddress, type ServiceAddressOwner } from "../service-addresses";
 import { getSharedEnvironment } from "../shared";
 import { requireStackOutput } from "../stack-reference";
@@ -155,6 +150,12 @@ export interface AppServiceArgs {
    * @default []
    */
   reaches?: AppServiceReach[];
+  /**
+   * What else its workload waits for, made by the app itself outside the kit (a certificate it
+   * mounts, a policy of its own).
+   * @default []
+   */
+  dependsOn?: pulumi.Resource[];
 }
 
 /** A service of an app and what exposes it. */
@@ -491,7 +492,7 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
     port: args.port,
     ...(args.portName ? { portName: args.portName } : {}),
     ...(args.protocol === "h2c" ? { appProtocol: "kubernetes.io/h2c" as const } : {}),
-    ...appPod(options, args, [...outbound.dependsOn, ...policies]),
+    ...appPod(options, args, [...outbound.dependsOn, ...policies, ...(args.dependsOn ?? [])]),
   });
 
   const created = Object.fromEntries(
@@ -540,7 +541,7 @@ export function createAppService(options: CreateAppServiceArgs): AppService {
   };
 }
 
-/** The Service on the app's fixed cluster IP and the DNS name that points at it (not proxied). */
+/** The Service on the app's fixed cluster IP, and the private name that resolves to it in the tailnet. */
 function createTailnetService(
   options: CreateAppServiceArgs,
   name: string,
@@ -556,15 +557,7 @@ function createTailnetService(
     ports: tailnet.ports,
     clusterIp: address,
   });
-  if (options.here.dnsRecords) {
-    createDnsRecord({
-      name: `${name}-tailnet`,
-      namespace: options.namespace,
-      hostname: tailnet.hostname,
-      address,
-      proxied: false,
-      parent: options.component,
-    });
-  }
+  // A private name: the tailnet's private DNS serves it, never Cloudflare.
+  if (options.here.dnsRecords) recordPrivateName({ hostname: tailnet.hostname, address });
   return service;
 }
