@@ -6,6 +6,16 @@
   # sits behind a router that forwards nothing unless told to.
   reachableByDefault = role: role == "cloud";
 
+  # The port Headscale's HTTPS and control protocol listen on where server `hostName` runs the site's
+  # Headscale (servers/site.json tailnet.headscale, port 8443 unless set, as in siteSchema of
+  # pulumi/packages/core/src/servers.ts), else null.
+  headscalePortOf =
+    site: hostName:
+    let
+      headscale = site.tailnet.headscale or null;
+    in
+    if headscale != null && headscale.server == hostName then headscale.port or 8443 else null;
+
   firewall =
     {
       # services.tailscale.interfaceName and .port.
@@ -19,6 +29,8 @@
       reachableFromInternet,
       # nixos/cloudflare-ip-ranges.json.
       cloudflare,
+      # headscalePortOf: Headscale's TCP port where this server runs the site's Headscale, else null.
+      headscalePort ? null,
     }:
     let
       # Where pod traffic to the node arrives. Cilium's bpf_lxc hands a packet for the host to the
@@ -66,9 +78,23 @@
           ) cloudflare.ipv6Cidrs
         else
           [ ];
+      # Tailscale clients anywhere log in to the site's Headscale and relay through its embedded DERP,
+      # whose STUN listens on 3478 (pulumi/packages/headscale, derp.server.stun_listen_addr): both from
+      # anywhere, on its server only. Its name cannot sit behind Cloudflare's proxy.
+      headscaleMatches = [
+        "-p tcp --dport ${toString headscalePort}"
+        "-p udp --dport 3478"
+      ];
+      headscaleRules =
+        if headscalePort != null then
+          map (match: "iptables -w -A nixos-fw ${match} -j nixos-fw-accept") headscaleMatches
+          ++ map (match: "ip6tables -w -A nixos-fw ${match} -j nixos-fw-accept") headscaleMatches
+        else
+          [ ];
     in
     {
-      # No TCP port is open to the whole internet.
+      # No TCP port is open to the whole internet through allowedTCPPorts: Headscale's, on its server
+      # only, is among the extraCommands.
       allowedTCPPorts = [ ];
       # Direct Tailscale connections (otherwise they go through DERP relays).
       allowedUDPPorts = [ tailscalePort ];
@@ -77,6 +103,7 @@
         sshPort
         6443
       ];
-      extraCommands = builtins.concatStringsSep "\n" (podRules ++ publicRules) + "\n";
+      extraCommands =
+        builtins.concatStringsSep "\n" (podRules ++ publicRules ++ headscaleRules) + "\n";
     };
 }

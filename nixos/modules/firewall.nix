@@ -1,6 +1,7 @@
 # The host perimeter (firewall-rules.nix): SSH and the Kubernetes API on the tailnet only, pods to the
 # few node ports they need on Cilium's interfaces, 80/443 to Cloudflare's ranges only where the server
-# is reachable from the internet. Everything else arriving at the host is dropped.
+# is reachable from the internet, Headscale's port and STUN from anywhere on the server that runs the
+# site's Headscale. Everything else arriving at the host is dropped.
 { config, lib, ... }:
 let
   site = lib.importJSON ../../servers/site.json;
@@ -33,6 +34,7 @@ in
       inherit (config.homelab.kubernetes) clusterCidr;
       inherit (config.homelab) reachableFromInternet;
       cloudflare = lib.importJSON ../cloudflare-ip-ranges.json;
+      headscalePort = rules.headscalePortOf site config.networking.hostName;
     };
 
     # Both would open their port to the whole internet; the rules above open each where it belongs.

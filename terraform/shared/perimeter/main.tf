@@ -30,6 +30,17 @@ locals {
         sources     = { ipv4 = local.cloudflare.ipv4Cidrs, ipv6 = local.cloudflare.ipv6Cidrs }
       }
     ] : [],
+    # Tailscale clients anywhere log in to the site's Headscale and relay through its embedded DERP,
+    # whose STUN listens on 3478 (pulumi/packages/headscale); its name cannot sit behind Cloudflare's
+    # proxy. The same as nixos/modules/firewall-rules.nix headscaleRules.
+    var.headscale_port != null ? [
+      for rule in [{ protocol = "tcp", port = var.headscale_port }, { protocol = "udp", port = 3478 }] : {
+        description = "Headscale ${rule.protocol == "tcp" ? "login and control" : "DERP STUN"}: Tailscale clients anywhere, not behind Cloudflare's proxy"
+        protocol    = rule.protocol
+        port        = rule.port
+        sources     = local.anywhere
+      }
+    ] : [],
   )
 }
 

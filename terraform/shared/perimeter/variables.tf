@@ -22,3 +22,9 @@ variable "public_gateway" {
   type        = bool
   description = "Whether the server serves the public gateway (80/443, from Cloudflare only): the same as homelab.reachableFromInternet of its NixOS instance."
 }
+
+variable "headscale_port" {
+  type        = number
+  default     = null
+  description = "Headscale's TCP port (servers/site.json tailnet.headscale.port, 8443 by default) where this server runs the site's Headscale, else null: the firewall admits it and Headscale's STUN (3478/UDP) from anywhere."
+}

@@ -33,6 +33,8 @@ module "server" {
   generation           = var.generation
   installed_generation = var.installed_generation
   public_gateway       = local.server.reachableFromInternet
+  # Where this server runs the site's Headscale: its port, with the schema's default (siteSchema).
+  headscale_port = try(local.site.tailnet.headscale.server, null) == local.host ? try(local.site.tailnet.headscale.port, 8443) : null
 }
 
 module "nixos" {

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
-import { before, describe, it } from "node:test";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
 import { parse } from "@cdktf/hcl2json";
 import { flakeServers } from "./nix";
 import {
   type AcceptRule,
+  CLOUDFLARE_RANGES_FILE,
   cidrFamilyProblems,
   cloudflareRanges,
   type HostFirewall,
@@ -17,6 +19,8 @@ import {
   providerFirewallProblems,
   providerFirewalls,
   reachableByDefault,
+  TEMPLATE_LOCALS,
+  templateHeadscalePorts,
 } from "./perimeter";
 import { commandExists, REPO_ROOT, repoFiles, skipUnless } from "./repo";
 import { describedServers } from "./servers";
@@ -34,6 +38,62 @@ const fromCloudflare = [
   ...cloudflare.ipv4Cidrs.map((cidr) => ({ command: "iptables", cidr })),
   ...cloudflare.ipv6Cidrs.map((cidr) => ({ command: "ip6tables", cidr })),
 ].map(({ command, cidr }) => ({ command, source: cidr, protocol: "tcp", ports: [80, 443] }));
+
+/** Headscale's STUN port (its embedded DERP, pulumi/packages/headscale). */
+const STUN = 3478;
+
+/** The host rules that let anyone reach Headscale's port and STUN, where it runs (port not null). */
+const headscaleFromAnywhere = (port: number | null): AcceptRule[] =>
+  port === null
+    ? []
+    : (["iptables", "ip6tables"] as const).flatMap((command) => [
+        { command, protocol: "tcp", ports: [port] },
+        { command, protocol: "udp", ports: [STUN] },
+      ]);
+
+/**
+ * The sites the perimeter is checked for: the example (no Headscale), and copies of its servers/ (and
+ * of the files that read them) with a Headscale on one server, at the default port and at another.
+ */
+interface CheckedSite {
+  label: string;
+  root: string;
+  headscale?: { server: string; port: number };
+}
+const headscaleRoots: string[] = [];
+function headscaleSite(headscale: { server: string; port?: number; hostname?: string }): CheckedSite {
+  const root = mkdtempSync(join(tmpdir(), "perimeter-headscale-"));
+  headscaleRoots.push(root);
+  for (const path of [
+    "servers",
+    "nixos/servers.nix",
+    "nixos/modules/firewall-rules.nix",
+    CLOUDFLARE_RANGES_FILE,
+    "terraform/templates",
+  ]) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    cpSync(join(REPO_ROOT, path), join(root, path), { recursive: true });
+  }
+  const site = JSON.parse(readFileSync(join(root, "servers", "site.json"), "utf8"));
+  site.tailnet.headscale = headscale;
+  writeFileSync(join(root, "servers", "site.json"), JSON.stringify(site, null, 2));
+  return {
+    label: `a site whose Headscale runs on ${headscale.server}${headscale.port ? ` at ${headscale.port}` : ""}`,
+    root,
+    headscale: { server: headscale.server, port: headscale.port ?? 8443 },
+  };
+}
+const sites: CheckedSite[] = [
+  { label: "the example site (no Headscale)", root: REPO_ROOT },
+  headscaleSite({ server: "cloud-b" }),
+  headscaleSite({ server: "local-a", port: 9443, hostname: "hs.example.com" }),
+];
+after(() => {
+  for (const root of headscaleRoots) rmSync(root, { recursive: true, force: true });
+});
+/** The Headscale port a server of a site should admit from anywhere, or null. */
+const headscalePortOn = (site: CheckedSite, server: string) =>
+  site.headscale?.server === server ? site.headscale.port : null;
 
 /** The ports a list of accept rules opens, sorted. */
 const ports = (rules: AcceptRule[]) =>
@@ -73,75 +133,94 @@ describe("the pinned Cloudflare ranges", () => {
 describe("the host firewall", { skip: skipNix }, () => {
   const servers = skipNix ? [] : flakeServers();
 
-  for (const server of servers) {
-    describe(`of ${server.name}`, () => {
-      let reachable = false;
-      let firewall: HostFirewall = {
-        allowedTCPPorts: [],
-        allowedUDPPorts: [],
-        interfaces: {},
-        extraCommands: "",
-      };
-      let rules: AcceptRule[] = [];
-      before(() => {
-        ({ reachableFromInternet: reachable, firewall } = hostFirewall(server.name));
-        rules = parseAcceptRules(firewall.extraCommands);
-      });
+  for (const site of sites) {
+    for (const server of servers) {
+      const headscalePort = headscalePortOn(site, server.name);
+      describe(`of ${server.name}, on ${site.label}`, () => {
+        let reachable = false;
+        let evaluatedPort: number | null = null;
+        let firewall: HostFirewall = {
+          allowedTCPPorts: [],
+          allowedUDPPorts: [],
+          interfaces: {},
+          extraCommands: "",
+        };
+        let rules: AcceptRule[] = [];
+        before(() => {
+          ({
+            reachableFromInternet: reachable,
+            headscalePort: evaluatedPort,
+            firewall,
+          } = hostFirewall(server.name, { root: site.root }));
+          rules = parseAcceptRules(firewall.extraCommands);
+        });
 
-      it("opens no TCP port to the whole internet", () => {
-        assert.deepEqual(firewall.allowedTCPPorts, []);
-        assert.deepEqual(
-          rules.filter((rule) => rule.interface === undefined && rule.source === undefined),
-          [],
-        );
-      });
+        it("opens no TCP port to the whole internet but Headscale's, on its server only", () => {
+          assert.equal(evaluatedPort, headscalePort);
+          assert.deepEqual(firewall.allowedTCPPorts, []);
+          assert.deepEqual(
+            rules.filter(
+              (rule) => rule.protocol === "tcp" && rule.interface === undefined && rule.source === undefined,
+            ),
+            headscaleFromAnywhere(headscalePort).filter((rule) => rule.protocol === "tcp"),
+          );
+        });
 
-      it("takes SSH and the Kubernetes API on the tailnet interface and nowhere else there", () => {
-        assert.deepEqual(Object.keys(firewall.interfaces), ["tailscale0"]);
-        assert.deepEqual(firewall.interfaces.tailscale0?.allowedTCPPorts, [sshPort, 6443]);
-        assert.ok(!ports(rules).includes(sshPort ?? 0), "SSH appears in extraCommands");
-      });
+        it("admits from anywhere exactly Headscale's port and STUN, on IPv4 and IPv6, on its server only", () => {
+          assert.deepEqual(
+            rules.filter((rule) => rule.interface === undefined && rule.source === undefined),
+            headscaleFromAnywhere(headscalePort),
+          );
+        });
 
-      it("lets pods reach only the API server, the kubelet and Hubble, from pod addresses on Cilium's interfaces", () => {
-        const fromPods = rules.filter((rule) => rule.interface !== undefined);
-        const expected = ["lxc+", "cilium_host"].flatMap((iface) =>
-          [6443, 10250, 4244].map((port) => ({
-            command: "iptables",
-            interface: iface,
-            source: server.clusterCidr,
-            protocol: "tcp",
-            ports: [port],
-          })),
-        );
-        assert.deepEqual(fromPods, expected);
-      });
+        it("takes SSH and the Kubernetes API on the tailnet interface and nowhere else there", () => {
+          assert.deepEqual(Object.keys(firewall.interfaces), ["tailscale0"]);
+          assert.deepEqual(firewall.interfaces.tailscale0?.allowedTCPPorts, [sshPort, 6443]);
+          assert.ok(!ports(rules).includes(sshPort ?? 0), "SSH appears in extraCommands");
+        });
 
-      it("admits UDP only on Tailscale's port, from anywhere", () => {
-        assert.deepEqual(firewall.allowedUDPPorts, [41641]);
-        assert.deepEqual(
-          rules.filter((rule) => rule.protocol !== "tcp"),
-          [],
-        );
-      });
+        it("lets pods reach only the API server, the kubelet and Hubble, from pod addresses on Cilium's interfaces", () => {
+          const fromPods = rules.filter((rule) => rule.interface !== undefined);
+          const expected = ["lxc+", "cilium_host"].flatMap((iface) =>
+            [6443, 10250, 4244].map((port) => ({
+              command: "iptables",
+              interface: iface,
+              source: server.clusterCidr,
+              protocol: "tcp",
+              ports: [port],
+            })),
+          );
+          assert.deepEqual(fromPods, expected);
+        });
 
-      it(`is reachable from the internet exactly as its description says, on 80 and 443 from exactly Cloudflare's pinned ranges`, () => {
-        assert.equal(reachable, server.reachableFromInternet);
-        assert.deepEqual(
-          rules.filter((rule) => rule.interface === undefined),
-          reachable ? fromCloudflare : [],
-        );
-      });
+        it("admits UDP only on Tailscale's port, and Headscale's STUN on its server only, from anywhere", () => {
+          assert.deepEqual(firewall.allowedUDPPorts, [41641]);
+          assert.deepEqual(
+            rules.filter((rule) => rule.protocol !== "tcp"),
+            headscaleFromAnywhere(headscalePort).filter((rule) => rule.protocol !== "tcp"),
+          );
+        });
 
-      it("keeps 80 and 443 closed when the server is not reachable from the internet", () => {
-        const closed = parseAcceptRules(
-          hostFirewall(server.name, { reachableFromInternet: false }).firewall.extraCommands,
-        );
-        assert.deepEqual(
-          closed.filter((rule) => rule.interface === undefined),
-          [],
-        );
+        it(`is reachable from the internet exactly as its description says, on 80 and 443 from exactly Cloudflare's pinned ranges`, () => {
+          assert.equal(reachable, server.reachableFromInternet);
+          assert.deepEqual(
+            rules.filter((rule) => rule.interface === undefined && rule.source !== undefined),
+            reachable ? fromCloudflare : [],
+          );
+        });
+
+        it("keeps 80 and 443 closed when the server is not reachable from the internet", () => {
+          const closed = parseAcceptRules(
+            hostFirewall(server.name, { reachableFromInternet: false, root: site.root }).firewall
+              .extraCommands,
+          );
+          assert.deepEqual(
+            closed.filter((rule) => rule.interface === undefined),
+            headscaleFromAnywhere(headscalePort),
+          );
+        });
       });
-    });
+    }
   }
 
   it("makes a server reachable from the internet by default for the cloud role only", () => {
@@ -264,12 +343,126 @@ describe("the provider firewall", { skip: skipTerraform }, () => {
     );
   });
 
+  it("admits Headscale's port and STUN from anywhere, and nothing else new, when given a Headscale port", async () => {
+    const withHeadscale = await providerFirewalls({
+      headscale: { ...INSTALLING, installed_generation: 2, public_gateway: false, headscale_port: 8443 },
+    });
+    assert.deepEqual(
+      (withHeadscale.headscale ?? []).map(({ protocol, port, sources }) => ({ protocol, port, sources })),
+      [
+        tailscale,
+        { protocol: "tcp", port: 8443, sources: anywhere },
+        { protocol: "udp", port: STUN, sources: anywhere },
+      ],
+    );
+    for (const rule of (withHeadscale.headscale ?? []).slice(1)) {
+      assert.match(rule.description, /Headscale.*Tailscale clients anywhere.*not behind Cloudflare's proxy/);
+    }
+  });
+
   it("refuses an installed generation above the current one", async () => {
     await assert.rejects(
       providerFirewalls({ ahead: { ...INSTALLING, installed_generation: 3 } }),
       /installed_generation is between 0/,
     );
   });
+});
+
+describe("both perimeters of every site", { skip: skipTerraform }, () => {
+  const anywhere = { ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] };
+  const managed = descriptions.filter((server) => server.provider.kind !== "existing");
+
+  for (const site of sites) {
+    describe(`(${site.label})`, () => {
+      const passed: Record<string, number | null> = {};
+      let rendered: Record<string, ProviderRule[]> = {};
+      before(async () => {
+        for (const kind of new Set(managed.map((server) => server.provider.kind))) {
+          Object.assign(
+            passed,
+            await templateHeadscalePorts(
+              kind,
+              managed.filter((server) => server.provider.kind === kind).map((server) => server.name),
+              site.root,
+            ),
+          );
+        }
+        // Installed servers: nothing but what they keep admitting.
+        rendered = await providerFirewalls(
+          Object.fromEntries(
+            managed.map((server) => [
+              server.name.replace(/\W/g, "_"),
+              {
+                generation: 1,
+                installed_generation: 1,
+                install_ssh_port: 22,
+                public_gateway: server.reachableFromInternet,
+                headscale_port: passed[server.name] ?? null,
+              },
+            ]),
+          ),
+        );
+      });
+      const rulesOf = (name: string) =>
+        (rendered[name.replace(/\W/g, "_")] ?? []).map(({ protocol, port, sources }) => ({
+          protocol,
+          port,
+          sources,
+        }));
+
+      it("passes Headscale's port to the provider firewall of its server only", () => {
+        assert.deepEqual(
+          passed,
+          Object.fromEntries(managed.map((server) => [server.name, headscalePortOn(site, server.name)])),
+        );
+      });
+
+      for (const server of managed) {
+        const headscalePort = headscalePortOn(site, server.name);
+        it(`(${server.name}) admits from anywhere Tailscale's port${headscalePort === null ? " and nothing else" : `, and Headscale's ${headscalePort}/TCP and ${STUN}/UDP`}`, () => {
+          assert.deepEqual(
+            rulesOf(server.name).filter((rule) => rule.sources.ipv4.includes("0.0.0.0/0")),
+            [
+              { protocol: "udp", port: 41641, sources: anywhere },
+              ...(headscalePort === null
+                ? []
+                : [
+                    { protocol: "tcp", port: headscalePort, sources: anywhere },
+                    { protocol: "udp", port: STUN, sources: anywhere },
+                  ]),
+            ],
+          );
+        });
+
+        it(`(${server.name}) admits exactly what its host firewall admits from the internet`, {
+          skip: skipNix,
+        }, () => {
+          const { firewall } = hostFirewall(server.name, { root: site.root });
+          // Every "protocol port source" either side admits on the public interface.
+          const everywhere = (protocol: string, port: number) => [
+            `${protocol} ${port} 0.0.0.0/0`,
+            `${protocol} ${port} ::/0`,
+          ];
+          const host = [
+            ...firewall.allowedTCPPorts.flatMap((port) => everywhere("tcp", port)),
+            ...firewall.allowedUDPPorts.flatMap((port) => everywhere("udp", port)),
+            ...parseAcceptRules(firewall.extraCommands)
+              .filter((rule) => rule.interface === undefined)
+              .flatMap((rule) =>
+                rule.ports.map(
+                  (port) =>
+                    `${rule.protocol} ${port} ${rule.source ?? (rule.command === "iptables" ? "0.0.0.0/0" : "::/0")}`,
+                ),
+              ),
+          ];
+          const provider = rulesOf(server.name).flatMap(({ protocol, port, sources }) =>
+            [...sources.ipv4, ...sources.ipv6].map((source) => `${protocol} ${port} ${source}`),
+          );
+          assert.deepEqual([...new Set(provider)].sort(), [...new Set(host)].sort());
+        });
+      }
+    });
+  }
 });
 
 describe("every provider module", () => {
@@ -301,7 +494,7 @@ describe("the provider firewall check", () => {
     providerFirewallProblems("hcloud", [
       await parse(
         "main.tf",
-        `module "perimeter" {\n  source = "../../perimeter"\n  generation = var.generation\n  installed_generation = var.installed_generation\n  public_gateway = var.public_gateway\n}\n` +
+        `module "perimeter" {\n  source = "../../perimeter"\n  generation = var.generation\n  installed_generation = var.installed_generation\n  public_gateway = var.public_gateway\n  headscale_port = var.headscale_port\n}\n` +
           `resource "terraform_data" "generation" {\n  input = var.generation\n}\n` +
           `resource "hcloud_server" "server" {\n  lifecycle {\n    replace_triggered_by = [terraform_data.generation]\n  }\n}\n` +
           firewall,
@@ -341,6 +534,26 @@ describe("every template", () => {
         // The flake's side: reachableFromInternet comes from the same field (nix.test.ts).
         assert.equal(call("server").public_gateway, `\${local.server.reachableFromInternet}`);
       });
+
+      it("reads the description and the site through the locals every template has", () => {
+        const locals = Object.assign({}, ...((main.locals ?? []) as Record<string, unknown>[]));
+        assert.deepEqual(
+          Object.fromEntries(Object.keys(TEMPLATE_LOCALS).map((name) => [name, locals[name]])),
+          TEMPLATE_LOCALS,
+        );
+      });
+
+      for (const site of sites) {
+        it(`admits Headscale's ports on the server that runs it and on no other, on ${site.label}`, {
+          skip: skipTerraform,
+        }, async () => {
+          const names = descriptions.map((server) => server.name);
+          assert.deepEqual(
+            await templateHeadscalePorts(kind, names, site.root),
+            Object.fromEntries(names.map((name) => [name, headscalePortOn(site, name)])),
+          );
+        });
+      }
 
       it("opens the install's SSH port only while its generation is not installed", () => {
         assert.equal(call("server").generation, `\${var.generation}`);

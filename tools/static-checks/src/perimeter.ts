@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { join, relative } from "node:path";
 import { evalNixExpression, nixPath, parseCidr } from "./nix";
 import { REPO_ROOT, withTempDir } from "./repo";
+import { parseHcl } from "./terraform";
 
 type Json = Record<string, unknown>;
 
@@ -59,13 +60,14 @@ export const TAILSCALE_DEFAULTS = { interfaceName: "tailscale0", port: 41641 };
 
 /**
  * The host firewall of a server, evaluated from the real rules file with the settings the flake
- * derives from its description (nixos/servers.nix), or with `reachableFromInternet` as given, to see
- * the same server closed or open.
+ * derives from its description (nixos/servers.nix) and the site's Headscale (firewall.nix's
+ * headscalePortOf), or with `reachableFromInternet` as given, to see the same server closed or open.
+ * `root` is a repository (or a copy of its servers/ and nixos/ files) to read them from.
  */
 export function hostFirewall(
   server: string,
   options: { reachableFromInternet?: boolean; root?: string } = {},
-): { reachableFromInternet: boolean; firewall: HostFirewall } {
+): { reachableFromInternet: boolean; headscalePort: number | null; firewall: HostFirewall } {
   const root = options.root ?? REPO_ROOT;
   const file = (path: string) => nixPath(join(root, path));
   return evalNixExpression(`
@@ -78,9 +80,10 @@ export function hostFirewall(
           ? "homelab.reachableFromInternet"
           : String(options.reachableFromInternet)
       };
+      headscalePort = rules.headscalePortOf site ${JSON.stringify(server)};
     in
     {
-      inherit reachableFromInternet;
+      inherit reachableFromInternet headscalePort;
       firewall = rules.firewall {
         tailnetInterface = ${JSON.stringify(TAILSCALE_DEFAULTS.interfaceName)};
         tailscalePort = ${TAILSCALE_DEFAULTS.port};
@@ -88,8 +91,9 @@ export function hostFirewall(
         inherit (homelab.kubernetes) clusterCidr;
         inherit reachableFromInternet;
         cloudflare = builtins.fromJSON (builtins.readFile ${file(CLOUDFLARE_RANGES_FILE)});
+        inherit headscalePort;
       };
-    }`) as { reachableFromInternet: boolean; firewall: HostFirewall };
+    }`) as { reachableFromInternet: boolean; headscalePort: number | null; firewall: HostFirewall };
 }
 
 /** Whether a server of this role is reachable from the internet unless its configuration says otherwise. */
@@ -150,6 +154,8 @@ export interface PerimeterInputs {
   installed_generation: number;
   install_ssh_port: number;
   public_gateway: boolean;
+  /** Headscale's TCP port where the server runs the site's Headscale; absent or null elsewhere. */
+  headscale_port?: number | null;
 }
 
 /** One rule of terraform/shared/perimeter's inbound_rules. */
@@ -195,18 +201,75 @@ export function providerFirewalls(
         )
         .join(""),
     );
-    const init = terraform(dir, ["init", "-input=false", "-backend=false", "-no-color"]);
-    if (init.status !== 0) throw new Error(`terraform init: ${init.stderr}`);
-    const expression = `jsonencode({ ${Object.keys(cases)
-      .map((name) => `${name} = module.${name}.inbound_rules`)
-      .join(", ")} })`;
-    const evaluated = terraform(dir, ["console", "-no-color"], `${expression}\n`);
-    const printed = evaluated.stdout.trim().split("\n").at(-1) ?? "";
-    if (evaluated.status !== 0 || !printed.startsWith('"')) {
-      throw new Error(`terraform console: ${evaluated.stderr}${evaluated.stdout}`);
-    }
-    // The console prints the JSON document as a quoted string.
-    return JSON.parse(JSON.parse(printed)) as Record<string, ProviderRule[]>;
+    return consoleJson(
+      dir,
+      `{ ${Object.keys(cases)
+        .map((name) => `${name} = module.${name}.inbound_rules`)
+        .join(", ")} }`,
+    ) as Record<string, ProviderRule[]>;
+  });
+}
+
+/** Initialises the root in `dir` (local modules only) and evaluates `expression` there as JSON. */
+function consoleJson(dir: string, expression: string): unknown {
+  const init = terraform(dir, ["init", "-input=false", "-backend=false", "-no-color"]);
+  if (init.status !== 0) throw new Error(`terraform init: ${init.stderr}`);
+  const evaluated = terraform(dir, ["console", "-no-color"], `jsonencode(${expression})\n`);
+  const printed = evaluated.stdout.trim().split("\n").at(-1) ?? "";
+  if (evaluated.status !== 0 || !printed.startsWith('"')) {
+    throw new Error(`terraform console: ${evaluated.stderr}${evaluated.stdout}`);
+  }
+  // The console prints the JSON document as a quoted string.
+  return JSON.parse(JSON.parse(printed));
+}
+
+/** The locals of every template that the expressions it passes to its provider module read. */
+export const TEMPLATE_LOCALS = {
+  host: `\${basename(abspath(path.module))}`,
+  server: `\${jsondecode(file("\${path.module}/../../../servers/\${local.host}.json"))}`,
+  site: `\${jsondecode(file("\${path.module}/../../../servers/site.json"))}`,
+};
+
+/**
+ * The headscale_port that the template of provider kind `kind` passes to its provider module (and so
+ * to terraform/shared/perimeter) for each server, evaluated by Terraform from the template's own
+ * expression, with the template's locals read from `root`'s servers/ (a copy, to try another site).
+ */
+export async function templateHeadscalePorts(
+  kind: string,
+  servers: string[],
+  root = REPO_ROOT,
+): Promise<Record<string, number | null>> {
+  const main = await parseHcl(join(root, "terraform", "templates", kind, "main.tf"));
+  const call = only((main.module as Record<string, unknown> | undefined)?.server);
+  const expression = /^\$\{([\s\S]*)\}$/.exec(String(call.headscale_port ?? ""))?.[1];
+  if (expression === undefined)
+    throw new Error(`${kind}: module "server" passes no headscale_port expression`);
+  return withTempDir((dir) => {
+    // One module per server, with the template's locals at the given root and its expression.
+    mkdirSync(join(dir, "template"));
+    const servers_ = JSON.stringify(join(root, "servers"));
+    writeFileSync(
+      join(dir, "template", "main.tf"),
+      `variable "host" {\n  type = string\n}\n` +
+        `locals {\n  host = var.host\n  server = jsondecode(file("\${${servers_}}/\${var.host}.json"))\n` +
+        `  site = jsondecode(file("\${${servers_}}/site.json"))\n}\n` +
+        `output "headscale_port" {\n  value = ${expression}\n}\n`,
+    );
+    writeFileSync(
+      join(dir, "main.tf"),
+      servers
+        .map(
+          (server, index) =>
+            `module "s${index}" {\n  source = "./template"\n  host = ${JSON.stringify(server)}\n}\n`,
+        )
+        .join(""),
+    );
+    const ports = consoleJson(
+      dir,
+      `[${servers.map((_, index) => `module.s${index}.headscale_port`).join(", ")}]`,
+    ) as (number | null)[];
+    return Object.fromEntries(servers.map((server, index) => [server, ports[index] ?? null]));
   });
 }
 
@@ -230,7 +293,7 @@ function only(value: unknown): Json {
 /**
  * Why a provider module's firewall might admit more than terraform/shared/perimeter says: a static
  * inbound rule, a dynamic one fed from anything but the perimeter's rules, or a perimeter call that
- * does not pass the module's generation and gateway settings.
+ * does not pass the module's generation, gateway and Headscale settings.
  */
 export function providerFirewallProblems(provider: string, parsed: Json[]): string[] {
   const spec = PROVIDER_FIREWALLS[provider];
@@ -247,6 +310,7 @@ export function providerFirewallProblems(provider: string, parsed: Json[]): stri
     generation: `\${var.generation}`,
     installed_generation: `\${var.installed_generation}`,
     public_gateway: `\${var.public_gateway}`,
+    headscale_port: `\${var.headscale_port}`,
   };
   for (const [argument, value] of Object.entries(expected)) {
     if (perimeter[argument] !== value) {

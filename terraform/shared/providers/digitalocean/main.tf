@@ -34,6 +34,7 @@ module "perimeter" {
   installed_generation = var.installed_generation
   install_ssh_port     = local.image_ssh_port
   public_gateway       = var.public_gateway
+  headscale_port       = var.headscale_port
 }
 
 # DigitalOcean applies it outside the droplet: what it drops never reaches the node, not even Cilium's

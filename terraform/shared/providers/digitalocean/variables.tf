@@ -38,3 +38,9 @@ variable "public_gateway" {
   type        = bool
   description = "Whether the server serves the public gateway: the firewall admits 80/443 from Cloudflare's ranges only."
 }
+
+variable "headscale_port" {
+  type        = number
+  default     = null
+  description = "Headscale's TCP port where this server runs the site's Headscale, else null: the firewall admits it and Headscale's STUN (3478/UDP) from anywhere."
+}

@@ -88,6 +88,7 @@ module "perimeter" {
   installed_generation = var.installed_generation
   install_ssh_port     = local.image_ssh_port
   public_gateway       = var.public_gateway
+  headscale_port       = var.headscale_port
 }
 
 locals {

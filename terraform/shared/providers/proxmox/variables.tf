@@ -97,3 +97,9 @@ variable "public_gateway" {
   type        = bool
   description = "Whether the VM serves the public gateway (your router forwards 80/443 to it): the firewall admits 80/443 from Cloudflare's ranges only."
 }
+
+variable "headscale_port" {
+  type        = number
+  default     = null
+  description = "Headscale's TCP port where this server runs the site's Headscale, else null: the firewall admits it and Headscale's STUN (3478/UDP) from anywhere."
+}
